@@ -1,0 +1,60 @@
+import type { BackupTier } from './manifest.ts';
+
+// Key layout (seed 001), under a configurable prefix (default `backups`):
+//   {prefix}/daily/{YYYY-MM-DD}-{db}[-N].{ext}        data objects
+//   {prefix}/weekly/{GGGG}-W{ww}-{db}.{ext}
+//   {prefix}/monthly/{YYYY-MM}-{db}.{ext}
+//   {prefix}/manifests/{tier}/{id}.json               commit points, written last
+//   {prefix}/drills/{YYYY-MM}/{drill-id}.{json,html,pdf}  drill evidence and reports
+
+/** A database name made safe for object keys; the manifest keeps the real name. */
+export function keySafeName(database: string): string {
+  const slug = database.normalize('NFKD').replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '');
+  return slug || 'db';
+}
+
+export function isoDay(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+export function isoMonth(date: Date): string {
+  return date.toISOString().slice(0, 7);
+}
+
+/** ISO-8601 week, e.g. `2026-W48`, in UTC. */
+export function isoWeek(date: Date): string {
+  const d = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+  const day = d.getUTCDay() || 7;
+  d.setUTCDate(d.getUTCDate() + 4 - day);
+  const yearStart = Date.UTC(d.getUTCFullYear(), 0, 1);
+  const week = Math.ceil(((d.getTime() - yearStart) / 86_400_000 + 1) / 7);
+  return `${d.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
+}
+
+/** Backup id for a tier and time (UTC), before any same-day suffix. */
+export function backupId(tier: BackupTier, takenAt: Date, database: string): string {
+  const period = tier === 'daily' ? isoDay(takenAt) : tier === 'weekly' ? isoWeek(takenAt) : isoMonth(takenAt);
+  return `${period}-${keySafeName(database)}`;
+}
+
+export function dataKey(prefix: string, tier: BackupTier, id: string, extension: string): string {
+  return `${prefix}/${tier}/${id}.${extension}`;
+}
+
+export function manifestKey(prefix: string, tier: BackupTier, id: string): string {
+  return `${prefix}/manifests/${tier}/${id}.json`;
+}
+
+export function manifestsPrefix(prefix: string): string {
+  return `${prefix}/manifests/`;
+}
+
+export function drillReportKey(prefix: string, drillId: string, startedAt: Date, extension: 'json' | 'html' | 'pdf'): string {
+  return `${prefix}/drills/${isoMonth(startedAt)}/${drillId}.${extension}`;
+}
+
+/** File extension of a stored object: `dump|sql` + compression + `.enc` when encrypted. */
+export function objectExtension(kind: 'dump' | 'sql' | 'globals.sql', compression: 'zstd' | 'gzip' | 'none', encrypted: boolean): string {
+  const comp = compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : '';
+  return `${kind}${comp}${encrypted ? '.enc' : ''}`;
+}

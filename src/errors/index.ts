@@ -1,0 +1,100 @@
+// Every error pgdrill raises on purpose. Each carries the process exit code it maps to and a
+// message in the form "what failed: why. what to do." so the CLI can print it as is.
+
+/** Process exit codes, documented in the README. One map for every command. */
+export const ExitCode = {
+  ok: 0,
+  /** pg_dump / pg_restore / drill check failed */
+  failure: 1,
+  /** storage unreachable, upload or download failed */
+  storage: 2,
+  /** configuration invalid or missing */
+  config: 3,
+  /** integrity or verification failed (checksum, decryption, record counts) */
+  verification: 4,
+  /** another backup of the same database holds the lock, or a guard refused */
+  refused: 5,
+  /** interrupted by SIGINT / SIGTERM */
+  interrupted: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface PgdrillErrorOptions {
+  /** What the user should do about it; appended to the message. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class PgdrillError extends Error {
+  readonly exitCode: ExitCodeValue = ExitCode.failure;
+  readonly hint: string | undefined;
+  constructor(message: string, options: PgdrillErrorOptions = {}) {
+    super(options.hint ? `${message}. ${options.hint}` : message, { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
+
+/** Configuration is missing or invalid. */
+export class ConfigError extends PgdrillError {
+  override readonly exitCode = ExitCode.config;
+}
+
+/** pg_dump, globals capture or snapshot export failed. */
+export class BackupError extends PgdrillError {}
+
+/** A storage backend could not list, read, write or delete. */
+export class StorageError extends PgdrillError {
+  override readonly exitCode = ExitCode.storage;
+}
+
+export type CryptoFailure =
+  | 'BAD_MAGIC'
+  | 'UNSUPPORTED_VERSION'
+  | 'UNKNOWN_KEY'
+  | 'WRONG_KEY'
+  | 'HEADER_TAMPERED'
+  | 'CHUNK_AUTH_FAILED'
+  | 'CHUNKS_REORDERED'
+  | 'TRUNCATED'
+  | 'TRAILING_DATA'
+  | 'BAD_KEYRING';
+
+/** Decryption or key handling failed; `code` names the failure so tests and reports can tell them apart. */
+export class CryptoError extends PgdrillError {
+  override readonly exitCode = ExitCode.verification;
+  readonly code: CryptoFailure;
+  constructor(code: CryptoFailure, message: string, options: PgdrillErrorOptions = {}) {
+    super(`${code}: ${message}`, options);
+    this.code = code;
+  }
+}
+
+/** A checksum, size, manifest or restored-data comparison did not match. */
+export class IntegrityError extends PgdrillError {
+  override readonly exitCode = ExitCode.verification;
+}
+
+/** pg_restore or the restore plan failed. */
+export class RestoreError extends PgdrillError {}
+
+/** A sandbox PostgreSQL could not be started, reached or torn down. */
+export class SandboxError extends PgdrillError {}
+
+/** The report could not be rendered, signed or verified. */
+export class ReportError extends PgdrillError {}
+
+/** A safety guard refused to proceed (lock held, non-empty restore target, production target). */
+export class RefusedError extends PgdrillError {
+  override readonly exitCode = ExitCode.refused;
+}
+
+/** The process received SIGINT or SIGTERM; cleanup ran. */
+export class InterruptedError extends PgdrillError {
+  override readonly exitCode = ExitCode.interrupted;
+}
+
+/** Exit code for anything thrown: ours carry one, anything else is a plain failure. */
+export function exitCodeOf(error: unknown): ExitCodeValue {
+  return error instanceof PgdrillError ? error.exitCode : ExitCode.failure;
+}
