@@ -1,0 +1,3 @@
+export { PgdrillConfig, type PgdrillConfigInput } from './schema.ts';
+export { loadConfig, defineConfig, ENVIRONMENT, type LoadConfigOptions } from './load.ts';
+export { redactConfig, redactUrl } from './redact.ts';

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+
+// One schema for every command. Defaults live here so `pgdrill config --print` shows them.
+
+const positiveInt = z.number().int().positive();
+
+export const StorageConfig = z.object({
+  /** `./dir`, `/abs/dir`, `file:///abs/dir` or `s3://bucket/prefix` (PGDRILL_STORAGE). */
+  url: z.string().min(1).default('./pgdrill-backups'),
+  /** Key prefix of the layout inside the storage: `{prefix}/daily/…`, `{prefix}/manifests/…`. */
+  prefix: z.string().regex(/^[^/].*[^/]$|^[^/]$/, 'expected a prefix without leading or trailing "/"').default('backups'),
+  s3: z
+    .object({
+      endpoint: z.url().optional(),
+      region: z.string().min(1).default('us-east-1'),
+      accessKeyId: z.string().min(1).optional(),
+      secretAccessKey: z.string().min(1).optional(),
+      /** Path-style URLs (`endpoint/bucket/key`); default true when an endpoint is set. */
+      forcePathStyle: z.boolean().optional(),
+      /** `WHEN_REQUIRED` for non-AWS endpoints (the SDK's 2025 default checksums break them); default chosen from the endpoint. */
+      requestChecksumCalculation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).optional(),
+      responseChecksumValidation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).optional(),
+      partSizeMiB: positiveInt.min(5).max(5120).default(16),
+      queueSize: positiveInt.max(16).default(2),
+    })
+    .prefault({}),
+});
+
+export const AuditChainConfig = z.object({
+  table: z.string().min(1).default('public.audit_logs'),
+  orderColumn: z.string().min(1).default('id'),
+  hashColumn: z.string().min(1).default('hash'),
+  prevHashColumn: z.string().min(1).default('prev_hash'),
+  /** SQL expression over the row's columns whose text the hash covers (after the previous hash and '|'). */
+  payloadSql: z
+    .string()
+    .min(1)
+    .default(
+      `concat_ws('|', id, actor_id, action, entity_type, entity_id, details::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))`,
+    ),
+});
+
+export const BackupConfig = z.object({
+  format: z.enum(['custom', 'plain']).default('custom'),
+  compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
+  /** zstd 1..19 (default 3), gzip 1..9 (default 6). */
+  compressionLevel: z.number().int().min(1).max(19).optional(),
+  tables: z.array(z.string().min(1)).default([]),
+  excludeTables: z.array(z.string().min(1)).default(['*._prisma_migrations']),
+  schemaOnly: z.boolean().default(false),
+  /** Directory with pg_dump / pg_dumpall; default: PATH. */
+  binDir: z.string().optional(),
+  /** Set to null when the database has no audit hash chain. */
+  auditChain: AuditChainConfig.nullable().prefault({}),
+  /** Objects without a manifest older than this are removed by prune as leftovers of interrupted runs. */
+  orphanGraceHours: z.number().positive().default(24),
+});
+
+export const RetentionConfig = z.object({
+  daily: z.number().int().nonnegative().default(7),
+  weekly: z.number().int().nonnegative().default(0),
+  monthly: z.number().int().nonnegative().default(84),
+});
+
+export const EncryptionConfig = z.object({
+  /** `id:base64key,...`, first is active (PGDRILL_ENCRYPTION_KEYS). */
+  keys: z.string().min(1).optional(),
+  /** Backups without encryption only when this is set explicitly; the manifest then says so. */
+  allowUnencrypted: z.boolean().default(false),
+  chunkSize: positiveInt.min(65_536).max(16 * 1024 * 1024).default(1024 * 1024),
+});
+
+export const SandboxConfig = z.object({
+  kind: z.enum(['auto', 'docker', 'embedded']).default('auto'),
+  /** Docker image template; `{major}` becomes the backup's server major version. */
+  image: z.string().min(1).default('postgres:{major}'),
+  /** Directory with initdb / pg_ctl / pg_restore for the embedded sandbox. */
+  binDir: z.string().optional(),
+  /** pg_restore --jobs for large restores (from a local file). */
+  restoreJobs: positiveInt.max(64).default(2),
+});
+
+export const CanaryConfig = z.object({
+  table: z.string().default('public.users'),
+  usernameColumn: z.string().default('email'),
+  hashColumn: z.string().default('password_hash'),
+  roleColumn: z.string().default('role'),
+  /** Application roles that each need a canary account (seed 001: all 7). */
+  roles: z
+    .array(z.string())
+    .default(['super_admin', 'supervisor', 'enumerator', 'data_entry_clerk', 'verification_assessor', 'government_official', 'public_user']),
+  /** Canary username per role; `{role}` is replaced. */
+  usernameTemplate: z.string().default('canary+{role}@pgdrill.invalid'),
+  /** Environment variable holding the canary accounts' password (never stored in config). */
+  passwordEnv: z.string().default('PGDRILL_CANARY_PASSWORD'),
+});
+
+export const DrillConfig = z.object({
+  /** Newest backup must be younger than this (RPO check). */
+  freshnessHours: z.number().positive().default(26),
+  freshnessSeverity: z.enum(['fail', 'warn']).default('fail'),
+  retentionSeverity: z.enum(['fail', 'warn']).default('warn'),
+  /** Allowed relative difference per table count; 0 = exact (counts come from the dump's own snapshot). */
+  recordCountTolerance: z.number().min(0).max(1).default(0),
+  /** Which older backup to also prove restorable: the oldest monthly still retained, or none. */
+  olderBackup: z.enum(['oldest-monthly', 'none']).default('oldest-monthly'),
+  /** Login roles that must authenticate after restore: password read from the named env variable. */
+  loginRoles: z.array(z.object({ name: z.string().min(1), passwordEnv: z.string().min(1) })).default([]),
+  canaries: CanaryConfig.nullable().prefault({}),
+  /** Days between drills, for "next drill due". */
+  intervalDays: positiveInt.default(30),
+});
+
+export const ReportConfig = z.object({
+  organisation: z.string().default('Oyo State Labour Registry'),
+  system: z.string().default('OSLRS'),
+  dpoContact: z.string().default('dpo@example.invalid'),
+  logoPath: z.string().optional(),
+  timeZone: z.string().default('Africa/Lagos'),
+  outDir: z.string().default('reports'),
+  rtoTargetMinutes: z.number().positive().default(60),
+  rpoTargetHours: z.number().positive().default(24),
+  /** Chromium for PDF rendering (PUPPETEER_EXECUTABLE_PATH); default /usr/bin/chromium. */
+  chromiumPath: z.string().optional(),
+  /** Ed25519 private key (PEM or base64 PKCS#8) to sign evidence (PGDRILL_REPORT_SIGNING_KEY). */
+  signingKey: z.string().optional(),
+  signoff: z
+    .object({
+      performedBy: z.string().optional(),
+      verifiedBy: z.string().optional(),
+      systemOwner: z.string().optional(),
+      dpo: z.string().optional(),
+    })
+    .prefault({}),
+  controls: z.array(z.object({ ref: z.string(), text: z.string() })).optional(),
+});
+
+export const PgdrillConfig = z.object({
+  /** Source database URL (DATABASE_URL). */
+  databaseUrl: z.string().optional(),
+  /** Patterns (substring of host/db) that mark a production database restore must refuse without --confirm. */
+  productionPatterns: z.array(z.string()).default([]),
+  storage: StorageConfig.prefault({}),
+  backup: BackupConfig.prefault({}),
+  retention: RetentionConfig.prefault({}),
+  encryption: EncryptionConfig.prefault({}),
+  sandbox: SandboxConfig.prefault({}),
+  drill: DrillConfig.prefault({}),
+  report: ReportConfig.prefault({}),
+});
+
+export type PgdrillConfig = z.infer<typeof PgdrillConfig>;
+export type PgdrillConfigInput = z.input<typeof PgdrillConfig>;
