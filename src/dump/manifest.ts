@@ -52,6 +52,8 @@ export const RoleInfo = z.object({
   name: z.string(),
   login: z.boolean(),
   memberOf: z.array(z.string()),
+  /** Table privileges granted to the role on dumped tables, as `schema.table:PRIVILEGE`. */
+  privileges: z.array(z.string()),
 });
 export type RoleInfo = z.infer<typeof RoleInfo>;
 

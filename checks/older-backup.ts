@@ -1,0 +1,15 @@
+import { defineCheck } from '../src/drill/index.ts';
+
+export default defineCheck({
+  id: 'older-backup',
+  title: 'An older backup still restores with today\'s keys and tools',
+  description:
+    'The oldest monthly backup still retained is downloaded, verified, decrypted with the current keyring and restored into a second sandbox, proving that long-retained backups are not silently unrecoverable.',
+  needsDatabase: false,
+  async run({ state }) {
+    const older = state.olderBackup;
+    if (state.config.drill.olderBackup === 'none') return { status: 'pass', summary: 'disabled by configuration (drill.olderBackup: none)', evidence: {} };
+    if (!older) return { status: 'warn', summary: 'no older monthly backup is retained yet, so none could be proven', evidence: {} };
+    return { status: older.status === 'pass' ? 'pass' : 'fail', summary: `${older.id}: ${older.detail}`, evidence: { ...older } };
+  },
+});

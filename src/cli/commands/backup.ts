@@ -1,0 +1,151 @@
+import type { Command } from 'commander';
+import { loadConfig, type PgdrillConfigInput } from '../../config/index.ts';
+import { loadKeyring } from '../../crypto/index.ts';
+import { listBackups, runBackup } from '../../dump/index.ts';
+import { applyRetention, type RetentionOutcome } from '../../retention/index.ts';
+import { openStorage } from '../../storage/index.ts';
+import { formatBytes, formatDuration, interruptSignal, progressLine } from '../output.ts';
+
+const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+
+interface BackupFlags {
+  storage?: string;
+  tables?: string[];
+  excludeTable?: string[];
+  schemaOnly?: boolean;
+  format?: 'custom' | 'plain';
+  compression?: 'zstd' | 'gzip' | 'none';
+  json?: boolean;
+  prune?: boolean;
+}
+
+function printRetention(outcome: RetentionOutcome, write: (line: string) => void): void {
+  for (const p of outcome.plan.promote) write(`promote ${p.fromId} → ${p.tier}/${p.toId}: ${p.reason}`);
+  for (const d of outcome.plan.keep) write(`keep    ${d.tier}/${d.id}: ${d.reasons.join('; ')}`);
+  for (const d of outcome.plan.delete) write(`delete  ${d.tier}/${d.id}: ${d.reasons.join('; ')}`);
+  for (const key of outcome.orphans) write(`orphan  ${key}: no manifest refers to it`);
+}
+
+export function registerBackupCommands(program: Command): void {
+  program
+    .command('backup')
+    .description('dump the source database, compress, encrypt, checksum, store, write the manifest, apply retention')
+    .option('--storage <url>', 'storage: ./dir, file:///abs/dir or s3://bucket/prefix (PGDRILL_STORAGE)')
+    .option('--tables <list>', 'only these tables (comma-separated, pg_dump patterns)', list)
+    .option('--exclude-table <list>', 'skip these tables (repeatable; replaces the configured default exclusions)', list)
+    .option('--schema-only', 'structure only, no data')
+    .option('--format <format>', 'custom (default) or plain')
+    .option('--compression <algorithm>', 'zstd (default), gzip or none')
+    .option('--no-prune', 'do not apply retention after the backup')
+    .option('--json', 'print the manifest as JSON')
+    .action(async (flags: BackupFlags) => {
+      const verbose = Boolean(program.opts().verbose);
+      const overrides: PgdrillConfigInput = {
+        storage: flags.storage ? { url: flags.storage } : undefined,
+        backup: {
+          tables: flags.tables,
+          excludeTables: flags.excludeTable,
+          schemaOnly: flags.schemaOnly,
+          format: flags.format,
+          compression: flags.compression,
+        },
+      };
+      const config = await loadConfig({ configFile: program.opts().config, flags: overrides });
+      const storage = openStorage(config);
+      const log = (line: string) => (verbose || !flags.json ? process.stderr.write(`${line}\n`) : undefined);
+      try {
+        const progress = progressLine('backup');
+        const result = await runBackup({
+          config,
+          storage,
+          keyring: loadKeyring(config, 'write'),
+          signal: interruptSignal(),
+          onProgress: (p) => progress.update(p.bytes, p.elapsedMs),
+          log: verbose ? log : undefined,
+        });
+        progress.done();
+        const m = result.manifest;
+        if (flags.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
+        else {
+          process.stdout.write(
+            `backup ${m.objects.dump.key} ${formatBytes(m.objects.dump.size)} sha256=${m.objects.dump.sha256} in ${formatDuration(m.durationMs)}` +
+              ` (${m.tables.length} tables, ${m.encryption.algorithm === 'none' ? 'UNENCRYPTED' : `key ${m.encryption.keyId}`})\n`,
+          );
+        }
+        if (flags.prune !== false) {
+          const outcome = await applyRetention({
+            storage,
+            prefix: config.storage.prefix,
+            policy: config.retention,
+            now: new Date(),
+            orphanGraceHours: config.backup.orphanGraceHours,
+            log: verbose ? log : undefined,
+          });
+          if (verbose) printRetention(outcome, log);
+        }
+      } finally {
+        await storage.close();
+      }
+    });
+
+  program
+    .command('prune')
+    .description('apply retention: promote monthly copies, delete expired backups and orphaned objects')
+    .option('--dry-run', 'print the plan with reasons, change nothing')
+    .option('--json', 'print the plan as JSON')
+    .action(async (flags: { dryRun?: boolean; json?: boolean }) => {
+      const config = await loadConfig({ configFile: program.opts().config });
+      const storage = openStorage(config);
+      try {
+        const outcome = await applyRetention({
+          storage,
+          prefix: config.storage.prefix,
+          policy: config.retention,
+          now: new Date(),
+          orphanGraceHours: config.backup.orphanGraceHours,
+          dryRun: flags.dryRun,
+        });
+        if (flags.json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+        else printRetention(outcome, (line) => process.stdout.write(`${flags.dryRun ? '(dry run) ' : ''}${line}\n`));
+      } finally {
+        await storage.close();
+      }
+    });
+
+  program
+    .command('list')
+    .description('backups by tier with date, size and key id')
+    .option('--json', 'print as JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const config = await loadConfig({ configFile: program.opts().config });
+      const storage = openStorage(config);
+      try {
+        const catalog = await listBackups(storage, config.storage.prefix);
+        const rows = catalog.backups.map(({ manifest: m, manifestKey }) => ({
+          tier: m.tier,
+          id: m.id,
+          database: m.database,
+          takenAt: m.startedAt,
+          size: m.objects.dump.size + (m.objects.globals?.size ?? 0),
+          keyId: m.encryption.algorithm === 'none' ? null : m.encryption.keyId,
+          manifestKey,
+        }));
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify({ backups: rows, invalid: catalog.invalid }, null, 2)}\n`);
+          return;
+        }
+        for (const tier of ['daily', 'weekly', 'monthly'] as const) {
+          const ofTier = rows.filter((r) => r.tier === tier);
+          if (ofTier.length === 0) continue;
+          process.stdout.write(`${tier}:\n`);
+          for (const r of ofTier) {
+            process.stdout.write(`  ${r.id.padEnd(32)} ${r.takenAt}  ${formatBytes(r.size).padStart(10)}  key ${r.keyId ?? 'none (unencrypted)'}\n`);
+          }
+        }
+        if (rows.length === 0) process.stdout.write(`no backups in ${storage.location}\n`);
+        for (const bad of catalog.invalid) process.stdout.write(`INVALID ${bad.manifestKey}: ${bad.reason}\n`);
+      } finally {
+        await storage.close();
+      }
+    });
+}

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadFixture } from '../../../fixtures/index.ts';
+import { loadConfig } from '../../config/index.ts';
+import { generateKey, loadKeyring } from '../../crypto/index.ts';
+import { runDrill, type DrillResult } from '../../drill/index.ts';
+import { runBackup } from '../../dump/index.ts';
+import { ExitCode, IntegrityError } from '../../errors/index.ts';
+import { rerenderReport, verifyReports } from '../../report/index.ts';
+import { startEmbeddedSandbox } from '../../sandbox/index.ts';
+import { openStorage } from '../../storage/index.ts';
+
+interface DrillFlags {
+  date?: string;
+  monthly?: string;
+  key?: string;
+  sandbox?: 'auto' | 'docker' | 'embedded';
+}
+
+function printResult(result: DrillResult): void {
+  process.stdout.write(`\nDrill ${result.drillId}: ${result.verdict}\n`);
+  if (result.failedChecks.length) process.stdout.write(`Failed checks: ${result.failedChecks.join('; ')}\n`);
+  if (result.error) process.stdout.write(`Error: ${result.error}\n`);
+  if (result.pdfPath) process.stdout.write(`Report: ${path.resolve(result.pdfPath)}\n`);
+}
+
+export function registerDrillCommands(program: Command): void {
+  program
+    .command('drill')
+    .description('restore a backup into a fresh sandbox, run every check in drills/ and checks/, file the PDF report')
+    .option('--date <YYYY-MM-DD>', 'the newest backup taken that day (default: newest backup)')
+    .option('--monthly <YYYY-MM>', 'the monthly backup of that month')
+    .option('--key <key>', 'a backup by id or object key')
+    .option('--sandbox <kind>', 'auto (default), docker or embedded (PGDRILL_SANDBOX)')
+    .action(async (flags: DrillFlags) => {
+      const result = await runDrill({
+        configFile: program.opts().config,
+        selector: { date: flags.date, monthly: flags.monthly, key: flags.key },
+        sandbox: flags.sandbox,
+      });
+      printResult(result);
+      if (result.verdict !== 'PASS') process.exitCode = ExitCode.failure;
+    });
+
+  program
+    .command('demo')
+    .description('zero configuration: throwaway source database with the sample data, a real backup into ./pgdrill-demo, a drill, a PDF')
+    .option('--rows <n>', 'respondents in the sample database', '20000')
+    .option('--dir <dir>', 'where the demo keeps its backups', 'pgdrill-demo')
+    .action(async (flags: { rows: string; dir: string }) => {
+      const started = Date.now();
+      process.stdout.write('pgdrill demo: starting a throwaway source database…\n');
+      const source = await startEmbeddedSandbox({ major: 15, database: 'oslrs' });
+      try {
+        const key = generateKey('demo');
+        const canaryPassword = randomBytes(12).toString('base64url');
+        const appPassword = randomBytes(12).toString('base64url');
+        const summary = await loadFixture(source.connectionUri('oslrs'), { rows: Number(flags.rows), canaryPassword, appPassword });
+        process.stdout.write(`loaded the sample registry: ${Object.keys(summary.tables).length} tables, ${summary.rows} respondents\n`);
+        // The demo configures itself through the same environment a real deployment uses.
+        Object.assign(process.env, {
+          DATABASE_URL: source.connectionUri('oslrs'),
+          PGDRILL_STORAGE: path.resolve(flags.dir),
+          PGDRILL_ENCRYPTION_KEYS: `${key.id}:${key.base64}`,
+          PGDRILL_CANARY_PASSWORD: canaryPassword,
+          PGDRILL_DEMO_APP_PASSWORD: appPassword,
+          PGDRILL_REPORTS_DIR: process.env.PGDRILL_REPORTS_DIR ?? 'reports',
+        });
+        const config = await loadConfig({
+          configFile: program.opts().config,
+          flags: { drill: { loginRoles: [{ name: 'oslrs_app', passwordEnv: 'PGDRILL_DEMO_APP_PASSWORD' }] } },
+        });
+        const storage = openStorage(config);
+        const backup = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') }).finally(() => storage.close());
+        process.stdout.write(`backup ${backup.manifest.objects.dump.key} (${backup.manifest.objects.dump.size} bytes, encrypted with key ${key.id})\n`);
+        const result = await runDrill({ configFile: program.opts().config, sandbox: config.sandbox.kind });
+        printResult(result);
+        process.stdout.write(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+        if (result.verdict !== 'PASS') process.exitCode = ExitCode.failure;
+      } finally {
+        await source.stop();
+      }
+    });
+
+  program
+    .command('report')
+    .description('re-render the HTML and PDF of a drill from its evidence JSON')
+    .requiredOption('--from <evidence.json>', 'a drill evidence file (reports/YYYY-MM/drill-….json)')
+    .option('--out <dir>', 'output folder (default: report.outDir)')
+    .action(async (flags: { from: string; out?: string }) => {
+      const config = await loadConfig({ configFile: program.opts().config });
+      const result = await rerenderReport(flags.from, {
+        outDir: flags.out ?? config.report.outDir,
+        chromiumPath: config.report.chromiumPath,
+        logoPath: config.report.logoPath,
+      });
+      process.stdout.write(`${path.resolve(result.pdfPath)} (${result.pages} pages)\n`);
+    });
+
+  program
+    .command('verify-reports')
+    .description('walk the ledger of drill records in storage; report missing, altered, reordered or unsigned records')
+    .option('--public-key <pem>', 'Ed25519 public key to verify signatures (PGDRILL_REPORT_PUBLIC_KEY)')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { publicKey?: string; json?: boolean }) => {
+      const config = await loadConfig({ configFile: program.opts().config });
+      const storage = openStorage(config);
+      try {
+        const publicKey = flags.publicKey ?? process.env.PGDRILL_REPORT_PUBLIC_KEY;
+        const result = await verifyReports(storage, config.storage.prefix, publicKey ? { publicKey } : {});
+        if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        else {
+          process.stdout.write(`${result.records.length} drill record(s) in ${storage.location}\n`);
+          for (const problem of result.problems) process.stdout.write(`${problem.kind.toUpperCase()} ${problem.drillId}: ${problem.message}\n`);
+          process.stdout.write(result.ok ? 'ledger intact\n' : `${result.problems.length} problem(s)\n`);
+        }
+        if (!result.ok) throw new IntegrityError('Drill records failed verification', { hint: 'See the problems above' });
+      } finally {
+        await storage.close();
+      }
+    });
+}

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { loadConfig, redactConfig } from '../../config/index.ts';
+import { generateKey } from '../../crypto/index.ts';
+
+export function registerSetupCommands(program: Command): void {
+  program
+    .command('config')
+    .description('show the resolved configuration (flag > environment > config file > defaults)')
+    .option('--print', 'print it as JSON with secrets redacted (the default)')
+    .action(async () => {
+      const config = await loadConfig({ configFile: program.opts().config });
+      process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
+    });
+
+  const keys = program.command('keys').description('encryption keys');
+  keys
+    .command('generate')
+    .description('print a new random AES-256 key as id:base64 for PGDRILL_ENCRYPTION_KEYS (prepend it to rotate)')
+    .option('--id <id>', 'key id (default: k + today)')
+    .action((options: { id?: string }) => {
+      const key = generateKey(options.id);
+      process.stdout.write(`${key.id}:${key.base64}\n`);
+      process.stderr.write(
+        'Store this key in two offline places (see docs/encryption.md). To rotate, prepend it to PGDRILL_ENCRYPTION_KEYS and keep the old keys to read old backups.\n',
+      );
+    });
+}

@@ -1,0 +1,126 @@
+import type { PgdrillConfig } from '../config/index.ts';
+import { TOOL_VERSION } from '../config/index.ts';
+import { defaultSignoff, historyWith, nextLedger, type CheckResult, type DrillEvidenceInput, type StoredDrillRecord } from '../report/index.ts';
+import { retentionCoverage } from '../retention/index.ts';
+import { drillRunner } from './prepare.ts';
+import type { DrillState } from './types.ts';
+
+/** One finished drill test as the reporter saw it. */
+export type CheckRecord = CheckResult;
+
+const SANDBOX_STATEMENT: Record<'docker' | 'embedded', string> = {
+  docker: 'Restored into a throw-away Docker container started for this drill and removed after it; nothing was restored over production.',
+  embedded: 'Restored into a throw-away PostgreSQL cluster in a temporary directory on 127.0.0.1, deleted after the drill; nothing was restored over production.',
+};
+
+/**
+ * The evidence record of a drill, from the setup's state and the checks' results: the only input
+ * of the report. Counts only — never row data.
+ */
+export function buildEvidence(input: {
+  state: DrillState;
+  checks: CheckRecord[];
+  checksMs: number;
+  finishedAt: Date;
+  config: PgdrillConfig;
+  history: readonly StoredDrillRecord[];
+  unhandledErrors: string[];
+}): DrillEvidenceInput {
+  const { state, checks, config } = input;
+  const manifest = state.manifest!;
+  const report = config.report;
+  const failed = checks.filter((c) => c.status === 'fail');
+  const verdict = state.restore.ok && failed.length === 0 && input.unhandledErrors.length === 0 && checks.length > 0 ? 'PASS' : 'FAIL';
+  const restoreReached = state.restore.ok && state.timings.restoreMs !== null;
+  const rtoMs = restoreReached ? (state.timings.downloadMs ?? 0) + (state.timings.decryptMs ?? 0) + (state.timings.restoreMs ?? 0) + input.checksMs : null;
+  const startedAt = new Date(state.startedAt);
+  const now = new Date(state.now);
+  const rpoHours = Math.max(0, (now.getTime() - Date.parse(manifest.startedAt)) / 3_600_000);
+
+  const counts = checks.find((c) => c.id === 'record-counts')?.evidence as { tables?: Array<{ schema: string; name: string; expected: number; actual: number | null }> } | undefined;
+  const tables = counts?.tables ?? manifest.tables.map((t) => ({ schema: t.schema, name: t.name, expected: t.rows, actual: null }));
+
+  const coverage = retentionCoverage({
+    backups: state.catalog
+      .filter((b) => b.database === manifest.database)
+      .map((b) => ({ id: b.id, tier: b.tier, database: b.database, takenAt: new Date(b.startedAt), valid: true })),
+    policy: state.config.retention,
+    now,
+    database: manifest.database,
+  });
+
+  const summarySentence =
+    verdict === 'PASS'
+      ? `The ${manifest.database} backup taken ${manifest.startedAt.slice(0, 16).replace('T', ' ')} UTC was restored into an isolated sandbox and passed ${checks.filter((c) => c.status !== 'skip').length} integrity checks${rtoMs !== null ? ` in ${(rtoMs / 60_000).toFixed(1)} minutes (target ${report.rtoTargetMinutes})` : ''}.`
+      : state.restore.ok
+        ? `The backup restored, but ${failed.length} check(s) failed: ${failed.map((c) => c.title).join('; ')}.`
+        : `The backup of ${manifest.database} could NOT be restored (${state.restore.failedStage} stage): ${state.restore.error}`;
+
+  const nextDue = new Date(startedAt.getTime() + config.drill.intervalDays * 86_400_000);
+  return {
+    formatVersion: 1,
+    drillId: state.drillId,
+    organisation: report.organisation,
+    system: report.system,
+    toolVersion: TOOL_VERSION,
+    startedAt: state.startedAt,
+    finishedAt: input.finishedAt.toISOString(),
+    timeZone: report.timeZone,
+    verdict,
+    summarySentence,
+    runBy: drillRunner(),
+    sandbox: state.sandbox
+      ? { kind: state.sandbox.kind, description: state.sandbox.description, serverVersion: state.sandbox.serverVersion, isolated: true, statement: SANDBOX_STATEMENT[state.sandbox.kind] }
+      : { kind: 'embedded', description: 'not started', serverVersion: 'n/a', isolated: true, statement: 'No sandbox was started because the backup failed before restore; nothing was restored anywhere.' },
+    backup: {
+      id: manifest.id,
+      tier: manifest.tier,
+      database: manifest.database,
+      dumpKey: manifest.objects.dump.key,
+      takenAt: manifest.startedAt,
+      ageHours: rpoHours,
+      storedSize: manifest.objects.dump.size,
+      sha256: manifest.objects.dump.sha256,
+      sha256Verified: state.verified.storedSha256 === manifest.objects.dump.sha256,
+      plaintextSha256: manifest.objects.dump.plaintextSha256,
+      encryptionKeyId: manifest.encryption.algorithm === 'none' ? null : manifest.encryption.keyId,
+      serverVersion: manifest.serverVersion,
+      pgDumpVersion: manifest.pgDumpVersion,
+      format: manifest.format,
+      compression: manifest.compression,
+    },
+    olderBackup: state.olderBackup
+      ? {
+          id: state.olderBackup.id,
+          takenAt: state.olderBackup.takenAt,
+          ageDays: Math.max(0, Math.floor((now.getTime() - Date.parse(state.olderBackup.takenAt)) / 86_400_000)),
+          encryptionKeyId: state.olderBackup.encryptionKeyId,
+          status: state.olderBackup.status,
+          detail: state.olderBackup.detail,
+        }
+      : null,
+    timings: {
+      downloadMs: state.timings.downloadMs,
+      decryptMs: state.timings.decryptMs,
+      restoreMs: state.timings.restoreMs,
+      checksMs: input.checksMs,
+      rtoMs,
+    },
+    targets: { rtoMinutes: report.rtoTargetMinutes, rpoHours: report.rpoTargetHours },
+    rpoHours,
+    timeline: [...state.timeline, { step: 'verified', at: input.finishedAt.toISOString(), detail: `${checks.length} checks, ${failed.length} failed` }],
+    checks,
+    tables,
+    retention: {
+      policy: state.config.retention,
+      monthly: coverage.monthly.map((s) => ({ month: s.month, state: s.state })),
+      daily: coverage.daily.map((s) => ({ day: s.day, state: s.state === 'present' ? 'present' : 'missing' })),
+    },
+    history: historyWith(input.history, { drillId: state.drillId, startedAt: state.startedAt, verdict, rtoMs }),
+    nextDrillDue: nextDue.toISOString().slice(0, 10),
+    ...(report.controls ? { controls: report.controls } : {}),
+    signoff: defaultSignoff(report.signoff),
+    dpoContact: report.dpoContact,
+    ledger: nextLedger(input.history),
+  };
+}

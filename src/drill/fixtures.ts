@@ -1,0 +1,92 @@
+import pg from 'pg';
+import { inject, test as base } from 'vitest';
+import type { BackupManifest } from '../dump/index.ts';
+import { slug } from './define.ts';
+import { checkMetaOf, type CheckContext, type CheckMeta, type DrillCheck, type DrillState } from './types.ts';
+
+export interface DrillFixtures {
+  /** What the drill's setup learned: backup, timings, sandbox, catalog, restore outcome. */
+  drill: DrillState;
+  /** The manifest of the backup under test (the test fails if none was found). */
+  manifest: BackupManifest;
+  /** A pg pool on the restored database; the test fails with the restore error when restore failed. */
+  db: pg.Pool;
+  /** Attach evidence (JSON, no personal data) to this check's entry in the report. */
+  evidence: (data: Record<string, unknown>, summary?: string) => void;
+}
+
+function restoreFailure(state: DrillState): Error {
+  return new Error(`Restore did not complete (${state.restore.failedStage ?? 'unknown'} stage): ${state.restore.error ?? 'no detail'}`);
+}
+
+/**
+ * `test` for drill files: `drillTest('name', async ({ db, manifest, evidence }) => { ... })`.
+ * The pool is shared by the tests of one file and closed after it.
+ */
+export const drillTest = base.extend<DrillFixtures & { pool: pg.Pool | null }>({
+  // eslint-disable-next-line no-empty-pattern -- vitest fixtures take their dependencies by destructuring
+  drill: async ({}, use) => use(inject('pgdrill')),
+  manifest: async ({ drill }, use) => {
+    if (!drill.manifest) throw restoreFailure(drill);
+    await use(drill.manifest);
+  },
+  pool: [
+    // eslint-disable-next-line no-empty-pattern -- see above
+    async ({}, use) => {
+      const state = inject('pgdrill');
+      const pool = state.restore.ok && state.sandbox ? new pg.Pool({ connectionString: state.sandbox.uri, max: 4 }) : null;
+      await use(pool);
+      await pool?.end();
+    },
+    { scope: 'file' },
+  ],
+  db: async ({ pool, drill }, use) => {
+    if (!pool) throw restoreFailure(drill);
+    await use(pool);
+  },
+  evidence: async ({ task }, use) => {
+    await use((data, summary) => {
+      const meta: CheckMeta = checkMetaOf(task.meta).pgdrill ?? { id: slug(task.name) };
+      meta.evidence = { ...meta.evidence, ...data };
+      if (summary) meta.summary = summary;
+      checkMetaOf(task.meta).pgdrill = meta;
+    });
+  },
+});
+
+/** Thrown by a failing check: its message is the check's one-line summary. */
+export class CheckFailed extends Error {
+  override name = 'CheckFailed';
+}
+
+/**
+ * Registers every check from modules loaded with `import.meta.glob('../checks/*.ts', { eager: true })`
+ * as a test, so a new file in `checks/` appears in the next drill without touching the harness.
+ */
+export function registerChecks(modules: Record<string, unknown>, options: { builtIn?: boolean } = {}): void {
+  const checks = Object.values(modules)
+    .map((mod) => (mod as { default?: DrillCheck }).default)
+    .filter((c): c is DrillCheck => Boolean(c && typeof c.run === 'function' && c.id));
+  for (const check of checks) {
+    drillTest(check.title, async ({ drill, task, skip }) => {
+      const meta: CheckMeta = { id: check.id, title: check.title, description: check.description, builtIn: options.builtIn ?? true };
+      checkMetaOf(task.meta).pgdrill = meta;
+      const needsDatabase = check.needsDatabase !== false;
+      if (!drill.manifest) throw restoreFailure(drill);
+      if (needsDatabase && !drill.restore.ok) {
+        // Not a pass and not hidden: the restore check (or backup integrity) fails and names why.
+        meta.summary = `not run: restore failed at the ${drill.restore.failedStage} stage`;
+        skip(meta.summary);
+      }
+      const pool = drill.sandbox && drill.restore.ok ? new pg.Pool({ connectionString: drill.sandbox.uri, max: 2 }) : null;
+      try {
+        const context = { db: pool, manifest: drill.manifest, state: drill } as CheckContext;
+        const outcome = await check.run(context);
+        Object.assign(meta, { status: outcome.status, summary: outcome.summary, evidence: outcome.evidence });
+        if (outcome.status === 'fail') throw new CheckFailed(outcome.summary);
+      } finally {
+        await pool?.end();
+      }
+    });
+  }
+}

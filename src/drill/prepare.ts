@@ -1,0 +1,209 @@
+import os from 'node:os';
+import pg from 'pg';
+import { loadConfig, type PgdrillConfig } from '../config/index.ts';
+import { loadKeyring, type Keyring } from '../crypto/index.ts';
+import { listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog } from '../dump/index.ts';
+import { CryptoError, IntegrityError, PgdrillError } from '../errors/index.ts';
+import { fetchBackup, restoreFetched } from '../restore/index.ts';
+import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { openStorage, type BackupStorage } from '../storage/index.ts';
+import type { DrillState, OlderBackupOutcome, RestoreOutcome } from './types.ts';
+
+export interface DrillOptions {
+  configFile?: string;
+  selector?: BackupSelector;
+  /** Override config.sandbox.kind. */
+  sandbox?: 'auto' | 'docker' | 'embedded';
+  /** The drill's clock (tests: a drill "three days later"). Default: now. */
+  now?: string;
+  /**
+   * FAULT INJECTION for pgdrill's own tests: SQL run in the sandbox right after the restore, to
+   * simulate a restore that silently lost rows, a table or a role. Never set in production.
+   */
+  faultInjectionSql?: string;
+}
+
+export interface PreparedDrill {
+  state: DrillState;
+  /** Stops sandboxes and removes local files. */
+  teardown(): Promise<void>;
+}
+
+function errorKind(error: unknown): string {
+  if (error instanceof CryptoError) return `CryptoError:${error.code}`;
+  return error instanceof Error ? error.name : 'Error';
+}
+
+function drillIdFor(startedAt: Date, database: string | undefined): string {
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `drill-${stamp}${database ? `-${database.replace(/[^A-Za-z0-9._-]+/g, '_')}` : ''}`;
+}
+
+/**
+ * The drill before its checks: locate the backup, download and verify it, decrypt, start a fresh
+ * sandbox, restore (globals, then the dump), and also prove an older backup restores. Failures are
+ * recorded in the state rather than thrown, so the checks and the report can name them.
+ */
+export async function prepareDrill(options: DrillOptions = {}): Promise<PreparedDrill> {
+  const config = await loadConfig({ configFile: options.configFile, flags: options.sandbox ? { sandbox: { kind: options.sandbox } } : undefined });
+  const startedAt = new Date();
+  const now = options.now ? new Date(options.now) : startedAt;
+  const storage = openStorage(config);
+  const cleanups: Array<() => Promise<unknown>> = [() => storage.close()];
+  const teardown = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  const mark = (step: string, detail?: string) => state.timeline.push({ step, at: new Date().toISOString(), ...(detail ? { detail } : {}) });
+
+  const state: DrillState = {
+    drillId: drillIdFor(startedAt, undefined),
+    startedAt: startedAt.toISOString(),
+    now: now.toISOString(),
+    catalog: [],
+    invalidManifests: [],
+    manifest: null,
+    verified: { storedSha256: null, plaintextSha256: null },
+    restore: { ok: false },
+    sandbox: null,
+    timings: { downloadMs: null, decryptMs: null, restoreMs: null },
+    timeline: [],
+    olderBackup: null,
+    config: { drill: config.drill, retention: config.retention, report: config.report, auditChain: config.backup.auditChain },
+  };
+
+  try {
+    const catalog = await listBackups(storage, config.storage.prefix);
+    state.catalog = catalog.backups.map(({ manifest: m }) => ({ id: m.id, tier: m.tier, database: m.database, startedAt: m.startedAt, finishedAt: m.finishedAt }));
+    state.invalidManifests = catalog.invalid.map((i) => `${i.manifestKey}: ${i.reason}`);
+    const entry = selectBackup(catalog, options.selector);
+    if (!entry) {
+      state.restore = fail('locate', new PgdrillError(`No valid backup matches ${JSON.stringify(options.selector ?? 'the newest')} in ${storage.location}`));
+      return { state, teardown };
+    }
+    const manifest = entry.manifest;
+    state.manifest = manifest;
+    state.drillId = drillIdFor(startedAt, manifest.database);
+    mark('located', entry.manifestKey);
+
+    const keyring = loadKeyring(config, 'read');
+    const restored = await restoreIntoNewSandbox({ config, storage, keyring, manifest, kind: config.sandbox.kind, cleanups, mark });
+    state.verified = restored.verified;
+    state.timings = restored.timings;
+    state.restore = restored.outcome;
+    if (restored.sandbox) {
+      state.sandbox = {
+        kind: restored.sandbox.kind,
+        description: restored.sandbox.description,
+        serverVersion: restored.sandbox.serverVersion,
+        uri: restored.sandbox.connectionUri(),
+      };
+    }
+    if (state.restore.ok && options.faultInjectionSql) {
+      const client = new pg.Client({ connectionString: state.sandbox!.uri });
+      await client.connect();
+      await client.query(options.faultInjectionSql).finally(() => client.end());
+    }
+    if (state.restore.ok) state.olderBackup = await proveOlderBackup({ config, storage, keyring, catalog, current: manifest, now, cleanups, mark });
+    return { state, teardown };
+  } catch (error) {
+    state.restore = fail(state.manifest ? 'restore' : 'locate', error);
+    return { state, teardown };
+  }
+}
+
+function fail(stage: NonNullable<RestoreOutcome['failedStage']>, error: unknown): RestoreOutcome {
+  return { ok: false, failedStage: stage, error: error instanceof Error ? error.message : String(error), errorKind: errorKind(error) };
+}
+
+interface RestoreIntoSandboxOptions {
+  config: PgdrillConfig;
+  storage: BackupStorage;
+  keyring: Keyring | null;
+  manifest: BackupManifest;
+  kind: 'auto' | 'docker' | 'embedded';
+  cleanups: Array<() => Promise<unknown>>;
+  mark: (step: string, detail?: string) => void;
+  label?: string;
+}
+
+async function restoreIntoNewSandbox(o: RestoreIntoSandboxOptions) {
+  const result: {
+    outcome: RestoreOutcome;
+    verified: DrillState['verified'];
+    timings: DrillState['timings'];
+    sandbox?: Sandbox;
+  } = { outcome: { ok: false }, verified: { storedSha256: null, plaintextSha256: null }, timings: { downloadMs: null, decryptMs: null, restoreMs: null } };
+  const label = o.label ? `${o.label} ` : '';
+  let fetched;
+  try {
+    fetched = await fetchBackup({ storage: o.storage, manifest: o.manifest, keyring: o.keyring });
+    o.cleanups.push(fetched.cleanup);
+    result.timings.downloadMs = fetched.timings.downloadMs;
+    result.timings.decryptMs = fetched.timings.decryptMs;
+    result.verified = { storedSha256: o.manifest.objects.dump.sha256, plaintextSha256: o.manifest.objects.dump.plaintextSha256 };
+    o.mark(`${label}downloaded`.replaceAll(' ', '-'), `${o.manifest.objects.dump.key}: size and SHA-256 verified`);
+    o.mark(`${label}decrypted`.replaceAll(' ', '-'), 'authenticated decryption and plaintext SHA-256 verified');
+  } catch (error) {
+    result.outcome = fail(error instanceof IntegrityError || error instanceof CryptoError ? 'verify' : 'restore', error);
+    return result;
+  }
+  try {
+    const sandbox = await startSandbox(o.kind, { major: o.manifest.serverMajor, image: o.config.sandbox.image, binDir: o.config.sandbox.binDir, database: 'restore' });
+    o.cleanups.push(() => sandbox.stop());
+    result.sandbox = sandbox;
+  } catch (error) {
+    result.outcome = fail('sandbox', error);
+    return result;
+  }
+  try {
+    const { restoreMs } = await restoreFetched({
+      target: result.sandbox,
+      manifest: o.manifest,
+      fetched,
+      selection: { withGlobals: true, jobs: o.config.sandbox.restoreJobs },
+    });
+    result.timings.restoreMs = restoreMs;
+    o.mark(`${label}restored`.replaceAll(' ', '-'), `into ${result.sandbox.kind} sandbox (${result.sandbox.description}, PostgreSQL ${result.sandbox.serverVersion})`);
+    result.outcome = { ok: true };
+  } catch (error) {
+    result.outcome = fail('restore', error);
+  }
+  // Plaintext is not kept around longer than needed.
+  await fetched.cleanup();
+  return result;
+}
+
+/** Restores the oldest monthly backup still retained (not the one under test) into its own sandbox. */
+async function proveOlderBackup(o: {
+  config: PgdrillConfig;
+  storage: BackupStorage;
+  keyring: Keyring | null;
+  catalog: Catalog;
+  current: BackupManifest;
+  now: Date;
+  cleanups: Array<() => Promise<unknown>>;
+  mark: (step: string, detail?: string) => void;
+}): Promise<OlderBackupOutcome | null> {
+  if (o.config.drill.olderBackup === 'none') return null;
+  const older = o.catalog.backups.find((b) => b.manifest.tier === 'monthly' && b.manifest.id !== o.current.id && b.manifest.startedAt < o.current.startedAt)?.manifest;
+  if (!older) return null;
+  const base = {
+    id: older.id,
+    takenAt: older.startedAt,
+    encryptionKeyId: older.encryption.algorithm === 'none' ? null : older.encryption.keyId,
+  };
+  // A second sandbox of its own: embedded keeps the drill light when docker runs the main restore.
+  const restored = await restoreIntoNewSandbox({ ...o, manifest: older, kind: o.config.sandbox.kind === 'docker' ? 'docker' : 'embedded', label: 'older backup' });
+  await restored.sandbox?.stop();
+  const ageDays = Math.floor((o.now.getTime() - Date.parse(older.startedAt)) / 86_400_000);
+  return restored.outcome.ok
+    ? { ...base, status: 'pass', detail: `${ageDays} days old, key ${base.encryptionKeyId ?? 'none'}: verified, decrypted and restored with today's keys and tools` }
+    : { ...base, status: 'fail', detail: `${restored.outcome.failedStage} failed: ${restored.outcome.error}` };
+}
+
+/** Who ran the drill: the CI job when there is one, else user@host. */
+export function drillRunner(): string {
+  if (process.env.GITHUB_ACTIONS) return `GitHub Actions ${process.env.GITHUB_WORKFLOW ?? ''} run ${process.env.GITHUB_RUN_ID ?? ''}`.replace(/\s+/g, ' ').trim();
+  if (process.env.CI === 'true') return `CI on ${os.hostname()}`;
+  return `${os.userInfo().username}@${os.hostname()}`;
+}

@@ -1,0 +1,100 @@
+import type { SerializedError } from 'vitest';
+import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import { loadConfig } from '../config/index.ts';
+import { buildNotification, createConsoleNotifier, type Notifier } from '../notify/index.ts';
+import { DrillEvidence, publishReport, readDrillHistory, renderReport, type CheckResult } from '../report/index.ts';
+import { openStorage } from '../storage/index.ts';
+import { buildEvidence } from './evidence.ts';
+import { slug } from './define.ts';
+import { drillSession } from './session.ts';
+import { checkMetaOf } from './types.ts';
+
+export interface DrillResult {
+  verdict: 'PASS' | 'FAIL';
+  drillId: string;
+  pdfPath?: string;
+  jsonPath?: string;
+  failedChecks: string[];
+  /** Why no report could be made (e.g. no backup at all). */
+  error?: string;
+}
+
+function checkRecord(test: TestCase): CheckResult {
+  const meta = checkMetaOf(test.meta()).pgdrill;
+  const result = test.result();
+  const durationMs = Math.round(test.diagnostic()?.duration ?? 0);
+  const firstError = result.state === 'failed' ? (result.errors[0]?.message ?? 'failed') : undefined;
+  const status = result.state === 'failed' ? 'fail' : result.state === 'skipped' ? 'skip' : (meta?.status ?? 'pass');
+  const summary = meta?.summary ?? (firstError ? firstError.split('\n')[0]! : status === 'skip' ? (result.state === 'skipped' && result.note) || 'skipped' : 'passed');
+  return {
+    id: meta?.id ?? slug(test.name),
+    title: meta?.title ?? test.name,
+    description: meta?.description ?? `Custom check in ${test.module.relativeModuleId}`,
+    builtIn: meta?.builtIn ?? false,
+    status,
+    durationMs,
+    summary,
+    ...(status === 'fail' ? { failure: firstError ?? summary } : status === 'warn' ? { failure: summary } : {}),
+    ...(meta?.evidence ? { evidence: JSON.parse(JSON.stringify(meta.evidence)) } : {}),
+  };
+}
+
+/**
+ * Turns a finished drill run into its record: evidence JSON, HTML and PDF under reports/, uploaded
+ * beside the backups, then handed to the notifier. The result is left in the drill session for
+ * the CLI to print and exit on.
+ */
+export class DrillReporter implements Reporter {
+  readonly #notifier: Notifier;
+  #startedAt = Date.now();
+  constructor(notifier: Notifier = createConsoleNotifier()) {
+    this.#notifier = notifier;
+  }
+
+  onTestRunStart(): void {
+    this.#startedAt = Date.now();
+  }
+
+  async onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): Promise<void> {
+    const session = drillSession();
+    const state = session.state;
+    if (!state) return;
+    const checks = modules.flatMap((m) => [...m.children.allTests()]).map(checkRecord);
+    const failedChecks = checks.filter((c) => c.status === 'fail').map((c) => c.title);
+    const moduleErrors = modules.flatMap((m) => m.errors().map((e) => `${m.relativeModuleId}: ${e.message}`));
+    const errors = [...unhandledErrors.map((e) => e.message), ...moduleErrors];
+    if (!state.manifest) {
+      session.result = { verdict: 'FAIL', drillId: state.drillId, failedChecks, error: state.restore.error };
+      return;
+    }
+    const config = await loadConfig({ configFile: session.options?.configFile });
+    const storage = openStorage(config);
+    try {
+      const history = await readDrillHistory(storage, config.storage.prefix, 11, {
+        onInvalid: (key, error) => process.stderr.write(`pgdrill: ignoring unreadable drill record ${key}: ${error.message}\n`),
+      });
+      const evidence = buildEvidence({
+        state,
+        checks,
+        checksMs: Date.now() - this.#startedAt,
+        finishedAt: new Date(),
+        config,
+        history,
+        unhandledErrors: errors,
+      });
+      const rendered = await renderReport(evidence, {
+        outDir: config.report.outDir,
+        chromiumPath: config.report.chromiumPath,
+        logoPath: config.report.logoPath,
+        signingKey: config.report.signingKey,
+      });
+      await publishReport(storage, config.storage.prefix, rendered, { drillId: state.drillId, startedAt: state.startedAt });
+      session.result = { verdict: evidence.verdict, drillId: state.drillId, pdfPath: rendered.pdfPath, jsonPath: rendered.jsonPath, failedChecks };
+      await this.#notifier.notify(buildNotification(DrillEvidence.parse(evidence), rendered.pdfPath));
+    } finally {
+      await storage.close();
+    }
+  }
+}
+
+export default DrillReporter;

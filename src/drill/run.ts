@@ -1,0 +1,33 @@
+import { fileURLToPath } from 'node:url';
+import { startVitest } from 'vitest/node';
+import { SandboxError } from '../errors/index.ts';
+import type { Notifier } from '../notify/index.ts';
+import type { DrillOptions } from './prepare.ts';
+import { DrillReporter, type DrillResult } from './reporter.ts';
+import { drillSession } from './session.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Runs the drill project (drills/*.drill.ts) with vitest: global setup restores the backup, the
+ * checks run as tests, the reporter files the evidence and report. Resolves with the verdict.
+ */
+export async function runDrill(options: DrillOptions & { notifier?: Notifier; files?: string[] } = {}): Promise<DrillResult> {
+  const session = drillSession();
+  session.options = options;
+  session.state = undefined;
+  session.result = undefined;
+  const vitest = await startVitest('test', options.files ?? [], {
+    root: ROOT,
+    project: ['drill'],
+    run: true,
+    watch: false,
+    reporters: ['default', new DrillReporter(options.notifier)],
+  });
+  await vitest.close();
+  const result = session.result;
+  if (!result) {
+    throw new SandboxError('The drill ended without a result', { hint: 'See the vitest output above for the error in the drill setup' });
+  }
+  return result;
+}

@@ -1,0 +1,316 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { execa, type ResultPromise } from 'execa';
+import pg from 'pg';
+import { TOOL_VERSION, type PgdrillConfig } from '../config/index.ts';
+import { createEncryptStream, type Keyring } from '../crypto/index.ts';
+import { BackupError, ConfigError, RefusedError } from '../errors/index.ts';
+import type { BackupStorage } from '../storage/index.ts';
+import { describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
+import { auditChainHead, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from './inspect.ts';
+import { backupId, dataKey, manifestKey, objectExtension } from './layout.ts';
+import { BackupManifest, MANIFEST_FORMAT_VERSION, type StoredObjectRef } from './manifest.ts';
+import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from './streams.ts';
+
+export interface BackupProgress {
+  /** Plaintext bytes read from pg_dump so far. */
+  bytes: number;
+  elapsedMs: number;
+}
+
+export interface RunBackupOptions {
+  config: PgdrillConfig;
+  storage: BackupStorage;
+  /** null only when config.encryption.allowUnencrypted is set. */
+  keyring: Keyring | null;
+  now?: () => Date;
+  /** Aborting kills pg_dump and aborts the upload; no manifest is written. */
+  signal?: AbortSignal;
+  onProgress?: (progress: BackupProgress) => void;
+  log?: (line: string) => void;
+}
+
+export interface BackupResult {
+  manifest: BackupManifest;
+  manifestKey: string;
+}
+
+/** pg_dump / pg_dumpall matching the server: configured dir, Debian's versioned dir, else PATH. */
+export function pgClientBinary(name: 'pg_dump' | 'pg_dumpall', major: number, binDir?: string): string {
+  if (binDir) return path.join(binDir, name);
+  const debian = `/usr/lib/postgresql/${major}/bin/${name}`;
+  return existsSync(debian) ? debian : name;
+}
+
+const LOCK_SQL = `SELECT pg_try_advisory_lock(hashtextextended('pgdrill:backup:' || current_database(), 0)) AS locked`;
+
+/**
+ * Takes one backup: exports a snapshot, streams pg_dump (in that snapshot) through SHA-256,
+ * compression and encryption into storage while reading exact counts, the audit-chain head, roles
+ * and a schema fingerprint in the same snapshot; then stores the cluster's role globals, and
+ * finally the manifest — the commit point. Any failure before the manifest removes what it stored.
+ */
+export async function runBackup(options: RunBackupOptions): Promise<BackupResult> {
+  const { config, storage, keyring } = options;
+  const log = options.log ?? (() => {});
+  const now = options.now ?? (() => new Date());
+  if (!keyring && !config.encryption.allowUnencrypted) {
+    throw new ConfigError('No encryption key: PGDRILL_ENCRYPTION_KEYS is not set', {
+      hint: 'Create one with `pgdrill keys generate` and set PGDRILL_ENCRYPTION_KEYS=id:base64key, or set encryption.allowUnencrypted: true to store plaintext backups on purpose',
+    });
+  }
+  const source = parseDatabaseUrl(config.databaseUrl);
+  const client = new pg.Client(pgClientConfig(source));
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new BackupError(`Cannot connect to the source database ${describeConnection(source)}: ${(error as Error).message}`, {
+      hint: 'Check DATABASE_URL, that the server runs and that the user may connect',
+      cause: error,
+    });
+  }
+  const stored: string[] = [];
+  try {
+    const lock = await client.query<{ locked: boolean }>(LOCK_SQL);
+    if (!lock.rows[0]?.locked) {
+      throw new RefusedError(`Another pgdrill backup of ${describeConnection(source)} is running (advisory lock held)`, {
+        hint: 'Wait for it to finish; only one backup of a database runs at a time',
+      });
+    }
+    const startedAt = now();
+    const version = await serverVersion(client);
+    const bin = (name: 'pg_dump' | 'pg_dumpall') => pgClientBinary(name, version.major, config.backup.binDir);
+    const pgDumpVersion = await toolVersion(bin('pg_dump'));
+
+    // One repeatable-read transaction: its snapshot is exported to pg_dump, and every count and
+    // fingerprint below reads the same snapshot, so a drill can demand exact equality.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query('SET LOCAL row_security = off');
+    const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
+    const tables = await listTables(client, config.backup);
+    if (config.backup.tables.length > 0 && tables.length === 0) {
+      throw new ConfigError(`--tables ${config.backup.tables.join(',')} matches no table in ${source.database}`, {
+        hint: 'Use schema.table names or psql patterns such as public.*',
+      });
+    }
+
+    const id = await freeBackupId(storage, config.storage.prefix, backupId('daily', startedAt, source.database));
+    const encrypted = keyring !== null;
+    const compression = config.backup.compression;
+    const level = config.backup.compressionLevel ?? DEFAULT_LEVEL[compression];
+    const dumpKind = config.backup.format === 'custom' ? 'dump' : 'sql';
+    const dumpKey = dataKey(config.storage.prefix, 'daily', id, objectExtension(dumpKind, compression, encrypted));
+    log(`backup ${id}: pg_dump ${config.backup.format} of ${describeConnection(source)} (${tables.length} tables)`);
+
+    const inspection = (async () => ({
+      counts: config.backup.schemaOnly ? tables.map((t) => ({ ...t, rows: 0 })) : await countRows(client, tables),
+      head: config.backup.auditChain && !config.backup.schemaOnly ? await auditChainHead(client, config.backup.auditChain) : null,
+      roles: await readRoles(client, tables),
+      fingerprint: await schemaFingerprint(client, tables),
+    }))();
+    inspection.catch(() => {}); // awaited below; avoid an unhandled rejection while the dump runs
+
+    const dumpArgs = [
+      `--format=${config.backup.format === 'custom' ? 'custom' : 'plain'}`,
+      ...(config.backup.format === 'custom' ? ['--compress=0'] : []),
+      `--snapshot=${snapshot}`,
+      '--no-password',
+      ...config.backup.tables.map((t) => `--table=${t}`),
+      ...config.backup.excludeTables.map((t) => `--exclude-table=${t}`),
+      ...(config.backup.schemaOnly ? ['--schema-only'] : []),
+    ];
+    const dumpObject = await streamCommandToStorage({
+      command: bin('pg_dump'),
+      args: dumpArgs,
+      env: libpqEnv(source),
+      what: 'pg_dump',
+      storage,
+      key: dumpKey,
+      compression,
+      level,
+      keyring,
+      chunkSize: config.encryption.chunkSize,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      onStored: (key) => stored.push(key),
+    });
+    const { counts, head, roles, fingerprint } = await inspection;
+    await client.query('COMMIT');
+
+    const readsPasswords = (await client.query<{ ok: boolean }>(`SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS ok`)).rows[0]!.ok;
+    const globals = await captureGlobals({
+      bin: bin('pg_dumpall'),
+      withPasswords: readsPasswords,
+      source,
+      storage,
+      keyring,
+      config,
+      id,
+      signal: options.signal,
+      onStored: (key) => stored.push(key),
+    });
+    const finishedAt = now();
+    const manifest = BackupManifest.parse({
+      formatVersion: MANIFEST_FORMAT_VERSION,
+      id,
+      tier: 'daily',
+      database: source.database,
+      source: { host: source.host, port: source.port, user: source.user },
+      serverVersion: version.version,
+      serverMajor: version.major,
+      pgDumpVersion,
+      toolVersion: TOOL_VERSION,
+      format: config.backup.format,
+      compression: { algorithm: compression, level },
+      encryption: keyring
+        ? { algorithm: 'aes-256-gcm-stream-v1', keyId: keyring.active.id, chunkSize: config.encryption.chunkSize }
+        : { algorithm: 'none' },
+      objects: { dump: dumpObject, globals: globals.object },
+      options: { schemaOnly: config.backup.schemaOnly, tables: config.backup.tables, excludeTables: config.backup.excludeTables },
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      tables: counts,
+      auditChain: head,
+      roles,
+      rolePasswords: globals.withPasswords,
+      schemaFingerprint: fingerprint,
+    });
+    const key = manifestKey(config.storage.prefix, 'daily', id);
+    await storage.put(key, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), { contentType: 'application/json' });
+    return { manifest, manifestKey: key };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    // No manifest was written, so nothing refers to these; remove them now rather than leave
+    // them for the orphan sweep.
+    await storage.delete(stored).catch(() => {});
+    throw error;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function toolVersion(binary: string): Promise<string> {
+  const result = await execa(binary, ['--version'], { reject: false });
+  if (result.exitCode !== 0) {
+    throw new BackupError(`Cannot run ${binary}: ${result.stderr || result.shortMessage}`, {
+      hint: 'Install postgresql-client matching the server major version, or set backup.binDir (PGDRILL_PG_BINDIR)',
+    });
+  }
+  return result.stdout.trim().replace(/^.*\(PostgreSQL\)\s*/, '');
+}
+
+/** Same-day backups never overwrite each other: `2026-11-23-db`, then `-2`, `-3`, ... */
+async function freeBackupId(storage: BackupStorage, prefix: string, base: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const id = n === 1 ? base : `${base}-${n}`;
+    const taken = (await storage.head(manifestKey(prefix, 'daily', id))) !== undefined;
+    let dataTaken = false;
+    for await (const _ of storage.list(`${prefix}/daily/${id}.`)) {
+      dataTaken = true;
+      break;
+    }
+    if (!taken && !dataTaken) return id;
+  }
+}
+
+interface StreamToStorageOptions {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  what: string;
+  storage: BackupStorage;
+  key: string;
+  compression: PgdrillConfig['backup']['compression'];
+  level: number;
+  keyring: Keyring | null;
+  chunkSize: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: BackupProgress) => void;
+  onStored: (key: string) => void;
+}
+
+/** Runs a dump command and streams its stdout → SHA-256 → compress → encrypt → SHA-256 → storage. */
+async function streamCommandToStorage(o: StreamToStorageOptions): Promise<StoredObjectRef> {
+  const started = Date.now();
+  const child: ResultPromise<{ buffer: { stdout: false; stderr: true }; env: Record<string, string>; extendEnv: true; reject: false; cancelSignal?: AbortSignal; maxBuffer: number }> = execa(o.command, o.args, {
+    env: o.env,
+    extendEnv: true,
+    buffer: { stdout: false, stderr: true },
+    reject: false,
+    maxBuffer: 1_000_000,
+    ...(o.signal ? { cancelSignal: o.signal } : {}),
+  });
+  const plain = new HashTap();
+  const stored = new HashTap();
+  let progressTimer: NodeJS.Timeout | undefined;
+  if (o.onProgress) progressTimer = setInterval(() => o.onProgress!({ bytes: plain.bytes, elapsedMs: Date.now() - started }), 500);
+  const failure = async (): Promise<void> => {
+    const result = await child;
+    if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new BackupError(`${o.what} was interrupted`);
+    if (result.exitCode !== 0) {
+      throw new BackupError(`${o.what} failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr).trim().split('\n').slice(-5).join(' | ')}`, {
+        hint: 'Nothing was published; fix the cause above and run the backup again',
+      });
+    }
+  };
+  const chain: NodeJS.ReadWriteStream[] = [plain, createCompressStream(o.compression, o.level)];
+  if (o.keyring) chain.push(createEncryptStream(o.keyring, { chunkSize: o.chunkSize }));
+  chain.push(gateEnd(failure), stored);
+  try {
+    const produce = pipeAll([child.stdout!, ...chain]);
+    const upload = o.storage.put(o.key, stored as unknown as Readable);
+    const [, object] = await Promise.all([produce, upload]).catch(async (error: unknown) => {
+      child.kill();
+      await failure(); // prefer pg_dump's own error over a broken-pipe symptom
+      throw error;
+    });
+    o.onStored(o.key);
+    if (object.size !== stored.bytes) {
+      throw new BackupError(`Stored size of ${o.key} is ${object.size} bytes, expected ${stored.bytes}`, { hint: 'Storage dropped data; run the backup again' });
+    }
+    return { key: o.key, size: stored.bytes, sha256: stored.digest(), plaintextSize: plain.bytes, plaintextSha256: plain.digest() };
+  } finally {
+    if (progressTimer) clearInterval(progressTimer);
+    o.onProgress?.({ bytes: plain.bytes, elapsedMs: Date.now() - started });
+  }
+}
+
+interface CaptureGlobalsOptions {
+  bin: string;
+  /** Whether the source user can read pg_authid (superuser): only then are password hashes dumped. */
+  withPasswords: boolean;
+  source: ConnectionInfo;
+  storage: BackupStorage;
+  keyring: Keyring | null;
+  config: PgdrillConfig;
+  id: string;
+  signal?: AbortSignal;
+  onStored: (key: string) => void;
+}
+
+/**
+ * Role definitions and memberships (`pg_dumpall --roles-only`), with password hashes when the
+ * source user may read them (superuser), else without. Stored encrypted like the dump; never printed.
+ */
+async function captureGlobals(o: CaptureGlobalsOptions): Promise<{ object: StoredObjectRef; withPasswords: boolean }> {
+  const env = libpqEnv(o.source);
+  const key = dataKey(o.config.storage.prefix, 'daily', o.id, objectExtension('globals.sql', o.config.backup.compression, o.keyring !== null));
+  const args = ['--roles-only', '--no-password', `--database=${o.source.database}`, ...(o.withPasswords ? [] : ['--no-role-passwords'])];
+  const object = await streamCommandToStorage({
+    command: o.bin,
+    args,
+    env,
+    what: 'pg_dumpall --roles-only',
+    storage: o.storage,
+    key,
+    compression: o.config.backup.compression,
+    level: o.config.backup.compressionLevel ?? DEFAULT_LEVEL[o.config.backup.compression],
+    keyring: o.keyring,
+    chunkSize: o.config.encryption.chunkSize,
+    signal: o.signal,
+    onStored: o.onStored,
+  });
+  return { object, withPasswords: o.withPasswords };
+}

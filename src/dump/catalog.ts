@@ -1,0 +1,76 @@
+import { text } from 'node:stream/consumers';
+import type { BackupStorage } from '../storage/index.ts';
+import { manifestsPrefix } from './layout.ts';
+import { BackupManifest, type BackupTier } from './manifest.ts';
+
+export interface CatalogEntry {
+  manifest: BackupManifest;
+  manifestKey: string;
+}
+
+export interface InvalidManifest {
+  manifestKey: string;
+  reason: string;
+}
+
+export interface Catalog {
+  /** Valid backups, oldest first (by startedAt; a copy before its original). */
+  backups: CatalogEntry[];
+  /** Manifests that failed to parse or validate: they do not count as backups. */
+  invalid: InvalidManifest[];
+}
+
+/** Reads and validates one manifest; throws with the zod issues when it is not a valid manifest. */
+export async function readManifest(storage: BackupStorage, key: string): Promise<BackupManifest> {
+  const body = await text(await storage.get(key));
+  const result = BackupManifest.safeParse(JSON.parse(body));
+  if (!result.success) {
+    throw new Error(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+  }
+  return result.data;
+}
+
+/** Every backup whose manifest exists and validates. A backup without one does not exist. */
+export async function listBackups(storage: BackupStorage, prefix: string): Promise<Catalog> {
+  const backups: CatalogEntry[] = [];
+  const invalid: InvalidManifest[] = [];
+  for await (const object of storage.list(manifestsPrefix(prefix))) {
+    if (!object.key.endsWith('.json')) continue;
+    try {
+      backups.push({ manifest: await readManifest(storage, object.key), manifestKey: object.key });
+    } catch (error) {
+      invalid.push({ manifestKey: object.key, reason: (error as Error).message });
+    }
+  }
+  // Ties (a promoted copy shares its source's startedAt) put the original daily last, so "newest" picks it.
+  const tierOrder = { monthly: 0, weekly: 1, daily: 2 } as const;
+  backups.sort(
+    (a, b) =>
+      a.manifest.startedAt.localeCompare(b.manifest.startedAt) ||
+      tierOrder[a.manifest.tier] - tierOrder[b.manifest.tier] ||
+      a.manifest.id.localeCompare(b.manifest.id),
+  );
+  return { backups, invalid };
+}
+
+export interface BackupSelector {
+  /** Exact manifest key or data-object key or backup id. */
+  key?: string;
+  /** `YYYY-MM-DD`: the newest backup taken that UTC day. */
+  date?: string;
+  /** `YYYY-MM`: the monthly copy of that month. */
+  monthly?: string;
+  tier?: BackupTier;
+}
+
+/** Picks one backup: by key, date or month; by default the newest valid one. */
+export function selectBackup(catalog: Catalog, selector: BackupSelector = {}): CatalogEntry | undefined {
+  const { backups } = catalog;
+  if (selector.key) {
+    const k = selector.key;
+    return backups.find((b) => b.manifestKey === k || b.manifest.id === k || b.manifest.objects.dump.key === k);
+  }
+  if (selector.monthly) return backups.findLast((b) => b.manifest.tier === 'monthly' && b.manifest.startedAt.startsWith(selector.monthly!));
+  if (selector.date) return backups.findLast((b) => b.manifest.startedAt.startsWith(selector.date!));
+  return selector.tier ? backups.findLast((b) => b.manifest.tier === selector.tier) : backups.at(-1);
+}

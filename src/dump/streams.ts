@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Transform, type TransformCallback } from 'node:stream';
+import zlib from 'node:zlib';
+
+export type CompressionAlgorithm = 'zstd' | 'gzip' | 'none';
+
+export const DEFAULT_LEVEL: Record<CompressionAlgorithm, number> = { zstd: 3, gzip: 6, none: 0 };
+
+/** Pass-through that hashes (SHA-256) and counts what flows through it. */
+export class HashTap extends Transform {
+  readonly #hash = createHash('sha256');
+  bytes = 0;
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#hash.update(chunk);
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+  /** Hex digest; only valid once the stream has finished. */
+  digest(): string {
+    return this.#hash.copy().digest('hex');
+  }
+}
+
+/** Node's own zstd/gzip (runs on the libuv pool, overlapping pg_dump and encryption). */
+export function createCompressStream(algorithm: CompressionAlgorithm, level = DEFAULT_LEVEL[algorithm]): Transform {
+  switch (algorithm) {
+    case 'zstd':
+      return zlib.createZstdCompress({ params: { [zlib.constants.ZSTD_c_compressionLevel]: level } });
+    case 'gzip':
+      return zlib.createGzip({ level });
+    case 'none':
+      return new Transform({ transform: (chunk, _enc, cb) => cb(null, chunk) });
+  }
+}
+
+export function createDecompressStream(algorithm: CompressionAlgorithm): Transform {
+  switch (algorithm) {
+    case 'zstd':
+      return zlib.createZstdDecompress();
+    case 'gzip':
+      return zlib.createGunzip();
+    case 'none':
+      return new Transform({ transform: (chunk, _enc, cb) => cb(null, chunk) });
+  }
+}
+
+/**
+ * Holds the end of a stream until `settle` resolves: a producer whose exit status is known only
+ * after its output ended (pg_dump) can still fail the pipeline before the upload completes.
+ */
+export function gateEnd(settle: () => Promise<void>): Transform {
+  return new Transform({
+    transform: (chunk, _enc, cb) => cb(null, chunk),
+    flush: (cb) => {
+      settle().then(() => cb(), (error: Error) => cb(error));
+    },
+  });
+}
+
+type AnyStream = NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream;
+
+/** stream.pipeline over a list built at run time (the typed overloads want a fixed arity). */
+export function pipeAll(streams: readonly AnyStream[], signal?: AbortSignal): Promise<void> {
+  return pipeline(streams as readonly AnyStream[], signal ? { signal } : {});
+}

@@ -1,0 +1,110 @@
+import { dataKey, listBackups, manifestKey, type BackupManifest, type CatalogEntry, type StoredObjectRef } from '../dump/index.ts';
+import { StorageError } from '../errors/index.ts';
+import type { BackupStorage } from '../storage/index.ts';
+import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.ts';
+
+export interface ApplyRetentionOptions {
+  storage: BackupStorage;
+  prefix: string;
+  policy: RetentionPolicy;
+  now: Date;
+  /** Objects without a manifest older than this are leftovers of interrupted runs. */
+  orphanGraceHours: number;
+  dryRun?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RetentionOutcome {
+  plan: RetentionPlan;
+  /** Data objects no manifest refers to, older than the grace period (deleted unless dry run). */
+  orphans: string[];
+  dryRun: boolean;
+}
+
+const entryKey = (tier: string, id: string) => `${tier}/${id}`;
+
+/**
+ * Plans retention over the valid manifests, then (unless dry run) promotes by copy, deletes expired
+ * backups manifest-first (so a half-deleted backup is invisible rather than broken), and removes
+ * orphaned objects past the grace period. Deletions are skipped when a promotion failed.
+ */
+export async function applyRetention(options: ApplyRetentionOptions): Promise<RetentionOutcome> {
+  const { storage, prefix, now } = options;
+  const log = options.log ?? (() => {});
+  const catalog = await listBackups(storage, prefix);
+  const byKey = new Map(catalog.backups.map((e) => [entryKey(e.manifest.tier, e.manifest.id), e]));
+  const plan = planRetention({
+    backups: catalog.backups.map((e) => ({
+      id: e.manifest.id,
+      tier: e.manifest.tier,
+      database: e.manifest.database,
+      takenAt: new Date(e.manifest.startedAt),
+      valid: true,
+    })),
+    policy: options.policy,
+    now,
+  });
+
+  const referenced = new Set<string>();
+  for (const entry of catalog.backups) for (const object of objectsOf(entry.manifest)) referenced.add(object.key);
+
+  if (!options.dryRun) {
+    for (const promotion of plan.promote) {
+      const source = catalog.backups.find((e) => e.manifest.tier === 'daily' && e.manifest.id === promotion.fromId);
+      if (!source) continue;
+      const copy = await promote(storage, prefix, source, promotion.tier, promotion.toId);
+      for (const object of objectsOf(copy)) referenced.add(object.key);
+      log(`promoted ${promotion.fromId} → ${promotion.tier}/${promotion.toId} (${promotion.reason})`);
+    }
+    for (const decision of plan.delete) {
+      const entry = byKey.get(entryKey(decision.tier, decision.id));
+      if (!entry) continue;
+      await storage.delete([entry.manifestKey]);
+      await storage.delete(objectsOf(entry.manifest).map((o) => o.key));
+      for (const object of objectsOf(entry.manifest)) referenced.delete(object.key);
+      log(`deleted ${decision.tier}/${decision.id} (${decision.reasons.join('; ')})`);
+    }
+  }
+
+  const orphans: string[] = [];
+  const graceMs = options.orphanGraceHours * 3_600_000;
+  for (const tier of ['daily', 'weekly', 'monthly'] as const) {
+    for await (const object of storage.list(`${prefix}/${tier}/`)) {
+      if (!referenced.has(object.key) && now.getTime() - object.lastModified.getTime() > graceMs) orphans.push(object.key);
+    }
+  }
+  if (!options.dryRun && orphans.length > 0) {
+    await storage.delete(orphans);
+    log(`removed ${orphans.length} orphaned object(s) older than ${options.orphanGraceHours} h`);
+  }
+  return { plan, orphans, dryRun: Boolean(options.dryRun) };
+}
+
+function objectsOf(manifest: BackupManifest): StoredObjectRef[] {
+  return [manifest.objects.dump, ...(manifest.objects.globals ? [manifest.objects.globals] : [])];
+}
+
+/** Copies a daily backup's objects to the tier's keys, then writes the copy's own manifest last. */
+async function promote(storage: BackupStorage, prefix: string, source: CatalogEntry, tier: 'monthly' | 'weekly', toId: string): Promise<BackupManifest> {
+  const copyObject = async (object: StoredObjectRef): Promise<StoredObjectRef> => {
+    const extension = object.key.slice(object.key.lastIndexOf('/') + 1 + source.manifest.id.length + 1);
+    const target = dataKey(prefix, tier, toId, extension);
+    const copied = await storage.copy(object.key, target);
+    if (copied.size !== object.size) {
+      throw new StorageError(`Promotion copy ${target} has ${copied.size} bytes, expected ${object.size}`, {
+        hint: 'Storage is misbehaving; no backup was deleted. Run `pgdrill prune` again later',
+      });
+    }
+    return { ...object, key: target };
+  };
+  const { dump, globals } = source.manifest.objects;
+  const manifest: BackupManifest = {
+    ...source.manifest,
+    id: toId,
+    tier,
+    promotedFrom: source.manifest.id,
+    objects: { dump: await copyObject(dump), ...(globals ? { globals: await copyObject(globals) } : {}) },
+  };
+  await storage.put(manifestKey(prefix, tier, toId), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), { contentType: 'application/json' });
+  return manifest;
+}

@@ -1,0 +1,18 @@
+import type { PgdrillConfig } from '../config/index.ts';
+import type { BackupStorage } from './types.ts';
+import { createStorageFromUrl } from './url.ts';
+
+/** The storage named by the configuration (PGDRILL_STORAGE and the S3_* settings). */
+export function openStorage(config: PgdrillConfig): BackupStorage {
+  const s3 = config.storage.s3;
+  return createStorageFromUrl(config.storage.url, {
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: s3.forcePathStyle,
+    credentials: s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } : undefined,
+    requestChecksumCalculation: s3.requestChecksumCalculation,
+    responseChecksumValidation: s3.responseChecksumValidation,
+    partSize: s3.partSizeMiB * 1024 * 1024,
+    queueSize: s3.queueSize,
+  });
+}
