@@ -1,0 +1,14 @@
+export { DEFAULT_RETENTION, assertRetentionPolicy, planRetention } from './plan.ts';
+export type {
+  Decision,
+  Promotion,
+  RetentionCandidate,
+  RetentionDecision,
+  RetentionPlan,
+  RetentionPlanInput,
+  RetentionPolicy,
+  RetentionPromotion,
+} from './plan.ts';
+export { retentionCoverage } from './coverage.ts';
+export type { Coverage, DaySlot, MonthSlot, RetentionCoverage, RetentionCoverageInput, SlotState } from './coverage.ts';
+export { applyRetention, type ApplyRetentionOptions, type RetentionOutcome } from './apply.ts';

@@ -1,0 +1,267 @@
+// Retention planning (seed 001 AC3, seed 004 BR-004): a pure function from the backups that exist
+// to what to keep, delete and promote, each decision with its reasons. No I/O; the caller lists
+// manifests, runs the promotions (copies), then the deletions.
+//
+// Semantics, per database independently (all dates in UTC):
+// - Daily tier, like restic's `keep-daily N`: take the newest N distinct UTC days that have a valid
+//   daily backup; keep the newest valid backup of each of those days. Other valid dailies are
+//   deleted: on an older day `expired`, on a kept day but not the newest `superseded`.
+// - Weekly (ISO weeks) and monthly tiers: the same rule over the promoted copies of that tier, with
+//   N = policy.weekly / policy.monthly. With N = 0 every copy of the tier goes.
+// - Promotion (weekly only when policy.weekly > 0): a month (ISO week) that has a valid daily but
+//   no copy of the tier (valid or not: an invalid copy is left for a human, and coverage reports
+//   the month missing) gets its FIRST (earliest) valid daily still present copied, if the month
+//   falls inside the tier's window counted over existing valid copies plus this run's promotions.
+//   The source daily is kept in this plan (`kept: source of monthly promotion 2026-11`).
+// - Deletions of copies count only copies that exist now: a copy pushed out of the window by this
+//   run's promotion is deleted by the next run, once the new copy exists. Never delete more than
+//   needed. Execute promotions before deletions, and skip deletions if a promotion failed.
+// - Invalid candidates (manifest did not validate) never fill a day/week/month, are never promoted
+//   and never count as the newest valid backup. They are deleted only by age: when the tier's
+//   window is full and their period is older than its oldest kept period (or N = 0); until then
+//   they are kept for inspection.
+// - Safety: the newest valid backup of each database (of any tier, not dated in the future) is
+//   never deleted (`kept: newest valid backup`), whatever the policy says. Backups dated after
+//   `now` are kept (`kept: dated in the future (clock skew?)`) and take no part in the windows.
+// - Every input backup appears in exactly one of keep/delete; a kept backup lists every reason it
+//   is kept. Output is ordered by database, tier (daily, weekly, monthly), takenAt, id.
+
+import type { BackupTier } from '../dump/manifest.ts';
+import { backupId, isoDay, isoMonth, isoWeek } from '../dump/layout.ts';
+import { ConfigError, PgdrillError } from '../errors/index.ts';
+
+export interface RetentionCandidate {
+  id: string;
+  tier: BackupTier;
+  database: string;
+  /** The manifest's startedAt (UTC). A promoted copy carries its source's startedAt. */
+  takenAt: Date;
+  /** True only when the manifest validated. */
+  valid: boolean;
+}
+
+export interface RetentionPolicy {
+  daily: number;
+  weekly: number;
+  monthly: number;
+}
+
+/** 7 dailies, no weeklies, 84 monthlies (7 years). */
+export const DEFAULT_RETENTION: Readonly<RetentionPolicy> = Object.freeze({ daily: 7, weekly: 0, monthly: 84 });
+
+export interface RetentionDecision {
+  id: string;
+  tier: BackupTier;
+  database: string;
+  reasons: string[];
+}
+
+export interface RetentionPromotion {
+  fromId: string;
+  tier: 'monthly' | 'weekly';
+  /** `YYYY-MM` or `GGGG-Www`. */
+  period: string;
+  /** backupId(tier, source takenAt, database). */
+  toId: string;
+  reason: string;
+}
+
+export interface RetentionPlan {
+  keep: RetentionDecision[];
+  delete: RetentionDecision[];
+  promote: RetentionPromotion[];
+}
+
+export type Decision = RetentionDecision;
+export type Promotion = RetentionPromotion;
+
+export interface RetentionPlanInput {
+  backups: readonly RetentionCandidate[];
+  policy: RetentionPolicy;
+  now: Date;
+}
+
+interface TierRule {
+  tier: BackupTier;
+  count: number;
+  unit: 'day' | 'week' | 'month';
+  periodOf: (date: Date) => string;
+}
+
+type Verdict = { keep: string[]; drop: string | undefined };
+
+const TIER_ORDER: Record<BackupTier, number> = { daily: 0, weekly: 1, monthly: 2 };
+
+export function planRetention(input: RetentionPlanInput): RetentionPlan {
+  const { backups, policy, now } = input;
+  assertRetentionPolicy(policy);
+  if (Number.isNaN(now.getTime())) throw new ConfigError('retention: `now` is not a valid date');
+  const takenIds = assertUnique(backups);
+
+  const rules: Record<BackupTier, TierRule> = {
+    daily: { tier: 'daily', count: policy.daily, unit: 'day', periodOf: isoDay },
+    weekly: { tier: 'weekly', count: policy.weekly, unit: 'week', periodOf: isoWeek },
+    monthly: { tier: 'monthly', count: policy.monthly, unit: 'month', periodOf: isoMonth },
+  };
+
+  const verdicts = new Map<RetentionCandidate, Verdict>(backups.map((c) => [c, { keep: [], drop: undefined }]));
+  const verdict = (c: RetentionCandidate): Verdict => verdicts.get(c) as Verdict;
+  const keep = (c: RetentionCandidate, reason: string): void => void verdict(c).keep.push(reason);
+  const drop = (c: RetentionCandidate, reason: string): void => {
+    verdict(c).drop ??= reason;
+  };
+  const promote: RetentionPromotion[] = [];
+
+  const databases = [...new Set(backups.map((c) => c.database))].sort(compareText);
+  for (const database of databases) {
+    const mine = backups.filter((c) => c.database === database);
+    const isFuture = (c: RetentionCandidate): boolean => c.takenAt.getTime() > now.getTime();
+    const present = mine.filter((c) => !isFuture(c));
+    const ofTier = (tier: BackupTier): RetentionCandidate[] => present.filter((c) => c.tier === tier);
+
+    for (const tier of ['daily', 'weekly', 'monthly'] as const) planTier(ofTier(tier), rules[tier], keep, drop);
+
+    const usableDailies = ofTier('daily').filter((c) => c.valid);
+    for (const tier of ['weekly', 'monthly'] as const) {
+      const copies = mine.filter((c) => c.tier === tier);
+      for (const p of planPromotions(tier, database, usableDailies, copies, rules[tier], isFuture, takenIds)) {
+        promote.push(p);
+        const source = usableDailies.find((c) => c.id === p.fromId) as RetentionCandidate;
+        keep(source, `kept: source of ${tier} promotion ${p.period}`);
+      }
+    }
+
+    const newest = newestOf(present.filter((c) => c.valid)) ?? newestOf(mine.filter((c) => c.valid));
+    if (newest) keep(newest, 'kept: newest valid backup');
+    for (const c of mine) if (isFuture(c)) keep(c, 'kept: dated in the future (clock skew?)');
+  }
+
+  const plan: RetentionPlan = { keep: [], delete: [], promote };
+  for (const c of [...backups].sort(compareCandidates)) {
+    const v = verdict(c);
+    const base = { id: c.id, tier: c.tier, database: c.database };
+    if (v.keep.length > 0) plan.keep.push({ ...base, reasons: v.keep });
+    else if (v.drop !== undefined) plan.delete.push({ ...base, reasons: [v.drop] });
+    else throw new PgdrillError(`retention: no decision for ${c.tier} ${c.id} (bug)`);
+  }
+  return plan;
+}
+
+/** Applies one tier's window to that tier's backups of one database (none dated in the future). */
+function planTier(
+  backups: readonly RetentionCandidate[],
+  rule: TierRule,
+  keep: (c: RetentionCandidate, reason: string) => void,
+  drop: (c: RetentionCandidate, reason: string) => void,
+): void {
+  const newestPerPeriod = new Map<string, RetentionCandidate>();
+  for (const c of backups) {
+    if (!c.valid) continue;
+    const period = rule.periodOf(c.takenAt);
+    const current = newestPerPeriod.get(period);
+    if (!current || compareTime(c, current) > 0) newestPerPeriod.set(period, c);
+  }
+  const periods = [...newestPerPeriod.keys()].sort(compareText).reverse();
+  const kept = new Set(periods.slice(0, rule.count));
+  const windowFull = periods.length >= rule.count;
+  const oldestKept = rule.count > 0 ? periods[rule.count - 1] : undefined;
+  const expired = (period: string, note: string): string =>
+    rule.count === 0
+      ? `expired: ${rule.tier} ${period}${note}, ${rule.tier} retention is 0`
+      : `expired: ${rule.tier} ${period}${note} beyond the last ${rule.count} ${rule.unit}${rule.count === 1 ? '' : 's'} with backups`;
+
+  for (const c of backups) {
+    const period = rule.periodOf(c.takenAt);
+    if (c.valid) {
+      if (!kept.has(period)) drop(c, expired(period, ''));
+      else if (newestPerPeriod.get(period) === c) keep(c, `kept: ${rule.tier} ${period}`);
+      else drop(c, `superseded: a newer backup of ${period} is kept`);
+    } else if (windowFull && (oldestKept === undefined || period < oldestKept)) {
+      drop(c, expired(period, ' (not validated)'));
+    } else {
+      keep(c, `kept: not validated, ${rule.tier} ${period} is inside the window (not counted)`);
+    }
+  }
+}
+
+/** The weekly or monthly copies to make for one database from its valid, non-future dailies. */
+function planPromotions(
+  tier: 'weekly' | 'monthly',
+  database: string,
+  usableDailies: readonly RetentionCandidate[],
+  copies: readonly RetentionCandidate[],
+  rule: TierRule,
+  isFuture: (c: RetentionCandidate) => boolean,
+  takenIds: Set<string>,
+): RetentionPromotion[] {
+  if (rule.count === 0) return [];
+  const withCopy = new Set(copies.map((c) => rule.periodOf(c.takenAt)));
+  const validCopyPeriods = copies.filter((c) => c.valid && !isFuture(c)).map((c) => rule.periodOf(c.takenAt));
+
+  const firstDaily = new Map<string, RetentionCandidate>();
+  for (const c of usableDailies) {
+    const period = rule.periodOf(c.takenAt);
+    const current = firstDaily.get(period);
+    if (!current || compareTime(c, current) < 0) firstDaily.set(period, c);
+  }
+  const wanted = [...firstDaily.keys()].filter((p) => !withCopy.has(p));
+  const window = new Set([...new Set([...validCopyPeriods, ...wanted])].sort(compareText).reverse().slice(0, rule.count));
+
+  const out: RetentionPromotion[] = [];
+  for (const period of wanted.sort(compareText)) {
+    const source = firstDaily.get(period) as RetentionCandidate;
+    const toId = backupId(tier, source.takenAt, database);
+    // An object with that id already exists (a copy dated in another period, or a key-safe name
+    // shared by two databases): copying would overwrite it, so leave it to a human.
+    if (!window.has(period) || takenIds.has(`${tier}/${toId}`)) continue;
+    takenIds.add(`${tier}/${toId}`);
+    out.push({
+      fromId: source.id,
+      tier,
+      period,
+      toId,
+      reason: `promoted: first valid daily of ${period} (${isoDay(source.takenAt)}), no ${tier} copy yet`,
+    });
+  }
+  return out;
+}
+
+/** Throws a ConfigError unless every count is a whole number >= 0. */
+export function assertRetentionPolicy(policy: RetentionPolicy): void {
+  for (const tier of ['daily', 'weekly', 'monthly'] as const) {
+    const n = policy[tier];
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new ConfigError(`retention: policy.${tier} must be a whole number >= 0, got ${String(n)}`);
+    }
+  }
+}
+
+/** Refuses two candidates with one tier and id: keeping one and deleting the other deletes both. */
+function assertUnique(backups: readonly RetentionCandidate[]): Set<string> {
+  const seen = new Set<string>();
+  for (const c of backups) {
+    if (Number.isNaN(c.takenAt.getTime())) throw new PgdrillError(`retention: ${c.tier} ${c.id} has an invalid takenAt`);
+    const key = `${c.tier}/${c.id}`;
+    if (seen.has(key)) throw new PgdrillError(`retention: ${c.tier} ${c.id} is listed twice; refusing to plan`);
+    seen.add(key);
+  }
+  return seen;
+}
+
+function newestOf(backups: readonly RetentionCandidate[]): RetentionCandidate | undefined {
+  let newest: RetentionCandidate | undefined;
+  for (const c of backups) if (!newest || compareTime(c, newest) > 0) newest = c;
+  return newest;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareTime(a: RetentionCandidate, b: RetentionCandidate): number {
+  return a.takenAt.getTime() - b.takenAt.getTime() || compareText(a.id, b.id);
+}
+
+function compareCandidates(a: RetentionCandidate, b: RetentionCandidate): number {
+  return compareText(a.database, b.database) || TIER_ORDER[a.tier] - TIER_ORDER[b.tier] || compareTime(a, b);
+}
