@@ -109,7 +109,10 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       roles: await readRoles(client, tables),
       fingerprint: await schemaFingerprint(client, tables),
     }))();
-    inspection.catch(() => {}); // awaited below; avoid an unhandled rejection while the dump runs
+    // Awaited after the dump; if it fails first, its error explains a pg_dump failure better
+    // ("permission denied for table x") than pg_dump's own symptom (snapshot gone).
+    let inspectionError: unknown;
+    inspection.catch((error: unknown) => (inspectionError = error));
 
     const dumpArgs = [
       `--format=${config.backup.format === 'custom' ? 'custom' : 'plain'}`,
@@ -134,6 +137,14 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       signal: options.signal,
       onProgress: options.onProgress,
       onStored: (key) => stored.push(key),
+    }).catch((error: unknown) => {
+      if (inspectionError) {
+        throw new BackupError(`Cannot read the source in the backup snapshot: ${(inspectionError as Error).message}`, {
+          hint: 'The backup user needs SELECT on every dumped table (pg_dump needs it too); grant it or use --exclude-table',
+          cause: inspectionError,
+        });
+      }
+      throw error;
     });
     const { counts, head, roles, fingerprint } = await inspection;
     await client.query('COMMIT');

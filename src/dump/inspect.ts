@@ -165,9 +165,10 @@ export async function auditChainHead(client: Queryable, chain: AuditChainColumns
   if (!exists.rows[0]?.ok) return null;
   const order = quoteIdent(chain.orderColumn);
   const { rows } = await client.query<{ last_id: string; last_hash: string; n: string }>(
-    `SELECT (SELECT ${order}::text FROM ${qualifiedName(table)} ORDER BY ${order} DESC LIMIT 1) AS last_id,
-            (SELECT ${quoteIdent(chain.hashColumn)}::text FROM ${qualifiedName(table)} ORDER BY ${order} DESC LIMIT 1) AS last_hash,
-            (SELECT count(*) FROM ${qualifiedName(table)}) AS n`,
+    // Qualified ORDER BY: an unqualified name would sort by the text-cast output column ("99" > "150").
+    `SELECT last.id AS last_id, last.hash AS last_hash, (SELECT count(*) FROM ${qualifiedName(table)}) AS n
+       FROM (SELECT t.${order}::text AS id, t.${quoteIdent(chain.hashColumn)}::text AS hash
+               FROM ${qualifiedName(table)} AS t ORDER BY t.${order} DESC LIMIT 1) AS last`,
   );
   const row = rows[0];
   if (!row || row.last_id === null) return null;

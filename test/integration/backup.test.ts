@@ -1,0 +1,340 @@
+import { readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKeyring } from '../../src/crypto/index.ts';
+import { BackupManifest, listBackups, runBackup } from '../../src/dump/index.ts';
+import { InterruptedError, RefusedError, StorageError } from '../../src/errors/index.ts';
+import { fetchBackup } from '../../src/restore/index.ts';
+import { applyRetention } from '../../src/retention/index.ts';
+import { openStorage } from '../../src/storage/index.ts';
+import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
+import { configFromEnv, newKeyring, runCli, tempDir } from '../helpers/pgdrill.ts';
+import { startS3Server, type StartedS3Server } from '../helpers/s3.ts';
+
+let source: SourceDatabase;
+let keys: string;
+
+beforeAll(async () => {
+  source = await startSourceDatabase({ rows: 3000 });
+  keys = newKeyring('k1');
+});
+afterAll(async () => {
+  await source?.stop();
+});
+
+const env = (storage: string, extra: Record<string, string> = {}) => ({
+  DATABASE_URL: source.url,
+  PGDRILL_STORAGE: storage,
+  PGDRILL_ENCRYPTION_KEYS: keys,
+  ...extra,
+});
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+}
+
+describe('backup round trip', () => {
+  it('into a folder: the restored plaintext hashes to the manifest, counts match the fixture', async () => {
+    const config = await configFromEnv(env(tempDir('store')));
+    const storage = openStorage(config);
+    const { manifest } = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') });
+    expect(manifest.encryption).toMatchObject({ algorithm: 'aes-256-gcm-stream-v1', keyId: 'k1' });
+    expect(manifest.objects.dump.key).toBe(`backups/daily/${manifest.id}.dump.zst.enc`);
+    const fetched = await fetchBackup({ storage, manifest, keyring: loadKeyring(config, 'read') });
+    try {
+      const listing = await execa('pg_restore', ['--list', fetched.dumpPath]);
+      expect(listing.stdout).toContain('TABLE DATA public respondents');
+    } finally {
+      await fetched.cleanup();
+    }
+    const counts = Object.fromEntries(manifest.tables.map((t) => [`${t.schema}.${t.name}`, t.rows]));
+    expect(counts['public.respondents']).toBe(source.summary.tables['public.respondents']);
+    expect(counts['public.audit_logs']).toBe(source.summary.tables['public.audit_logs']);
+    expect(manifest.auditChain).toMatchObject({ table: 'public.audit_logs', lastId: String(source.summary.auditChainHead.id), lastHash: source.summary.auditChainHead.hash });
+    expect(manifest.roles.map((r) => r.name)).toEqual(expect.arrayContaining(['super_admin', 'public_user', 'oslrs_app']));
+    expect(manifest.rolePasswords).toBe(true);
+    await storage.close();
+  });
+
+  it('into S3 (s3rver on 127.0.0.1) with gzip and plain SQL: round trip to the exact plaintext SHA-256', async () => {
+    const s3: StartedS3Server = await startS3Server();
+    try {
+      const config = await configFromEnv(
+        env(`s3://${s3.bucket}/pgdrill`, {
+          S3_ENDPOINT: s3.endpoint,
+          S3_REGION: s3.region,
+          S3_ACCESS_KEY: s3.credentials.accessKeyId,
+          S3_SECRET_KEY: s3.credentials.secretAccessKey,
+        }),
+        { backup: { format: 'plain', compression: 'gzip' } },
+      );
+      const storage = openStorage(config);
+      const { manifest } = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') });
+      expect(manifest.objects.dump.key).toMatch(/\.sql\.gz\.enc$/);
+      const catalog = await listBackups(storage, 'backups');
+      expect(catalog.backups.map((b) => b.manifest.id)).toContain(manifest.id);
+      const fetched = await fetchBackup({ storage, manifest, keyring: loadKeyring(config, 'read') });
+      const sql = await readFile(fetched.dumpPath, 'utf8');
+      expect(sql).toContain('PostgreSQL database dump complete');
+      await fetched.cleanup();
+      expect(await s3.pendingUploads()).toEqual([]);
+      await storage.close();
+    } finally {
+      await s3.stop();
+    }
+  });
+
+  it('CLI --json prints a manifest that validates; no secret in any output or stored manifest', async () => {
+    const dir = tempDir('store');
+    const result = await runCli(['backup', '--json'], env(dir));
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    const manifest = BackupManifest.parse(JSON.parse(String(result.stdout)));
+    const stored = await readFile(path.join(dir, 'backups/manifests/daily', `${manifest.id}.json`), 'utf8');
+    const password = new URL(source.url).password;
+    for (const text of [String(result.stdout), String(result.stderr), stored]) {
+      expect(text).not.toContain(password);
+      expect(text).not.toContain(keys.split(':')[1]);
+    }
+  });
+
+  it('two backups on one day never overwrite each other', async () => {
+    const dir = tempDir('store');
+    const first = await runCli(['backup', '--json', '--no-prune'], env(dir));
+    const second = await runCli(['backup', '--json', '--no-prune'], env(dir));
+    const ids = [first, second].map((r) => (JSON.parse(String(r.stdout)) as BackupManifest).id);
+    expect(ids[1]).toBe(`${ids[0]}-2`);
+    const manifests = (await filesUnder(dir)).filter((f) => f.startsWith('backups/manifests/daily/'));
+    expect(manifests).toHaveLength(2);
+    // Retention keeps the first as this month's promotion source, then supersedes it by the newer one.
+    const promote = await runCli(['prune'], env(dir));
+    expect(String(promote.stdout)).toContain(`keep    daily/${ids[0]}: kept: source of monthly promotion`);
+    const prune = await runCli(['prune'], env(dir));
+    expect(String(prune.stdout)).toContain(`delete  daily/${ids[0]}: superseded`);
+  });
+});
+
+describe('snapshot consistency', () => {
+  it('counts taken during concurrent writes equal what the dump contains', async () => {
+    const config = await configFromEnv(env(tempDir('store')));
+    const storage = openStorage(config);
+    const writer = new pg.Client({ connectionString: source.url });
+    await writer.connect();
+    const before = Number((await writer.query('SELECT count(*) AS n FROM public.audit_logs')).rows[0].n);
+    const columns = (
+      await writer.query<{ list: string }>(
+        `SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) AS list FROM pg_attribute
+          WHERE attrelid = 'public.respondents'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' AND attidentity = ''`,
+      )
+    ).rows[0]!.list;
+    let writing = true;
+    let written = 0;
+    const writes = (async () => {
+      while (writing) {
+        await writer.query(
+          `INSERT INTO public.respondents (${columns}) SELECT ${columns} FROM public.respondents ORDER BY id LIMIT 50`,
+        );
+        written += 50;
+      }
+    })();
+    try {
+      const { manifest } = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') });
+      writing = false;
+      await writes;
+      const manifestRespondents = manifest.tables.find((t) => t.schema === 'public' && t.name === 'respondents')!.rows;
+      const now = Number((await writer.query('SELECT count(*) AS n FROM public.respondents')).rows[0].n);
+      expect(written).toBeGreaterThan(0);
+      expect(now).toBeGreaterThan(manifestRespondents); // writes landed during/after the snapshot
+      // What the dump holds, counted by restoring it: exactly the manifest's figure.
+      const fetched = await fetchBackup({ storage, manifest, keyring: loadKeyring(config, 'read') });
+      const data = await execa('pg_restore', ['--data-only', '--table=respondents', '--file=-', fetched.dumpPath]);
+      const copyBlock = data.stdout.split('\nCOPY public.respondents ')[1]!.split('\n\\.')[0]!;
+      expect(copyBlock.split('\n').length - 1).toBe(manifestRespondents);
+      await fetched.cleanup();
+      expect(before).toBe(manifest.tables.find((t) => t.name === 'audit_logs')!.rows);
+    } finally {
+      writing = false;
+      await writes;
+      await writer.end();
+      await storage.close();
+    }
+  });
+});
+
+describe('failures publish nothing', () => {
+  it('pg_dump failure (no permission on a table): exit 1, no manifest, no objects', async () => {
+    const admin = new pg.Client({ connectionString: source.url });
+    await admin.connect();
+    await admin.query(`DROP ROLE IF EXISTS limited_backup; CREATE ROLE limited_backup LOGIN PASSWORD 'limited-pass-123'; GRANT CONNECT ON DATABASE oslrs TO limited_backup; GRANT USAGE ON SCHEMA public TO limited_backup; GRANT SELECT ON public.users TO limited_backup`);
+    await admin.end();
+    const url = new URL(source.url);
+    url.username = 'limited_backup';
+    url.password = 'limited-pass-123';
+    const dir = tempDir('store');
+    const result = await runCli(['backup'], { ...env(dir), DATABASE_URL: url.toString() });
+    expect(result.exitCode).toBe(1);
+    expect(String(result.stderr)).toMatch(/permission denied for (table|schema)/);
+    expect(String(result.stderr)).not.toContain('limited-pass-123');
+    expect(await filesUnder(dir)).toEqual([]);
+  });
+
+  it('storage failure mid-upload (injected S3 error): exit 2, upload aborted, no manifest', async () => {
+    const s3 = await startS3Server();
+    try {
+      // FAULT INJECTION: s3rver answers the first part upload with an InternalError.
+      s3.intercept((r) => r.method === 'PUT' && r.key.endsWith('.dump.enc'), { error: { status: 500, code: 'InternalError' } });
+      const config = await configFromEnv(
+        env(`s3://${s3.bucket}`, { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY: 'S3RVER', S3_SECRET_KEY: 'S3RVER' }),
+        { backup: { compression: 'none' }, storage: { s3: { partSizeMiB: 5 } } },
+      );
+      const storage = openStorage(config);
+      const error = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as StorageError).exitCode).toBe(2);
+      expect((await listBackups(storage, 'backups')).backups).toEqual([]);
+      expect(await s3.pendingUploads()).toEqual([]);
+      await storage.close();
+    } finally {
+      await s3.stop();
+    }
+  });
+
+  it('interrupted (abort signal, as on SIGINT): no manifest, no objects, exit 130', async () => {
+    const dir = tempDir('store');
+    const config = await configFromEnv(env(dir));
+    const storage = openStorage(config);
+    const controller = new AbortController();
+    const run = runBackup({
+      config,
+      storage,
+      keyring: loadKeyring(config, 'write'),
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.bytes > 0) controller.abort(new InterruptedError('Interrupted by SIGINT'));
+      },
+    });
+    const error = await run.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InterruptedError);
+    expect((error as InterruptedError).exitCode).toBe(130);
+    expect(await filesUnder(dir)).toEqual([]);
+  });
+
+  it('SIGTERM to the CLI mid-backup: exits 130 and leaves nothing', async () => {
+    const dir = tempDir('store');
+    const big = await startSourceDatabase({ rows: 60_000, database: 'big' });
+    try {
+      const child = execa('node', [path.resolve('bin/pgdrill.js'), 'backup'], {
+        env: { ...env(dir), DATABASE_URL: big.url },
+        reject: false,
+      });
+      // Wait until the dump is streaming (a partial file appears), then terminate.
+      for (let i = 0; i < 200 && (await filesUnder(dir)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      child.kill('SIGTERM');
+      const result = await child;
+      expect(result.exitCode).toBe(130);
+      expect(String(result.stderr)).toContain('SIGTERM');
+      expect((await filesUnder(dir)).filter((f) => !f.includes('.partial'))).toEqual([]);
+      expect(await filesUnder(dir)).toEqual([]);
+    } finally {
+      await big.stop();
+    }
+  });
+
+  it('a second backup of the same database is refused while one runs (exit 5)', async () => {
+    const holder = new pg.Client({ connectionString: source.url });
+    await holder.connect();
+    await holder.query(`SELECT pg_advisory_lock(hashtextextended('pgdrill:backup:' || current_database(), 0))`);
+    try {
+      const config = await configFromEnv(env(tempDir('store')));
+      const error = await runBackup({ config, storage: openStorage(config), keyring: loadKeyring(config, 'write') }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RefusedError);
+      expect((error as RefusedError).exitCode).toBe(5);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('no key and no explicit opt-out is a configuration error; the opt-out is recorded', async () => {
+    const dir = tempDir('store');
+    const refused = await runCli(['backup'], { DATABASE_URL: source.url, PGDRILL_STORAGE: dir });
+    expect(refused.exitCode).toBe(3);
+    expect(String(refused.stderr)).toContain('pgdrill keys generate');
+    const plain = await runCli(['backup', '--json'], { DATABASE_URL: source.url, PGDRILL_STORAGE: dir, PGDRILL_ALLOW_UNENCRYPTED: 'true' });
+    expect(plain.exitCode, String(plain.stderr)).toBe(0);
+    expect(JSON.parse(String(plain.stdout)).encryption).toEqual({ algorithm: 'none' });
+  });
+});
+
+describe('retention against storage', () => {
+  it('keeps 7 dailies and a monthly copy per month, deletes the rest manifest-first, sweeps old orphans', async () => {
+    const dir = tempDir('store');
+    const config = await configFromEnv(env(dir));
+    const storage = openStorage(config);
+    const keyring = loadKeyring(config, 'write');
+    // Ten daily backups from Jan 27 to Feb 5 (UTC), each followed by retention, as the CLI does.
+    const days = Array.from({ length: 10 }, (_, i) => new Date(Date.UTC(2026, 0, 27 + i, 1, 0, 0)));
+    const prune = (now: Date) => applyRetention({ storage, prefix: 'backups', policy: config.retention, now, orphanGraceHours: 24 });
+    const outcomes = [];
+    for (const day of days) {
+      await runBackup({ config, storage, keyring, now: () => day });
+      outcomes.push(await prune(day));
+    }
+    const orphan = path.join(dir, 'backups/daily/2026-01-01-oslrs.dump.zst.enc');
+    await writeFile(orphan, 'left over by an interrupted run');
+    await utimes(orphan, new Date('2026-01-01'), new Date('2026-01-01'));
+    const fresh = path.join(dir, 'backups/daily/2026-02-05-oslrs-9.dump.zst.enc');
+    await writeFile(fresh, 'an upload still in progress');
+    const last = await prune(new Date(Date.UTC(2026, 1, 5, 12)));
+    const catalog = await listBackups(storage, 'backups');
+    const byTier = (tier: string) => catalog.backups.filter((b) => b.manifest.tier === tier).map((b) => b.manifest.id);
+    expect(byTier('daily')).toEqual(['2026-01-30-oslrs', '2026-01-31-oslrs', '2026-02-01-oslrs', '2026-02-02-oslrs', '2026-02-03-oslrs', '2026-02-04-oslrs', '2026-02-05-oslrs']);
+    expect(byTier('monthly')).toEqual(['2026-01-oslrs', '2026-02-oslrs']);
+    const janCopy = catalog.backups.find((b) => b.manifest.id === '2026-01-oslrs')!.manifest;
+    expect(janCopy.promotedFrom).toBe('2026-01-27-oslrs');
+    const deleted = outcomes.flatMap((o) => o.plan.delete);
+    expect(deleted.map((d) => d.id)).toEqual(['2026-01-27-oslrs', '2026-01-28-oslrs', '2026-01-29-oslrs']);
+    expect(deleted[0]!.reasons.join(' ')).toMatch(/expired/);
+    expect(last.orphans).toEqual(['backups/daily/2026-01-01-oslrs.dump.zst.enc']);
+    const files = await filesUnder(dir);
+    expect(files.some((f) => f.includes('2026-01-27-oslrs'))).toBe(false);
+    expect(files).not.toContain('backups/daily/2026-01-01-oslrs.dump.zst.enc');
+    expect(files).toContain('backups/daily/2026-02-05-oslrs-9.dump.zst.enc');
+    expect((await stat(path.join(dir, 'backups/monthly/2026-01-oslrs.dump.zst.enc'))).size).toBe(janCopy.objects.dump.size);
+    await storage.close();
+  });
+
+  it('`pgdrill prune --dry-run` prints reasons and deletes nothing', async () => {
+    const dir = tempDir('store');
+    const config = await configFromEnv(env(dir), { retention: { daily: 1 } });
+    const storage = openStorage(config);
+    for (const day of [3, 4]) await runBackup({ config, storage, keyring: loadKeyring(config, 'write'), now: () => new Date(Date.UTC(2026, 2, day)) });
+    const before = await filesUnder(dir);
+    const result = await runCli(['prune', '--dry-run'], { ...env(dir) }, { cwd: dir });
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(String(result.stdout)).toContain('(dry run) promote 2026-03-03-oslrs → monthly/2026-03-oslrs');
+    expect(await filesUnder(dir)).toEqual(before);
+    await storage.close();
+  });
+});
+
+describe('storage and config errors', () => {
+  it('an unreachable S3 endpoint is a storage error (exit 2) naming the location', async () => {
+    const result = await runCli(['backup'], {
+      ...env('s3://nowhere-bucket/x'),
+      S3_ENDPOINT: 'http://127.0.0.1:9',
+      S3_ACCESS_KEY: 'a',
+      S3_SECRET_KEY: 'b',
+    });
+    expect(result.exitCode).toBe(2);
+    expect(String(result.stderr)).toContain('s3://nowhere-bucket');
+  });
+
+  it('a bad storage URL is a configuration error (exit 3)', async () => {
+    const result = await runCli(['backup'], env('ftp://example/x'));
+    expect(result.exitCode).toBe(3);
+    expect(String(result.stderr)).toMatch(/ftp:\/\/example\/x/);
+  });
+});
+
