@@ -114,7 +114,7 @@ export function buildEvidence(input: {
     retention: {
       policy: state.config.retention,
       monthly: coverage.monthly.map((s) => ({ month: s.month, state: s.state })),
-      daily: coverage.daily.map((s) => ({ day: s.day, state: s.state === 'present' ? 'present' : 'missing' })),
+      daily: coverage.daily.map((s) => ({ day: s.day, state: s.state })),
     },
     history: historyWith(input.history, { drillId: state.drillId, startedAt: state.startedAt, verdict, rtoMs }),
     nextDrillDue: nextDue.toISOString().slice(0, 10),

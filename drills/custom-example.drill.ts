@@ -1,0 +1,9 @@
+// A custom check is an ordinary test: it gets the restored database (`db`), the backup's
+// manifest and `evidence` for the report. This one is the README's "Add your own check" example.
+import { drillTest as test, expect } from '../src/drill/test.ts';
+
+test('no audit entry is dated after the backup was taken', async ({ db, manifest, evidence }) => {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM public.audit_logs WHERE created_at > $1', [manifest.startedAt]);
+  evidence({ futureEntries: rows[0]!.n }, `${rows[0]!.n} audit entries dated after ${manifest.startedAt}`);
+  expect(rows[0]!.n).toBe(0);
+});

@@ -1,0 +1,304 @@
+import { restoreTrendSvg, retentionGridSvg, verdictStripSvg, legendSwatchSvg } from './charts.ts';
+import type { CheckStatus, DrillEvidence } from './evidence.ts';
+import {
+  escapeHtml,
+  formatBytes,
+  formatDate,
+  formatDuration,
+  formatHours,
+  formatLocal,
+  formatLocalTime,
+  formatMinutes,
+  formatNumber,
+  formatUtc,
+  redactPersonalData,
+  truncate,
+  zoneAbbreviation,
+} from './format.ts';
+
+// Turns evidence into the flat, pre-formatted view the Handlebars templates print. All wording
+// decisions and arithmetic live here (tested in TS); templates only lay things out.
+
+export interface SignatureInfo {
+  algorithm: 'ed25519';
+  publicKeyFingerprint: string;
+}
+
+export interface ViewContext {
+  evidenceSha256: string;
+  /** File name of the evidence JSON filed beside the PDF. */
+  evidenceFileName: string;
+  signature: SignatureInfo | null;
+  logoDataUri: string | null;
+  css: string;
+}
+
+const STEP_LABELS: Record<string, string> = {
+  located: 'Backup located in storage',
+  downloaded: 'Downloaded; stored SHA-256 checked',
+  decrypted: 'Decrypted and decompressed',
+  restored: 'Restored into the isolated sandbox',
+  verified: 'Checks completed',
+  'older-backup': 'Older backup restored',
+  'torn-down': 'Sandbox removed',
+};
+
+const STATUS_LABELS: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', warn: 'WARN', skip: 'SKIPPED' };
+
+function plural(n: number, noun: string): string {
+  return `${formatNumber(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+export type ReportView = ReturnType<typeof buildView>;
+
+export function buildView(e: DrillEvidence, ctx: ViewContext) {
+  const tz = e.timeZone;
+  const zone = zoneAbbreviation(e.startedAt, tz);
+  const rtoTargetMs = e.targets.rtoMinutes * 60_000;
+  const rtoMet = e.timings.rtoMs !== null && e.timings.rtoMs <= rtoTargetMs;
+  const rpoMet = e.rpoHours <= e.targets.rpoHours;
+
+  const tablesDiffering = e.tables.filter((t) => t.actual !== t.expected);
+  const rowsExpected = e.tables.reduce((sum, t) => sum + t.expected, 0);
+  const countsReconciled = e.tables.length > 0 && tablesDiffering.length === 0;
+  const integrityOk = countsReconciled && e.backup.sha256Verified;
+  const integrityDetail = !e.backup.sha256Verified
+    ? 'The downloaded backup did not match its recorded SHA-256.'
+    : e.tables.length === 0
+      ? 'No table counts were reconciled (the restore did not complete).'
+      : countsReconciled
+        ? `All ${formatNumber(e.tables.length)} tables (${formatNumber(rowsExpected)} rows) match the backup's own snapshot; SHA-256 verified.`
+        : `${formatNumber(tablesDiffering.length)} of ${formatNumber(e.tables.length)} tables differ from the backup's snapshot.`;
+
+  const counts = { pass: 0, fail: 0, warn: 0, skip: 0 };
+  for (const c of e.checks) counts[c.status] += 1;
+
+  const checks = e.checks.map((c, i) => {
+    const needsAction = c.status === 'fail' || c.status === 'warn';
+    return {
+      number: i + 1,
+      id: c.id,
+      title: c.title,
+      description: c.description,
+      kind: c.builtIn ? 'Built-in' : 'Custom',
+      status: c.status,
+      statusLabel: STATUS_LABELS[c.status],
+      duration: formatDuration(c.durationMs),
+      summary: truncate(redactPersonalData(c.summary), 220),
+      failure: c.failure ? truncate(redactPersonalData(c.failure), 900) : null,
+      hasStructuredEvidence: c.evidence !== undefined,
+      needsAction,
+      action: needsAction
+        ? {
+            owner: c.correctiveAction?.owner ?? null,
+            dueDate: c.correctiveAction?.dueDate ? formatDate(c.correctiveAction.dueDate) : null,
+            text: c.correctiveAction?.action ?? null,
+          }
+        : null,
+    };
+  });
+  const findings = checks.filter((c) => c.needsAction);
+
+  const tableRows = e.tables.map((t) => {
+    const differs = t.actual !== t.expected;
+    const delta = t.actual === null ? 'missing' : t.actual - t.expected;
+    return {
+      name: `${t.schema}.${t.name}`,
+      /** Escaped, with line-break opportunities after '.' and '_'. */
+      nameHtml: escapeHtml(`${t.schema}.${t.name}`).replace(/([._])/g, '$1<wbr>'),
+      expected: formatNumber(t.expected),
+      actual: t.actual === null ? '—' : formatNumber(t.actual),
+      differs,
+      difference: typeof delta === 'string' ? delta : delta === 0 ? '0' : `${delta > 0 ? '+' : '−'}${formatNumber(Math.abs(delta))}`,
+    };
+  });
+  // Long lists print in two side-by-side tables (compact beyond 30) to keep a passing report short.
+  const columnCount = tableRows.length > 8 ? 2 : 1;
+  const perColumn = Math.ceil(tableRows.length / columnCount);
+  const tableColumns = Array.from({ length: columnCount }, (_, i) => tableRows.slice(i * perColumn, (i + 1) * perColumn));
+
+  const firstStep = e.timeline[0] ? Date.parse(e.timeline[0].at) : Date.parse(e.startedAt);
+  const timeline = e.timeline.map((t) => ({
+    label: STEP_LABELS[t.step] ?? t.step.replace(/-/g, ' '),
+    step: t.step,
+    utc: t.at.slice(11, 19),
+    local: formatLocalTime(t.at, tz),
+    elapsed: `+${formatDuration(Date.parse(t.at) - firstStep)}`,
+    detail: t.detail ? redactPersonalData(t.detail) : null,
+  }));
+
+  const monthly = e.retention.monthly;
+  const retentionCounts = {
+    present: monthly.filter((m) => m.state === 'present').length,
+    missing: monthly.filter((m) => m.state === 'missing').length,
+    notDue: monthly.filter((m) => m.state === 'not-due').length,
+    dailyPresent: e.retention.daily.filter((d) => d.state === 'present').length,
+    dailyMissing: e.retention.daily.filter((d) => d.state === 'missing').length,
+    dailyTotal: e.retention.daily.length,
+  };
+  const policy = e.retention.policy;
+  const policyYears = policy.monthly % 12 === 0 ? `${policy.monthly / 12} years` : `${policy.monthly} months`;
+
+  const retentionGaps = [
+    retentionCounts.missing ? plural(retentionCounts.missing, 'monthly backup') + ' missing' : null,
+    retentionCounts.dailyMissing ? plural(retentionCounts.dailyMissing, 'daily backup') + ' missing' : null,
+  ].filter((x): x is string => x !== null);
+  const passCount = e.history.filter((h) => h.verdict === 'PASS').length;
+  const rtoValues = e.history.map((h) => h.rtoMs).filter((v): v is number => v !== null);
+
+  return {
+    css: ctx.css,
+    logoDataUri: ctx.logoDataUri,
+    organisation: e.organisation,
+    system: e.system,
+    drillId: e.drillId,
+    toolVersion: e.toolVersion ?? null,
+    verdict: e.verdict,
+    verdictClass: e.verdict === 'PASS' ? 'pass' : 'fail',
+    summarySentence: e.summarySentence,
+    dateLocal: formatLocal(e.startedAt, tz),
+    dateUtc: formatUtc(e.startedAt),
+    zone,
+    timeZone: tz,
+    glance: {
+      rto: {
+        measured: e.timings.rtoMs === null ? 'not reached' : formatMinutes(e.timings.rtoMs),
+        target: `${e.targets.rtoMinutes} min`,
+        met: rtoMet,
+        verdict: rtoMet ? 'Within target' : e.timings.rtoMs === null ? 'No restore completed' : 'Over target',
+      },
+      rpo: {
+        measured: formatHours(e.rpoHours),
+        target: formatHours(e.targets.rpoHours),
+        met: rpoMet,
+        verdict: rpoMet ? 'Within target' : 'Over target',
+      },
+      integrity: { ok: integrityOk, label: integrityOk ? 'Reconciled' : 'Not reconciled', detail: integrityDetail },
+      checks: {
+        ok: counts.fail === 0,
+        failed: counts.fail,
+        total: e.checks.length,
+        label: counts.fail === 0 ? 'None failed' : `${counts.fail} failed`,
+        detail: `${counts.pass} passed, ${counts.fail} failed, ${plural(counts.warn, 'warning')}, ${counts.skip} skipped.`,
+      },
+      nextDrillDue: formatDate(e.nextDrillDue),
+      /** Secondary facts for page 1, each with a status pill. */
+      facts: [
+        {
+          label: 'Older backup also restored',
+          status: e.olderBackup ? (e.olderBackup.status === 'skipped' ? 'skip' : e.olderBackup.status) : 'skip',
+          pill: e.olderBackup?.status === 'pass' ? 'PASS' : e.olderBackup?.status === 'fail' ? 'FAIL' : 'NOT TESTED',
+          value: e.olderBackup
+            ? `${e.olderBackup.id} (${formatNumber(Math.round(e.olderBackup.ageDays))} days old): ${e.olderBackup.status === 'pass' ? 'restored' : e.olderBackup.status === 'fail' ? 'failed' : 'not tested'}`
+            : 'not tested in this drill',
+        },
+        {
+          label: 'Retention inventory',
+          status: retentionGaps.length ? 'fail' : 'pass',
+          pill: retentionGaps.length ? 'GAPS' : 'COMPLETE',
+          value: retentionGaps.length
+            ? retentionGaps.join('; ')
+            : `all ${retentionCounts.present} due monthly and ${retentionCounts.dailyPresent} due daily backups present`,
+        },
+        {
+          label: 'Record chained and signed',
+          status: ctx.signature ? 'pass' : 'skip',
+          pill: ctx.signature ? 'SIGNED' : 'UNSIGNED',
+          value: `${e.ledger.previousDrillId ? `linked to ${e.ledger.previousDrillId}` : 'first record of the ledger'}; ${ctx.signature ? 'signed (Ed25519)' : 'not signed'}`,
+        },
+      ],
+      trendSvg: restoreTrendSvg(e),
+      stripSvg: verdictStripSvg(e),
+      trendSummary:
+        `${passCount} of ${e.history.length} recorded drills passed.` +
+        (rtoValues.length ? ` Restore time ranged ${formatMinutes(Math.min(...rtoValues))} – ${formatMinutes(Math.max(...rtoValues))}.` : ''),
+    },
+    run: {
+      startedUtc: formatUtc(e.startedAt),
+      startedLocal: formatLocal(e.startedAt, tz),
+      finishedUtc: formatUtc(e.finishedAt),
+      finishedLocal: formatLocal(e.finishedAt, tz),
+      duration: formatDuration(Date.parse(e.finishedAt) - Date.parse(e.startedAt)),
+      runBy: e.runBy,
+      sandbox: {
+        kind: e.sandbox.kind === 'docker' ? 'Docker container' : 'Embedded PostgreSQL (temporary data directory)',
+        description: e.sandbox.description,
+        serverVersion: e.sandbox.serverVersion,
+        statement: e.sandbox.statement,
+      },
+      timings: [
+        { label: 'Download', value: formatDuration(e.timings.downloadMs) },
+        { label: 'Decrypt', value: formatDuration(e.timings.decryptMs) },
+        { label: 'Restore', value: formatDuration(e.timings.restoreMs) },
+        { label: 'Checks', value: formatDuration(e.timings.checksMs) },
+        { label: 'Total (RTO)', value: formatDuration(e.timings.rtoMs) },
+      ],
+    },
+    backup: {
+      id: e.backup.id,
+      tier: e.backup.tier,
+      database: e.backup.database,
+      dumpKey: e.backup.dumpKey,
+      takenUtc: formatUtc(e.backup.takenAt),
+      takenLocal: formatLocal(e.backup.takenAt, tz),
+      age: formatHours(e.backup.ageHours),
+      size: `${formatBytes(e.backup.storedSize)} (${formatNumber(e.backup.storedSize)} bytes)`,
+      sha256: e.backup.sha256,
+      sha256Verified: e.backup.sha256Verified,
+      plaintextSha256: e.backup.plaintextSha256,
+      keyId: e.backup.encryptionKeyId ?? 'not encrypted',
+      encrypted: e.backup.encryptionKeyId !== null,
+      versions: `PostgreSQL ${e.backup.serverVersion}; pg_dump ${e.backup.pgDumpVersion}`,
+      format: `${e.backup.format}, ${e.backup.compression.algorithm === 'none' ? 'uncompressed' : `${e.backup.compression.algorithm} level ${e.backup.compression.level}`}`,
+    },
+    older: e.olderBackup
+      ? {
+          id: e.olderBackup.id,
+          takenUtc: formatUtc(e.olderBackup.takenAt),
+          age: `${formatNumber(Math.round(e.olderBackup.ageDays))} days`,
+          keyId: e.olderBackup.encryptionKeyId ?? 'not encrypted',
+          status: e.olderBackup.status,
+          statusLabel: e.olderBackup.status === 'skipped' ? 'SKIPPED' : STATUS_LABELS[e.olderBackup.status],
+          detail: redactPersonalData(e.olderBackup.detail),
+        }
+      : null,
+    timeline,
+    checks,
+    checkCounts: counts,
+    checkCountsText: `${counts.pass} passed · ${counts.fail} failed · ${plural(counts.warn, 'warning')} · ${counts.skip} skipped`,
+    findings,
+    /** Page 1 lists at most five findings; the checklist has them all. */
+    topFindings: findings.slice(0, 5),
+    moreFindings: Math.max(0, findings.length - 5),
+    tables: {
+      columns: tableColumns,
+      count: e.tables.length,
+      compact: e.tables.length > 30,
+      differing: tablesDiffering.map((t) => `${t.schema}.${t.name}`),
+      rowsExpected: formatNumber(rowsExpected),
+      reconciled: countsReconciled,
+    },
+    retention: {
+      svg: retentionGridSvg(e),
+      policyText: `${policy.daily} daily, ${policy.weekly} weekly and ${policy.monthly} monthly backups (${policyYears})`,
+      policyYears,
+      counts: retentionCounts,
+      complete: retentionCounts.missing === 0 && retentionCounts.dailyMissing === 0,
+      swatches: { present: legendSwatchSvg('present'), missing: legendSwatchSvg('missing'), notDue: legendSwatchSvg('not-due') },
+    },
+    controls: e.controls,
+    breachAssessment: e.breachAssessment,
+    breachClass: e.verdict === 'PASS' ? 'pass' : 'fail',
+    signoff: e.signoff.map((s) => ({ role: s.role, name: s.name ?? null, date: s.date ? formatDate(s.date) : null })),
+    dpoContact: e.dpoContact,
+    record: {
+      evidenceFileName: ctx.evidenceFileName,
+      evidenceSha256: ctx.evidenceSha256,
+      backupSha256: e.backup.sha256,
+      plaintextSha256: e.backup.plaintextSha256,
+      previousDrillId: e.ledger.previousDrillId,
+      previousEvidenceSha256: e.ledger.previousEvidenceSha256,
+      signature: ctx.signature,
+    },
+  };
+}

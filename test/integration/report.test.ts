@@ -1,0 +1,201 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReportError } from '../../src/errors/index.ts';
+import { parseEvidence } from '../../src/report/evidence.ts';
+import { generateSigningKey, hashEvidence, verifyEvidenceSignature } from '../../src/report/ledger.ts';
+import { renderReport, rerenderReport } from '../../src/report/render.ts';
+import type { RenderResult } from '../../src/report/render.ts';
+
+// Renders the fixtures with the system Chromium and reads the PDFs back with poppler
+// (pdftotext, pdfinfo), as an auditor's tools would.
+
+const passJson = await readFile(new URL('../fixtures/evidence-pass.json', import.meta.url), 'utf8');
+const failJson = await readFile(new URL('../fixtures/evidence-fail.json', import.meta.url), 'utf8');
+const keys = generateSigningKey();
+const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="48"><rect width="160" height="48" rx="6" fill="#12355b"/><text x="80" y="31" font-size="18" fill="#fff" text-anchor="middle" font-family="sans-serif">ESLR</text></svg>`;
+
+let dir: string;
+let pass: RenderResult;
+let fail: RenderResult;
+
+async function pdfText(path: string, layout = true): Promise<string> {
+  const { stdout } = await execa('pdftotext', [...(layout ? ['-layout'] : []), path, '-']);
+  return stdout;
+}
+
+async function pdfPages(path: string): Promise<number> {
+  const { stdout } = await execa('pdfinfo', [path]);
+  return Number(/^Pages:\s+(\d+)/m.exec(stdout)?.[1]);
+}
+
+/** Text without layout, whitespace collapsed: for phrases that may wrap. */
+async function prose(path: string): Promise<string> {
+  return (await pdfText(path, false)).replace(/\s+/g, ' ');
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pgdrill-report-'));
+  const logoPath = join(dir, 'logo.svg');
+  await writeFile(logoPath, LOGO);
+  const t0 = performance.now();
+  pass = await renderReport(JSON.parse(passJson), { outDir: join(dir, 'reports'), signingKey: keys.privateKeyPem, logoPath });
+  const t1 = performance.now();
+  fail = await renderReport(JSON.parse(failJson), { outDir: join(dir, 'reports-fail') });
+  console.log(`[report] rendered passing drill in ${Math.round(t1 - t0)} ms, failing drill in ${Math.round(performance.now() - t1)} ms`);
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('passing drill report', () => {
+  it('writes JSON, signature, HTML and PDF under {outDir}/{YYYY-MM}/{drillId}', () => {
+    const base = join(dir, 'reports', '2026-11', 'drill-20261123T010000Z-oslrs');
+    expect(pass).toMatchObject({ jsonPath: `${base}.json`, htmlPath: `${base}.html`, pdfPath: `${base}.pdf`, signaturePath: `${base}.json.sig` });
+    expect(pass.blockedRequests).toEqual([]);
+  });
+
+  it('hashes and signs exactly the JSON file bytes', async () => {
+    const bytes = await readFile(pass.jsonPath);
+    expect(hashEvidence(bytes)).toBe(pass.evidenceSha256);
+    expect(parseEvidence(bytes).drillId).toBe('drill-20261123T010000Z-oslrs');
+    const sidecar = JSON.parse(await readFile(pass.signaturePath as string, 'utf8')) as { algorithm: string; signature: string };
+    expect(sidecar.algorithm).toBe('ed25519');
+    expect(verifyEvidenceSignature(bytes, sidecar.signature, keys.publicKeyPem)).toBe(true);
+  });
+
+  it('fits in one to four A4 pages', async () => {
+    const pages = await pdfPages(pass.pdfPath);
+    expect(pages).toBeGreaterThanOrEqual(1);
+    expect(pages).toBeLessThanOrEqual(4);
+    expect(pass.pages).toBe(pages);
+    const { stdout } = await execa('pdfinfo', [pass.pdfPath]);
+    expect(stdout).toMatch(/Page size:\s+595\.\d* x 841\.\d* pts \(A4\)/);
+  });
+
+  it('puts the verdict, RTO/RPO against targets and the next drill on page 1', async () => {
+    const page1 = (await execa('pdftotext', ['-layout', '-f', '1', '-l', '1', pass.pdfPath, '-'])).stdout;
+    expect(page1).toMatch(/\bPASS\b/);
+    expect(page1).toContain('Last night');
+    expect(page1).toMatch(/RECOVERY TIME \(RTO\)[\s\S]*20.5 min/);
+    expect(page1).toContain('target 30 min');
+    expect(page1).toContain('1.8 h');
+    expect(page1).toContain('target 24 h');
+    expect(page1).toContain('Reconciled');
+    const page1Prose = (await execa('pdftotext', ['-f', '1', '-l', '1', pass.pdfPath, '-'])).stdout.replace(/\s+/g, ' ');
+    expect(page1Prose).toContain('NEXT DRILL DUE');
+    expect(page1Prose).toContain('23 Dec 2026');
+    expect(page1).toContain('RTO target 30 min');
+    expect(page1).toContain('23 Nov 2026, 02:00 WAT');
+    expect(page1).toContain('2026-11-23 01:00:00 UTC');
+  });
+
+  it('prints every section with the drill details', async () => {
+    const text = await prose(pass.pdfPath);
+    for (const heading of ['How the drill ran', 'Checklist', 'Table reconciliation', 'Retention inventory', 'Control mapping', 'Sign-off', 'Integrity of the record']) {
+      expect(text).toContain(heading);
+    }
+    // After page 1 (which mentions some of them in its summary), the sections come in this order.
+    const body = (await execa('pdftotext', ['-f', '2', pass.pdfPath, '-'])).stdout.replace(/\s+/g, ' ');
+    const order = ['How the drill ran', 'Checklist', 'Table reconciliation', 'Retention inventory', 'Control mapping', 'Sign-off', 'Integrity of the record'].map((h) => body.indexOf(h));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(text).toContain('Nothing was restored over production.');
+    expect(text).toContain('postgres:16.4-bookworm');
+    expect(text).toContain('ci: drills/monthly #412');
+    expect(text).toContain('backups/daily/2026-11-23-oslrs_prod.dump.zst.enc');
+    expect(text).toContain('k-2026-01');
+    expect(text).toContain('2025-05-oslrs_prod');
+    for (const check of ['Backup checksum', 'Row counts reconcile', 'Audit log hash chain', 'Every title deed has an owner', 'Search index rebuilds']) {
+      expect(text).toContain(check);
+    }
+    expect(text).toMatch(/public\.transaction_\s?parties/); // may wrap after '_'
+    expect(text).toContain('3,602,118');
+    expect(text).toContain("7 years is the registry's own policy; the NDPA sets no fixed retention period.");
+    for (const control of ['NDPA 2023 s.39(2)(c)', 'NDPA 2023 s.39(2)(d)', 'NDPA 2023 s.39(2)(f)', 'NDPA 2023 s.39(2)(g)', 'ISO/IEC 27001:2022 A.8.13', 'NDPA 2023 s.40']) {
+      expect(text).toContain(control);
+    }
+    for (const role of ['Performed by', 'Verified by (independent verifier)', 'System owner', 'DPO acknowledgement']) expect(text).toContain(role);
+    expect(text).toContain(pass.evidenceSha256);
+    expect(text).toContain(parseEvidence(passJson).backup.sha256);
+    expect(text).toContain('SIGNED');
+    expect(text).toContain('drill-20261023T010000Z-oslrs');
+  });
+
+  it('carries organisation, system and drill id in the header and "Page X of Y" in the footer of every page', async () => {
+    const pages = await pdfPages(pass.pdfPath);
+    const text = await pdfText(pass.pdfPath);
+    expect(text.match(/Example State Land Registry · OSLRS \(Online State Land Registry System\)/g)?.length).toBeGreaterThanOrEqual(pages);
+    expect(text.match(/drill-20261123T010000Z-oslrs/g)?.length).toBeGreaterThanOrEqual(pages);
+    for (let p = 1; p <= pages; p += 1) expect(text).toContain(`Page ${p} of ${pages}`);
+  });
+
+  it('inlines the logo and loads nothing from the network', async () => {
+    const html = await readFile(pass.htmlPath, 'utf8');
+    expect(html).toContain('src="data:image/svg+xml;base64,');
+    expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    expect(html).not.toMatch(/url\(\s*["']?(https?:)?\/\//i);
+  });
+
+  it('re-renders from the filed JSON without changing its bytes or hash', async () => {
+    const again = await rerenderReport(pass.jsonPath, { outDir: join(dir, 'rerendered') });
+    expect(again.evidenceSha256).toBe(pass.evidenceSha256);
+    expect((await readFile(again.jsonPath)).equals(await readFile(pass.jsonPath))).toBe(true);
+    expect(await prose(again.pdfPath)).toContain(pass.evidenceSha256);
+  });
+});
+
+describe('failing drill report', () => {
+  it('shows FAIL, the over-target RTO and the failed-check count on page 1', async () => {
+    const page1 = (await execa('pdftotext', ['-layout', '-f', '1', '-l', '1', fail.pdfPath, '-'])).stdout;
+    expect(page1).toMatch(/\bFAIL\b/);
+    expect(page1).toContain('41.1 min');
+    expect(page1).toContain('Over');
+    expect(page1).toContain('Not');
+    expect(page1).toMatch(/FAILED CHECKS\s[\s\S]*3\s+of 10/);
+    expect(page1).toContain('Needs attention');
+    expect(page1).toContain('Platform team (T. Adeyemi)');
+  });
+
+  it('prints failure detail, differences, corrective-action fields and the breach line', async () => {
+    const text = await prose(fail.pdfPath);
+    expect(text).toContain('relation "public.sessions" does not exist');
+    expect(text).toContain('3 of 25 tables differ');
+    expect(await pdfText(fail.pdfPath)).toMatch(/public\.sessions\s+0\s+—\s+missing/);
+    expect(text).toContain('−32');
+    expect(text.match(/Corrective action/g)?.length).toBeGreaterThanOrEqual(4);
+    expect(text).toContain('5 Dec 2026');
+    expect(text).toContain('Assess now.');
+    expect(text).toContain('72 hours');
+    expect(text).toContain('NOT SIGNED');
+    expect(text).toContain('GAPS');
+  });
+
+  it('prints no personal data from the restored database', async () => {
+    const text = await prose(fail.pdfPath);
+    for (const leak of ['chinedu.leak@example.ng', '08031234567', 'ada.obi@example.com', '803 123 4567', '12345678901']) {
+      expect(text).not.toContain(leak);
+    }
+    expect(text).toContain('[redacted email]');
+  });
+});
+
+describe('renderer guards', () => {
+  it('names the fix when Chromium is missing', async () => {
+    const attempt = renderReport(JSON.parse(passJson), { outDir: join(dir, 'no-chromium'), chromiumPath: join(dir, 'no-such-chromium') });
+    await expect(attempt).rejects.toBeInstanceOf(ReportError);
+    await expect(attempt).rejects.toThrow(/install chromium or set PUPPETEER_EXECUTABLE_PATH/);
+  });
+
+  it('blocks and reports any non-data: request a template makes', async () => {
+    const templatesDir = join(dir, 'evil-templates');
+    await mkdir(templatesDir, { recursive: true });
+    await writeFile(join(templatesDir, 'report.hbs'), '<html><body><img src="http://127.0.0.1:9/pixel.png">{{drillId}}</body></html>');
+    await writeFile(join(templatesDir, 'report.css'), '');
+    const result = await renderReport(JSON.parse(passJson), { outDir: join(dir, 'evil'), templatesDir });
+    expect(result.blockedRequests).toEqual(['http://127.0.0.1:9/pixel.png']);
+  });
+});
