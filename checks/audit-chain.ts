@@ -4,8 +4,7 @@ import { defineCheck } from '../src/drill/index.ts';
 export default defineCheck({
   id: 'audit-chain',
   title: 'Audit log hash chain verifies end to end',
-  description:
-    'Every audit row\'s hash is recomputed from the previous hash and the row\'s canonical payload (set-based SQL in the database, so a million rows need no client memory), each row must link to its predecessor, and the head must equal the one recorded at backup time.',
+  description: "Every audit row's hash is recomputed in SQL from its predecessor and payload; the head equals the one recorded at backup time.",
   async run({ db, manifest, state }) {
     const chain = state.config.auditChain;
     if (!chain) return { status: 'pass', summary: 'no audit chain configured (backup.auditChain: null)', evidence: { configured: false } };

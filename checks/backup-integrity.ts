@@ -3,8 +3,7 @@ import { defineCheck } from '../src/drill/index.ts';
 export default defineCheck({
   id: 'backup-integrity',
   title: 'Backup integrity: stored and plaintext SHA-256 match the manifest',
-  description:
-    'The downloaded object hashed to the SHA-256 and size in the manifest, every encrypted chunk authenticated with the recorded key, and the decrypted dump hashed to the manifest\'s plaintext SHA-256.',
+  description: "Stored bytes and decrypted dump hash to the manifest's SHA-256; every encrypted chunk authenticated.",
   needsDatabase: false,
   async run({ manifest, state }) {
     const dump = manifest.objects.dump;

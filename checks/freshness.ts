@@ -3,7 +3,7 @@ import { defineCheck } from '../src/drill/index.ts';
 export default defineCheck({
   id: 'freshness',
   title: 'Newest backup is fresh enough (RPO)',
-  description: 'The newest valid backup of the database finished within the configured freshness window (default 26 hours: a daily backup plus slack).',
+  description: "The newest backup finished within the freshness window (default 26 hours).",
   needsDatabase: false,
   async run({ manifest, state }) {
     const limitHours = state.config.drill.freshnessHours;

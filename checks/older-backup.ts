@@ -3,8 +3,7 @@ import { defineCheck } from '../src/drill/index.ts';
 export default defineCheck({
   id: 'older-backup',
   title: 'An older backup still restores with today\'s keys and tools',
-  description:
-    'The oldest monthly backup still retained is downloaded, verified, decrypted with the current keyring and restored into a second sandbox, proving that long-retained backups are not silently unrecoverable.',
+  description: "The oldest retained monthly backup is verified, decrypted with today's keys and restored into a second sandbox.",
   needsDatabase: false,
   async run({ state }) {
     const older = state.olderBackup;

@@ -4,8 +4,7 @@ import { defineCheck } from '../src/drill/index.ts';
 export default defineCheck({
   id: 'record-counts',
   title: 'Record counts: every table matches the dump\'s snapshot',
-  description:
-    'Exact row counts of every table (leaf partitions included), read at backup time in the very snapshot pg_dump dumped, compared with the restored database. Tolerance is configurable; the default is exact.',
+  description: "Every table's row count equals the count taken in the dump's own snapshot (default: exact).",
   async run({ db, manifest, state }) {
     const client = await db.connect();
     try {

@@ -3,7 +3,7 @@ import { defineCheck } from '../src/drill/index.ts';
 export default defineCheck({
   id: 'restore',
   title: 'Backup restores into a fresh isolated PostgreSQL',
-  description: 'pg_restore of the verified, decrypted backup into a new sandbox finished without a single error.',
+  description: "pg_restore of the verified, decrypted backup into a new sandbox finished without an error.",
   needsDatabase: false,
   async run({ state }) {
     if (state.restore.ok) {

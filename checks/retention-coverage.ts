@@ -4,8 +4,7 @@ import { retentionCoverage } from '../src/retention/index.ts';
 export default defineCheck({
   id: 'retention-coverage',
   title: 'Retention inventory complete (dailies and monthlies present)',
-  description:
-    "The registry's retention policy (7 years of monthly backups, the last 7 days of dailies by default) is checked slot by slot: a monthly backup for every month since the first backup, a daily for each of the last days.",
+  description: "A monthly backup for every month the retention policy covers, and a daily for each of the last days.",
   needsDatabase: false,
   async run({ manifest, state }) {
     const backups = state.catalog

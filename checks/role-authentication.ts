@@ -6,8 +6,7 @@ import { defineCheck } from '../src/drill/index.ts';
 export default defineCheck({
   id: 'role-authentication',
   title: 'Roles, memberships and privileges restored; accounts authenticate',
-  description:
-    'The database roles recorded at backup time exist after restore with the same memberships and table privileges; configured login roles sign in with their real credentials; for each application role a canary account\'s password verifies against its restored password hash. No password or hash is ever printed.',
+  description: "Roles, memberships and table privileges restored; login roles and one canary account per application role authenticate. No secret is printed.",
   async run({ db, manifest, state }) {
     const problems: string[] = [];
     const client = await db.connect();

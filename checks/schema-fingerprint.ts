@@ -4,8 +4,7 @@ import { defineCheck } from '../src/drill/index.ts';
 export default defineCheck({
   id: 'schema-fingerprint',
   title: 'Schema fingerprint matches the source',
-  description:
-    'SHA-256 over the structure of every dumped table — columns, types, defaults, generated and identity columns, constraints, indexes, partition bounds, row-level security and policies — computed on the source in the backup\'s snapshot and again on the restored database.',
+  description: "SHA-256 of every dumped table's structure (columns, constraints, indexes, partitions, RLS) equals the source's.",
   async run({ db, manifest }) {
     const restored = await schemaFingerprint(db, manifest.tables);
     const evidence = { expected: manifest.schemaFingerprint, actual: restored, tables: manifest.tables.length };

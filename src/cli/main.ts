@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { TOOL_VERSION } from '../config/index.ts';
 import { registerBackupCommands } from './commands/backup.ts';
 import { registerDrillCommands } from './commands/drill.ts';
+import { registerRestoreCommands } from './commands/restore.ts';
 import { registerSetupCommands } from './commands/setup.ts';
 import { reportError } from './output.ts';
 
@@ -27,6 +28,7 @@ Exit codes:
 registerSetupCommands(program);
 registerBackupCommands(program);
 registerDrillCommands(program);
+registerRestoreCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import pg from 'pg';
-import { loadConfig, type PgdrillConfig } from '../config/index.ts';
+import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../config/index.ts';
 import { loadKeyring, type Keyring } from '../crypto/index.ts';
 import { listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog } from '../dump/index.ts';
 import { CryptoError, IntegrityError, PgdrillError } from '../errors/index.ts';
@@ -11,6 +11,8 @@ import type { DrillState, OlderBackupOutcome, RestoreOutcome } from './types.ts'
 
 export interface DrillOptions {
   configFile?: string;
+  /** Config values above every other source (like command-line flags). */
+  overrides?: PgdrillConfigInput;
   selector?: BackupSelector;
   /** Override config.sandbox.kind. */
   sandbox?: 'auto' | 'docker' | 'embedded';
@@ -45,7 +47,7 @@ function drillIdFor(startedAt: Date, database: string | undefined): string {
  * recorded in the state rather than thrown, so the checks and the report can name them.
  */
 export async function prepareDrill(options: DrillOptions = {}): Promise<PreparedDrill> {
-  const config = await loadConfig({ configFile: options.configFile, flags: options.sandbox ? { sandbox: { kind: options.sandbox } } : undefined });
+  const config = await loadDrillConfig(options);
   const startedAt = new Date();
   const now = options.now ? new Date(options.now) : startedAt;
   const storage = openStorage(config);
@@ -109,6 +111,12 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
     state.restore = fail(state.manifest ? 'restore' : 'locate', error);
     return { state, teardown };
   }
+}
+
+/** The drill's configuration: file and environment, then the run's overrides and --sandbox. */
+export function loadDrillConfig(options: DrillOptions): Promise<PgdrillConfig> {
+  const sandbox = options.sandbox ? { sandbox: { kind: options.sandbox } } : {};
+  return loadConfig({ configFile: options.configFile, flags: { ...options.overrides, ...sandbox } });
 }
 
 function fail(stage: NonNullable<RestoreOutcome['failedStage']>, error: unknown): RestoreOutcome {

@@ -1,10 +1,10 @@
 import type { SerializedError } from 'vitest';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
-import { loadConfig } from '../config/index.ts';
 import { buildNotification, createConsoleNotifier, type Notifier } from '../notify/index.ts';
 import { DrillEvidence, publishReport, readDrillHistory, renderReport, type CheckResult } from '../report/index.ts';
 import { openStorage } from '../storage/index.ts';
 import { buildEvidence } from './evidence.ts';
+import { loadDrillConfig } from './prepare.ts';
 import { slug } from './define.ts';
 import { drillSession } from './session.ts';
 import { checkMetaOf } from './types.ts';
@@ -46,20 +46,19 @@ function checkRecord(test: TestCase): CheckResult {
  */
 export class DrillReporter implements Reporter {
   readonly #notifier: Notifier;
-  #startedAt = Date.now();
   constructor(notifier: Notifier = createConsoleNotifier()) {
     this.#notifier = notifier;
-  }
-
-  onTestRunStart(): void {
-    this.#startedAt = Date.now();
   }
 
   async onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): Promise<void> {
     const session = drillSession();
     const state = session.state;
     if (!state) return;
-    const checks = modules.flatMap((m) => [...m.children.allTests()]).map(checkRecord);
+    const tests = modules.flatMap((m) => [...m.children.allTests()]);
+    const checks = tests.map(checkRecord);
+    // Checks time: from the first check's start to the last one's end (files run in parallel).
+    const spans = tests.map((t) => t.diagnostic()).filter((d) => d !== undefined);
+    const checksMs = spans.length ? Math.round(Math.max(...spans.map((d) => d.startTime + d.duration)) - Math.min(...spans.map((d) => d.startTime))) : 0;
     const failedChecks = checks.filter((c) => c.status === 'fail').map((c) => c.title);
     const moduleErrors = modules.flatMap((m) => m.errors().map((e) => `${m.relativeModuleId}: ${e.message}`));
     const errors = [...unhandledErrors.map((e) => e.message), ...moduleErrors];
@@ -67,7 +66,7 @@ export class DrillReporter implements Reporter {
       session.result = { verdict: 'FAIL', drillId: state.drillId, failedChecks, error: state.restore.error };
       return;
     }
-    const config = await loadConfig({ configFile: session.options?.configFile });
+    const config = await loadDrillConfig(session.options ?? {});
     const storage = openStorage(config);
     try {
       const history = await readDrillHistory(storage, config.storage.prefix, 11, {
@@ -76,7 +75,7 @@ export class DrillReporter implements Reporter {
       const evidence = buildEvidence({
         state,
         checks,
-        checksMs: Date.now() - this.#startedAt,
+        checksMs,
         finishedAt: new Date(),
         config,
         history,

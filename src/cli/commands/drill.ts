@@ -67,14 +67,12 @@ export function registerDrillCommands(program: Command): void {
           PGDRILL_DEMO_APP_PASSWORD: appPassword,
           PGDRILL_REPORTS_DIR: process.env.PGDRILL_REPORTS_DIR ?? 'reports',
         });
-        const config = await loadConfig({
-          configFile: program.opts().config,
-          flags: { drill: { loginRoles: [{ name: 'oslrs_app', passwordEnv: 'PGDRILL_DEMO_APP_PASSWORD' }] } },
-        });
+        const overrides = { drill: { loginRoles: [{ name: 'oslrs_app', passwordEnv: 'PGDRILL_DEMO_APP_PASSWORD' }] } };
+        const config = await loadConfig({ configFile: program.opts().config, flags: overrides });
         const storage = openStorage(config);
         const backup = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') }).finally(() => storage.close());
         process.stdout.write(`backup ${backup.manifest.objects.dump.key} (${backup.manifest.objects.dump.size} bytes, encrypted with key ${key.id})\n`);
-        const result = await runDrill({ configFile: program.opts().config, sandbox: config.sandbox.kind });
+        const result = await runDrill({ configFile: program.opts().config, overrides });
         printResult(result);
         process.stdout.write(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
         if (result.verdict !== 'PASS') process.exitCode = ExitCode.failure;
