@@ -25,6 +25,9 @@ export interface BackupStorage {
    * Streams `body` to `key`. The object becomes visible only once complete (local: temp file +
    * rename; S3: multipart upload completed). On failure nothing is left under `key` and any
    * multipart upload is aborted. After writing, the stored size is verified (HeadObject/stat).
+   * If reading `body` fails, that very error is rethrown after cleanup (so a pg_dump or crypto
+   * failure keeps its type); storage failures throw StorageError. On failure `body` is destroyed;
+   * to cancel a put, destroy `body` with an error.
    */
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<StoredObject>;
   /** Streams an object. Throws StorageError naming the key when it is missing. */

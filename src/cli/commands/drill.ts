@@ -48,7 +48,8 @@ export function registerDrillCommands(program: Command): void {
     .description('zero configuration: throwaway source database with the sample data, a real backup into ./pgdrill-demo, a drill, a PDF')
     .option('--rows <n>', 'respondents in the sample database', '20000')
     .option('--dir <dir>', 'where the demo keeps its backups', 'pgdrill-demo')
-    .action(async (flags: { rows: string; dir: string }) => {
+    .option('--sandbox <kind>', 'sandbox for the drill: embedded (default for the demo, needs no Docker), docker or auto')
+    .action(async (flags: { rows: string; dir: string; sandbox?: 'auto' | 'docker' | 'embedded' }) => {
       const started = Date.now();
       process.stdout.write('pgdrill demo: starting a throwaway source database…\n');
       const source = await startEmbeddedSandbox({ major: 15, database: 'oslrs' });
@@ -72,7 +73,8 @@ export function registerDrillCommands(program: Command): void {
         const storage = openStorage(config);
         const backup = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') }).finally(() => storage.close());
         process.stdout.write(`backup ${backup.manifest.objects.dump.key} (${backup.manifest.objects.dump.size} bytes, encrypted with key ${key.id})\n`);
-        const result = await runDrill({ configFile: program.opts().config, overrides });
+        const sandbox = flags.sandbox ?? (process.env.PGDRILL_SANDBOX as typeof flags.sandbox) ?? 'embedded';
+        const result = await runDrill({ configFile: program.opts().config, overrides, sandbox });
         printResult(result);
         process.stdout.write(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
         if (result.verdict !== 'PASS') process.exitCode = ExitCode.failure;

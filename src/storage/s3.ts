@@ -1,0 +1,460 @@
+import {
+  AbortMultipartUploadCommand,
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Readable } from 'node:stream';
+import { ConfigError, StorageError } from '../errors/index.ts';
+import { assertKey, assertPrefix, compareKeys } from './keys.ts';
+import { guardDownload, readSource, releaseSource, type SourceState } from './streams.ts';
+import type { BackupStorage, PutOptions, StoredObject } from './types.ts';
+
+export type ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+
+export interface S3StorageOptions {
+  bucket: string;
+  /** Key prefix inside the bucket ('' or 'a/b'; surrounding slashes are ignored). */
+  prefix?: string;
+  /** Custom endpoint for S3-compatible services (MinIO, R2, B2, Ceph…), e.g. `http://127.0.0.1:9000`. */
+  endpoint?: string;
+  region: string;
+  /** Path-style URLs (`endpoint/bucket/key`). Default: true with a custom endpoint, false for AWS. */
+  forcePathStyle?: boolean;
+  /** Default: the SDK's chain (environment, shared config, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Default: WHEN_REQUIRED with a custom endpoint (many S3-compatibles reject the SDK's CRC32 trailers), WHEN_SUPPORTED on AWS. */
+  requestChecksumCalculation?: ChecksumMode;
+  /** Default: as requestChecksumCalculation. */
+  responseChecksumValidation?: ChecksumMode;
+  /** Multipart part size in bytes; at least 5 MiB; default 16 MiB. Raised automatically when a put's contentLength needs more than 10,000 parts. */
+  partSize?: number;
+  /** Parts uploaded in parallel; default 2. Memory per put is about partSize × (queueSize + 2). */
+  queueSize?: number;
+}
+
+const MiB = 1024 * 1024;
+const MIN_PART_SIZE = 5 * MiB;
+const MAX_PART_SIZE = 5 * 1024 * MiB;
+const MAX_PARTS = 10_000;
+const DEFAULT_PART_SIZE = 16 * MiB;
+const DEFAULT_QUEUE_SIZE = 2;
+const DELETE_BATCH = 1000;
+const DELETE_CONCURRENCY = 8;
+/**
+ * Size of the unpooled buffers a streamed body is copied into before lib-storage sees it. Small
+ * enough that lib-storage's own concat (it joins chunks until it has more than partSize) costs at
+ * most one extra chunk per part; large enough that per-chunk overhead is nil. See put().
+ */
+const FEED_CHUNK = 1 * MiB;
+
+/** Part size for a put: the configured one, raised when `contentLength` would need more than 10,000 parts. */
+export function choosePartSize(configured: number, contentLength: number | undefined): number {
+  if (contentLength === undefined) return configured;
+  const needed = Math.ceil(contentLength / MAX_PARTS);
+  return needed <= configured ? configured : Math.ceil(needed / MiB) * MiB;
+}
+
+interface SdkErrorLike {
+  name?: string;
+  code?: string;
+  message?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+  errors?: unknown[];
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
+const CREDENTIAL_CODES = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'Forbidden', 'CredentialsProviderError', 'AllAccessDisabled']);
+const REGION_CODES = new Set(['PermanentRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException', 'Redirect']);
+const CHECKSUM_CODES = new Set(['XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch', 'InvalidDigest', 'BadDigest', 'NotImplemented', 'InvalidArgument', 'InvalidRequest']);
+/** DeleteObjects errors that mean "this service does not do multi-object delete (or its checksum)": fall back to DeleteObject. */
+const DELETE_FALLBACK_CODES = new Set(['NotImplemented', 'MethodNotAllowed', 'MissingContentMD5', 'InvalidRequest', 'InvalidDigest', 'BadDigest', 'XAmzContentChecksumMismatch', 'InvalidArgument']);
+
+function asSdkError(error: unknown): SdkErrorLike {
+  return typeof error === 'object' && error !== null ? (error as SdkErrorLike) : { message: String(error) };
+}
+
+/** The network errno behind an error, looking through AggregateError (happy eyeballs) and causes. */
+function networkCode(error: unknown, depth = 0): string | undefined {
+  if (depth > 4 || typeof error !== 'object' || error === null) return undefined;
+  const e = error as SdkErrorLike & { cause?: unknown };
+  if (e.code && NETWORK_CODES.has(e.code)) return e.code;
+  if (e.name === 'TimeoutError') return 'ETIMEDOUT';
+  for (const inner of e.errors ?? []) {
+    const code = networkCode(inner, depth + 1);
+    if (code) return code;
+  }
+  return networkCode(e.cause, depth + 1);
+}
+
+export function errorCode(error: unknown): string {
+  const e = asSdkError(error);
+  return e.Code ?? e.name ?? e.code ?? 'Error';
+}
+
+function httpStatus(error: unknown): number | undefined {
+  return asSdkError(error).$metadata?.httpStatusCode;
+}
+
+/** Host (and port) of an endpoint URL, never its userinfo. */
+function endpointHost(endpoint: string | undefined): string {
+  if (!endpoint) return 'AWS S3';
+  try {
+    return new URL(endpoint).host;
+  } catch {
+    return 'the configured S3_ENDPOINT';
+  }
+}
+
+export function createS3Storage(options: S3StorageOptions): BackupStorage {
+  const bucket = options.bucket;
+  if (typeof bucket !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(bucket)) {
+    throw new ConfigError(`S3 storage: invalid bucket name ${JSON.stringify(bucket)}`, { hint: 'Use s3://bucket/prefix with a bucket of letters, digits, dots and hyphens' });
+  }
+  const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+  if (prefix !== '') assertKey(prefix, 'S3 storage prefix', `s3://${bucket}`);
+  const root = prefix === '' ? '' : `${prefix}/`;
+  const location = prefix === '' ? `s3://${bucket}` : `s3://${bucket}/${prefix}`;
+  const endpoint = options.endpoint?.trim() || undefined;
+  const host = endpointHost(endpoint);
+  if (typeof options.region !== 'string' || options.region.trim() === '') {
+    throw new ConfigError(`S3 storage ${location}: the region is empty`, { hint: 'Set S3_REGION (e.g. us-east-1; S3-compatible services usually accept any value)' });
+  }
+
+  const configuredPartSize = options.partSize ?? DEFAULT_PART_SIZE;
+  if (!Number.isInteger(configuredPartSize) || configuredPartSize < MIN_PART_SIZE || configuredPartSize > MAX_PART_SIZE) {
+    throw new ConfigError(`S3 storage ${location}: partSize must be an integer from 5 MiB to 5 GiB, got ${String(options.partSize)}`);
+  }
+  const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
+  if (!Number.isInteger(queueSize) || queueSize < 1) {
+    throw new ConfigError(`S3 storage ${location}: queueSize must be a positive integer, got ${String(options.queueSize)}`);
+  }
+
+  // Since client-s3 3.729 the SDK adds CRC32 checksums (aws-chunked trailers for streams) to every
+  // upload; R2, B2, Scality, OSS, Swift and others reject them (aws-sdk-js-v3 #6810). Default to
+  // WHEN_REQUIRED off AWS. (Bodies reach the SDK as Buffers, so even WHEN_SUPPORTED sends a plain
+  // header, never a trailer.)
+  const defaultChecksums: ChecksumMode = endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+  const requestChecksumCalculation = options.requestChecksumCalculation ?? defaultChecksums;
+  const responseChecksumValidation = options.responseChecksumValidation ?? options.requestChecksumCalculation ?? defaultChecksums;
+  for (const [name, value] of [['requestChecksumCalculation', requestChecksumCalculation], ['responseChecksumValidation', responseChecksumValidation]] as const) {
+    if (value !== 'WHEN_SUPPORTED' && value !== 'WHEN_REQUIRED') {
+      throw new ConfigError(`S3 storage ${location}: ${name} must be WHEN_SUPPORTED or WHEN_REQUIRED, got ${JSON.stringify(value)}`);
+    }
+  }
+
+  const client = new S3Client({
+    region: options.region,
+    ...(endpoint ? { endpoint } : {}),
+    forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    requestChecksumCalculation,
+    responseChecksumValidation,
+    // No socket/request timeout: a restore may read a download slowly (backpressure) for minutes.
+    requestHandler: { connectionTimeout: 10_000 },
+  });
+
+  /** Set once DeleteObjects turned out unsupported by this service; delete then uses DeleteObject. */
+  let perObjectDelete = false;
+  const objectKey = (key: string): string => root + key;
+  const quote = (key: string): string => JSON.stringify(key);
+
+  /** StorageError for an SDK failure; `what` names the operation and key, e.g. `put "daily/x"`. */
+  function fail(what: string, error: unknown): StorageError {
+    if (error instanceof StorageError) return error;
+    const net = networkCode(error);
+    if (net) {
+      return new StorageError(`${what} in ${location} failed: cannot reach the S3 endpoint ${host} (${net})`, {
+        hint: 'Check S3_ENDPOINT and that the S3 service is running and reachable from here',
+        cause: error,
+      });
+    }
+    const code = errorCode(error);
+    const status = httpStatus(error);
+    const detail = `${code}${status ? ` (HTTP ${status})` : ''}: ${asSdkError(error).message ?? ''}`.trim();
+    let hint: string;
+    if (code === 'NoSuchBucket') hint = `Check that bucket "${bucket}" exists at ${host} (S3_ENDPOINT) and is spelt right`;
+    else if (CREDENTIAL_CODES.has(code) || status === 403) hint = `Check the S3 credentials (S3_ACCESS_KEY / S3_SECRET_KEY) and that they may access bucket "${bucket}"`;
+    else if (REGION_CODES.has(code) || status === 301) hint = `Check S3_REGION (now "${options.region}"): the bucket may live in another region`;
+    else if (CHECKSUM_CODES.has(code) || /checksum|aws-chunked|trailer/i.test(detail)) {
+      hint = 'This S3-compatible service may reject the SDK\'s checksums: set S3_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED and S3_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED';
+    } else if (status !== undefined && status >= 500) hint = 'The S3 service failed or is overloaded; retry later';
+    else hint = `Check S3_ENDPOINT (${host}), that bucket "${bucket}" exists, and the credentials`;
+    return new StorageError(`${what} in ${location} failed: ${detail}`, { hint, cause: error });
+  }
+
+  function missing(what: string, error?: unknown): StorageError {
+    return new StorageError(`${what} in ${location}: no such object`, {
+      hint: 'Check the key; list the storage to see what exists (retention may have removed it)',
+      cause: error,
+    });
+  }
+
+  async function headObject(key: string, what: string): Promise<StoredObject | undefined> {
+    try {
+      const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+      return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified ?? new Date(0) };
+    } catch (error) {
+      // A HEAD error has no body: a missing bucket is a 404 "NotFound" too, indistinguishable here.
+      // Without s3:ListBucket, AWS answers 403 for a missing key: that surfaces as a StorageError.
+      const code = errorCode(error);
+      if (code === 'NotFound' || code === 'NoSuchKey') return undefined;
+      throw fail(what, error);
+    }
+  }
+
+  /**
+   * Makes sure no multipart upload `uploadId` remains after a failed put: lib-storage already sends
+   * AbortMultipartUpload on most failures (a second abort answers NoSuchUpload, which is fine), but
+   * not on all (aws-sdk-js-v3 #6112, #8299). S3 may keep parts that were in flight during an abort,
+   * so ListParts checks and one more abort follows if needed. Returns a problem description, or
+   * undefined when the upload is gone.
+   */
+  async function ensureAborted(key: string, uploadId: string | undefined): Promise<string | undefined> {
+    if (!uploadId) return undefined;
+    const params = { Bucket: bucket, Key: objectKey(key), UploadId: uploadId };
+    let lastProblem: string | undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await client.send(new AbortMultipartUploadCommand(params));
+      } catch (error) {
+        if (errorCode(error) !== 'NoSuchUpload') lastProblem = `AbortMultipartUpload failed: ${fail('abort', error).message}`;
+      }
+      try {
+        const parts = await client.send(new ListPartsCommand(params));
+        lastProblem ??= `upload still lists ${parts.Parts?.length ?? 0} part(s) after AbortMultipartUpload`;
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === 'NoSuchUpload' || httpStatus(error) === 404) return undefined;
+        // ListParts unsupported or not permitted: the abort answered, trust it.
+        if (lastProblem === undefined) return undefined;
+      }
+    }
+    return lastProblem;
+  }
+
+  /**
+   * Copies a streamed body into fresh unpooled FEED_CHUNK buffers. lib-storage keeps every chunk it
+   * is given until it has gathered a part; on Node 24 small pooled slices kept whole slabs alive and
+   * memory grew tenfold (aws-sdk-js-v3 #8286). Copying releases the source's buffers at once and
+   * bounds what lib-storage holds to about partSize per queued part.
+   */
+  async function* feed(body: Readable, state: SourceState, check: () => void): AsyncGenerator<Buffer, void, undefined> {
+    let buffer = Buffer.allocUnsafeSlow(FEED_CHUNK);
+    let used = 0;
+    for await (const chunk of readSource(body, state)) {
+      let offset = 0;
+      while (offset < chunk.length) {
+        const n = Math.min(FEED_CHUNK - used, chunk.length - offset);
+        chunk.copy(buffer, used, offset, offset + n);
+        used += n;
+        offset += n;
+        if (used === FEED_CHUNK) {
+          yield buffer;
+          buffer = Buffer.allocUnsafeSlow(FEED_CHUNK);
+          used = 0;
+        }
+      }
+    }
+    // Runs before the last part is handed over, so a wrong length fails before anything completes.
+    check();
+    if (used > 0) yield buffer.subarray(0, used);
+  }
+
+  return {
+    location,
+
+    async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<StoredObject> {
+      assertKey(key, 'put', location);
+      const what = `put ${quote(key)}`;
+      const partSize = choosePartSize(configuredPartSize, options.contentLength);
+      if (partSize > MAX_PART_SIZE) {
+        releaseSource(body);
+        throw new StorageError(`${what} in ${location}: ${options.contentLength} bytes exceed S3's limit of 10,000 parts of 5 GiB`);
+      }
+      const state: SourceState = { bytes: 0 };
+      const checkLength = (): void => {
+        if (options.contentLength !== undefined && state.bytes !== options.contentLength) {
+          throw new StorageError(`${what} in ${location}: the body had ${state.bytes} bytes but contentLength said ${options.contentLength}`, {
+            hint: 'Nothing was stored. This is a bug in the caller: report it',
+          });
+        }
+      };
+      if (Buffer.isBuffer(body)) {
+        state.bytes = body.length;
+        checkLength();
+      }
+      // Without contentLength a streamed put holds at most partSize × 10,000 bytes (156 GiB at 16 MiB).
+      const upload = new Upload({
+        client,
+        params: {
+          Bucket: bucket,
+          Key: objectKey(key),
+          Body: Buffer.isBuffer(body) ? body : Readable.from(feed(body, state, checkLength), { objectMode: false, highWaterMark: 1 }),
+          ContentType: options.contentType ?? 'application/octet-stream',
+        },
+        partSize,
+        queueSize,
+        leavePartsOnError: false,
+      });
+
+      try {
+        await upload.done();
+      } catch (error) {
+        await upload.abort();
+        const abortProblem = await ensureAborted(key, upload.uploadId);
+        releaseSource(body);
+        if (abortProblem) {
+          throw new StorageError(`${what} in ${location} failed (${error instanceof Error ? error.message : String(error)}) and multipart upload ${upload.uploadId} may remain: ${abortProblem}`, {
+            hint: 'Add a bucket lifecycle rule AbortIncompleteMultipartUpload (e.g. after 1 day) so stray parts do not cost storage',
+            cause: error,
+          });
+        }
+        if (state.sourceError !== undefined) throw state.sourceError;
+        throw fail(what, error);
+      }
+
+      // Verify what the service stored, not what the SDK believes it sent.
+      const head = await headObject(key, `${what} (verify)`);
+      if (!head || head.size !== state.bytes) {
+        try {
+          await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+        } catch {
+          // best effort: the error below says what happened
+        }
+        throw new StorageError(
+          `${what} in ${location}: sent ${state.bytes} bytes but the stored object ${head ? `has ${head.size}` : 'is missing'}; it was deleted`,
+          {
+            hint:
+              requestChecksumCalculation === 'WHEN_SUPPORTED'
+                ? `The S3 service at ${host} did not store the upload faithfully; if it is S3-compatible, set S3_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED and retry`
+                : `The S3 service at ${host} did not store the upload faithfully (or is not read-after-write consistent); retry, and check the service`,
+          },
+        );
+      }
+      return head;
+    },
+
+    async get(key: string): Promise<Readable> {
+      assertKey(key, 'get', location);
+      const what = `get ${quote(key)}`;
+      let out;
+      try {
+        out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+      } catch (error) {
+        if (errorCode(error) === 'NoSuchKey') throw missing(what, error);
+        throw fail(what, error);
+      }
+      const body = out.Body;
+      if (!(body instanceof Readable)) {
+        throw new StorageError(`${what} in ${location}: the SDK returned no Node.js stream`, { hint: 'This is a bug: report it' });
+      }
+      return guardDownload(body, out.ContentLength, (why, cause) => fail(what, Object.assign(new Error(why, { cause }), { name: 'DownloadFailed' })));
+    },
+
+    async head(key: string): Promise<StoredObject | undefined> {
+      assertKey(key, 'head', location);
+      return headObject(key, `head ${quote(key)}`);
+    },
+
+    async *list(listPrefix: string): AsyncIterable<StoredObject> {
+      assertPrefix(listPrefix, location);
+      // AWS lists in UTF-8 byte order, but not every S3-compatible does (s3rver walks its folders,
+      // putting `a/b` before `a-b`), so collect all pages and sort. Listings here are of backups
+      // (thousands of keys at most), so holding them is cheap.
+      const found: StoredObject[] = [];
+      let token: string | undefined;
+      do {
+        let page;
+        try {
+          page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: root + listPrefix, ContinuationToken: token }));
+        } catch (error) {
+          throw fail(`list ${quote(listPrefix)}`, error);
+        }
+        for (const item of page.Contents ?? []) {
+          if (item.Key === undefined || !item.Key.startsWith(root)) continue;
+          found.push({ key: item.Key.slice(root.length), size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) });
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      yield* found.sort((a, b) => compareKeys(a.key, b.key));
+    },
+
+    async copy(fromKey: string, toKey: string): Promise<StoredObject> {
+      assertKey(fromKey, 'copy', location);
+      assertKey(toKey, 'copy', location);
+      const what = `copy ${quote(fromKey)} to ${quote(toKey)}`;
+      if (fromKey === toKey) {
+        // S3 refuses a copy onto itself without a metadata change; there is nothing to do.
+        const head = await headObject(fromKey, what);
+        if (!head) throw missing(`copy ${quote(fromKey)}`);
+        return head;
+      }
+      // CopyObject handles objects up to 5 GB. Larger ones need a multipart UploadPartCopy, which
+      // is not implemented: pgdrill copies only manifests and reports this way (limitation).
+      const source = `${bucket}/${objectKey(fromKey).split('/').map(encodeURIComponent).join('/')}`;
+      try {
+        await client.send(new CopyObjectCommand({ Bucket: bucket, Key: objectKey(toKey), CopySource: source }));
+      } catch (error) {
+        if (errorCode(error) === 'NoSuchKey') throw missing(`copy ${quote(fromKey)}`, error);
+        throw fail(what, error);
+      }
+      const head = await headObject(toKey, what);
+      if (!head) throw new StorageError(`${what} in ${location}: the copy is missing after CopyObject succeeded`, { hint: `Check the S3 service at ${host}` });
+      return head;
+    },
+
+    async delete(keys: readonly string[]): Promise<void> {
+      for (const key of keys) assertKey(key, 'delete', location);
+      const unique = [...new Set(keys)];
+      for (let start = 0; start < unique.length; start += DELETE_BATCH) {
+        const batch = unique.slice(start, start + DELETE_BATCH);
+        if (!perObjectDelete) {
+          try {
+            // DeleteObjects always carries a checksum (the API requires one), even in WHEN_REQUIRED.
+            const out = await client.send(
+              new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((key) => ({ Key: objectKey(key) })), Quiet: true } }),
+            );
+            const errors = (out.Errors ?? []).filter((entry) => entry.Code !== 'NoSuchKey');
+            if (errors.length > 0) {
+              const shown = errors.slice(0, 3).map((entry) => `${quote((entry.Key ?? '').slice(root.length))} (${entry.Code ?? 'Error'}: ${entry.Message ?? ''})`);
+              throw new StorageError(`delete in ${location} failed for ${errors.length} of ${batch.length} object(s): ${shown.join(', ')}`, {
+                hint: `Check that the credentials may delete from bucket "${bucket}"`,
+              });
+            }
+            continue;
+          } catch (error) {
+            if (error instanceof StorageError || !DELETE_FALLBACK_CODES.has(errorCode(error))) {
+              throw fail(`delete of ${batch.length} object(s) from ${quote(batch[0] ?? '')}`, error);
+            }
+            perObjectDelete = true; // this service has no (working) DeleteObjects: use DeleteObject from now on
+          }
+        }
+        let next = 0;
+        const worker = async (): Promise<void> => {
+          while (next < batch.length) {
+            const key = batch[next++]!;
+            try {
+              await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+            } catch (error) {
+              if (errorCode(error) === 'NoSuchKey') continue;
+              throw fail(`delete ${quote(key)}`, error);
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, batch.length) }, worker));
+      }
+    },
+
+    async close(): Promise<void> {
+      client.destroy();
+    },
+  };
+}
