@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { loadConfig, type PgdrillConfigInput } from '../../config/index.ts';
+import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
 import { listBackups, runBackup } from '../../dump/index.ts';
+import { readDrillHistory } from '../../report/index.ts';
 import { applyRetention, type RetentionOutcome } from '../../retention/index.ts';
-import { openStorage } from '../../storage/index.ts';
+import { openStorage, type BackupStorage } from '../../storage/index.ts';
 import { formatBytes, formatDuration, interruptSignal, progressLine } from '../output.ts';
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -24,6 +25,18 @@ function printRetention(outcome: RetentionOutcome, write: (line: string) => void
   for (const d of outcome.plan.keep) write(`keep    ${d.tier}/${d.id}: ${d.reasons.join('; ')}`);
   for (const d of outcome.plan.delete) write(`delete  ${d.tier}/${d.id}: ${d.reasons.join('; ')}`);
   for (const key of outcome.orphans) write(`orphan  ${key}: no manifest refers to it`);
+}
+
+/** Retention as `pgdrill backup` applies it after every successful backup. */
+export function pruneAfterBackup(config: PgdrillConfig, storage: BackupStorage, log?: (line: string) => void): Promise<RetentionOutcome> {
+  return applyRetention({
+    storage,
+    prefix: config.storage.prefix,
+    policy: config.retention,
+    now: new Date(),
+    orphanGraceHours: config.backup.orphanGraceHours,
+    log,
+  });
 }
 
 export function registerBackupCommands(program: Command): void {
@@ -73,14 +86,7 @@ export function registerBackupCommands(program: Command): void {
           );
         }
         if (flags.prune !== false) {
-          const outcome = await applyRetention({
-            storage,
-            prefix: config.storage.prefix,
-            policy: config.retention,
-            now: new Date(),
-            orphanGraceHours: config.backup.orphanGraceHours,
-            log: verbose ? log : undefined,
-          });
+          const outcome = await pruneAfterBackup(config, storage, verbose ? log : undefined);
           if (verbose) printRetention(outcome, log);
         }
       } finally {
@@ -114,13 +120,22 @@ export function registerBackupCommands(program: Command): void {
 
   program
     .command('list')
-    .description('backups by tier with date, size and key id')
+    .description('backups by tier with date, size, key id and last drill result')
     .option('--json', 'print as JSON')
     .action(async (flags: { json?: boolean }) => {
       const config = await loadConfig({ configFile: program.opts().config });
       const storage = openStorage(config);
       try {
         const catalog = await listBackups(storage, config.storage.prefix);
+        const drills = await readDrillHistory(storage, config.storage.prefix, Number.MAX_SAFE_INTEGER, { onInvalid: () => {} });
+        // The last drill that restored this backup, as the main backup or as the older one proven.
+        const lastDrill = (id: string) => {
+          const record = drills.findLast((d) => d.evidence.backup.id === id || d.evidence.olderBackup?.id === id);
+          if (!record) return null;
+          const e = record.evidence;
+          const verdict = e.backup.id === id ? e.verdict : e.olderBackup!.status === 'pass' ? 'PASS' : 'FAIL';
+          return { drillId: e.drillId, at: e.startedAt, verdict };
+        };
         const rows = catalog.backups.map(({ manifest: m, manifestKey }) => ({
           tier: m.tier,
           id: m.id,
@@ -129,6 +144,7 @@ export function registerBackupCommands(program: Command): void {
           size: m.objects.dump.size + (m.objects.globals?.size ?? 0),
           keyId: m.encryption.algorithm === 'none' ? null : m.encryption.keyId,
           manifestKey,
+          lastDrill: lastDrill(m.id),
         }));
         if (flags.json) {
           process.stdout.write(`${JSON.stringify({ backups: rows, invalid: catalog.invalid }, null, 2)}\n`);
@@ -139,7 +155,8 @@ export function registerBackupCommands(program: Command): void {
           if (ofTier.length === 0) continue;
           process.stdout.write(`${tier}:\n`);
           for (const r of ofTier) {
-            process.stdout.write(`  ${r.id.padEnd(32)} ${r.takenAt}  ${formatBytes(r.size).padStart(10)}  key ${r.keyId ?? 'none (unencrypted)'}\n`);
+            const drill = r.lastDrill ? `drill ${r.lastDrill.verdict} ${r.lastDrill.at.slice(0, 10)}` : 'never drilled';
+            process.stdout.write(`  ${r.id.padEnd(32)} ${r.takenAt}  ${formatBytes(r.size).padStart(10)}  key ${(r.keyId ?? 'none').padEnd(10)} ${drill}\n`);
           }
         }
         if (rows.length === 0) process.stdout.write(`no backups in ${storage.location}\n`);

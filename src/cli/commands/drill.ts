@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadFixture } from '../../../fixtures/index.ts';
@@ -10,6 +11,7 @@ import { ExitCode, IntegrityError } from '../../errors/index.ts';
 import { rerenderReport, verifyReports } from '../../report/index.ts';
 import { startEmbeddedSandbox } from '../../sandbox/index.ts';
 import { openStorage } from '../../storage/index.ts';
+import { pruneAfterBackup } from './backup.ts';
 
 interface DrillFlags {
   date?: string;
@@ -51,6 +53,8 @@ export function registerDrillCommands(program: Command): void {
     .option('--sandbox <kind>', 'sandbox for the drill: embedded (default for the demo, needs no Docker), docker or auto')
     .action(async (flags: { rows: string; dir: string; sandbox?: 'auto' | 'docker' | 'embedded' }) => {
       const started = Date.now();
+      // Each demo generates a fresh key, so backups of an earlier demo could not be decrypted: start clean.
+      await rm(path.join(path.resolve(flags.dir), 'backups'), { recursive: true, force: true });
       process.stdout.write('pgdrill demo: starting a throwaway source database…\n');
       const source = await startEmbeddedSandbox({ major: 15, database: 'oslrs' });
       try {
@@ -71,7 +75,12 @@ export function registerDrillCommands(program: Command): void {
         const overrides = { drill: { loginRoles: [{ name: 'oslrs_app', passwordEnv: 'PGDRILL_DEMO_APP_PASSWORD' }] } };
         const config = await loadConfig({ configFile: program.opts().config, flags: overrides });
         const storage = openStorage(config);
-        const backup = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') }).finally(() => storage.close());
+        const backup = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') })
+          .then(async (result) => {
+            await pruneAfterBackup(config, storage);
+            return result;
+          })
+          .finally(() => storage.close());
         process.stdout.write(`backup ${backup.manifest.objects.dump.key} (${backup.manifest.objects.dump.size} bytes, encrypted with key ${key.id})\n`);
         const sandbox = flags.sandbox ?? (process.env.PGDRILL_SANDBOX as typeof flags.sandbox) ?? 'embedded';
         const result = await runDrill({ configFile: program.opts().config, overrides, sandbox });
