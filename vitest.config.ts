@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
           testTimeout: 20_000,
         },
       },
@@ -16,6 +17,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
           globalSetup: ['test/helpers/global-setup.ts'],
           pool: 'forks',
           maxWorkers: 2,
@@ -27,6 +29,7 @@ export default defineConfig({
         test: {
           name: 'drill',
           include: ['drills/**/*.drill.ts'],
+          sequence: { groupOrder: 2 },
           globalSetup: ['src/drill/global-setup.ts'],
           pool: 'forks',
           testTimeout: 600_000,
