@@ -2,12 +2,16 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
-import { newKeyring, runCli, tempDir } from '../helpers/pgdrill.ts';
+import { loadKeyring } from '../../src/crypto/index.ts';
+import { runBackup } from '../../src/dump/index.ts';
+import { openStorage } from '../../src/storage/index.ts';
+import { configFromEnv, newKeyring, runCli, tempDir } from '../helpers/pgdrill.ts';
 import { drill } from './drill-helpers.ts';
 
 let source: SourceDatabase;
 let env: Record<string, string>;
 let configFile: string;
+let olderMonthly: string;
 
 const BUILT_IN = ['restore', 'backup-integrity', 'record-counts', 'role-authentication', 'audit-chain', 'schema-fingerprint', 'tables-readable', 'freshness', 'retention-coverage', 'older-backup'];
 
@@ -23,8 +27,15 @@ beforeAll(async () => {
     OSLRS_APP_PASSWORD: source.appPassword,
     PGDRILL_CONFIG: configFile,
   };
+  // A backup taken "40 days ago" (its monthly copy is the oldest retained monthly), then today's.
+  const config = await configFromEnv({ ...env, DATABASE_URL: source.url });
+  const storage = openStorage(config);
+  const fortyDaysAgo = new Date(Date.now() - 40 * 86_400_000);
+  await runBackup({ config, storage, keyring: loadKeyring(config, 'write'), now: () => fortyDaysAgo });
+  await storage.close();
   const backup = await runCli(['backup'], { ...env, DATABASE_URL: source.url });
   expect(backup.exitCode, String(backup.stderr)).toBe(0);
+  olderMonthly = `${fortyDaysAgo.toISOString().slice(0, 7)}-oslrs`;
 });
 afterAll(async () => {
   await source?.stop();
@@ -49,6 +60,10 @@ describe('a healthy backup', () => {
     expect(evidence.tables.find((t) => t.schema === 'public' && t.name === 'respondents')).toEqual({ schema: 'public', name: 'respondents', expected: 2000, actual: 2000 });
     expect(evidence.timings.rtoMs).toBeGreaterThan(0);
     expect(run.result.pdfPath).toMatch(/\.pdf$/);
+    // The oldest retained monthly was restored too, in a second sandbox, with today's keyring.
+    expect(run.check('older-backup')).toMatchObject({ status: 'pass' });
+    expect(evidence.olderBackup).toMatchObject({ id: olderMonthly, status: 'pass', encryptionKeyId: 'k1' });
+    expect(evidence.timeline.map((t) => t.step)).toEqual(expect.arrayContaining(['located', 'downloaded', 'restored', 'older-backup-restored', 'verified']));
   });
 
   it.skipIf(!inject('dockerAvailable'))('passes in the docker sandbox (Testcontainers) restored with the container\'s own pg_restore', async () => {
