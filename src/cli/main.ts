@@ -22,7 +22,7 @@ Exit codes:
   3  configuration error
   4  verification failure (checksum, decryption, record counts)
   5  refused (another backup holds the lock, or a restore guard refused)
-  130 interrupted (SIGINT/SIGTERM); nothing half-published`,
+  130 interrupted (SIGINT), 143 terminated (SIGTERM); nothing half-published`,
   );
 
 registerSetupCommands(program);

@@ -2,16 +2,9 @@ import { ExitCode, exitCodeOf, InterruptedError, PgdrillError } from '../errors/
 
 export const isTTY = (): boolean => Boolean(process.stderr.isTTY) && process.env.CI !== 'true';
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
+import { formatBytes } from '../report/format.ts';
+
+export { formatBytes };
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
@@ -45,10 +38,10 @@ export function reportError(error: unknown, verbose: boolean): number {
 /** Aborts on SIGINT/SIGTERM so running work can clean up (abort uploads, kill pg_dump); a second signal exits at once. */
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(ExitCode.interrupted);
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted);
     process.stderr.write(`\npgdrill: ${signal} received, cleaning up (again to force)\n`);
-    controller.abort(new InterruptedError(`Interrupted by ${signal}`, { hint: 'Nothing was published by the interrupted run' }));
+    controller.abort(new InterruptedError(signal, { hint: 'Nothing was published by the interrupted run' }));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -14,8 +14,10 @@ export const ExitCode = {
   verification: 4,
   /** another backup of the same database holds the lock, or a guard refused */
   refused: 5,
-  /** interrupted by SIGINT / SIGTERM */
+  /** interrupted by SIGINT (128 + 2) */
   interrupted: 130,
+  /** terminated by SIGTERM (128 + 15) */
+  terminated: 143,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -89,9 +91,15 @@ export class RefusedError extends PgdrillError {
   override readonly exitCode = ExitCode.refused;
 }
 
-/** The process received SIGINT or SIGTERM; cleanup ran. */
+/** The process received SIGINT or SIGTERM; cleanup ran. Exits 130 or 143, as shells expect. */
 export class InterruptedError extends PgdrillError {
-  override readonly exitCode = ExitCode.interrupted;
+  override readonly exitCode: ExitCodeValue;
+  readonly signal: 'SIGINT' | 'SIGTERM';
+  constructor(signal: 'SIGINT' | 'SIGTERM', options: PgdrillErrorOptions = {}) {
+    super(`Interrupted by ${signal}`, options);
+    this.signal = signal;
+    this.exitCode = signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
+  }
 }
 
 /** Exit code for anything thrown: ours carry one, anything else is a plain failure. */

@@ -212,7 +212,7 @@ describe('failures publish nothing', () => {
       keyring: loadKeyring(config, 'write'),
       signal: controller.signal,
       onProgress: (p) => {
-        if (p.bytes > 0) controller.abort(new InterruptedError('Interrupted by SIGINT'));
+        if (p.bytes > 0) controller.abort(new InterruptedError('SIGINT'));
       },
     });
     const error = await run.catch((e: unknown) => e);
@@ -221,7 +221,7 @@ describe('failures publish nothing', () => {
     expect(await filesUnder(dir)).toEqual([]);
   });
 
-  it('SIGTERM to the CLI mid-backup: exits 130 and leaves nothing', async () => {
+  it('SIGTERM to the CLI mid-backup: exits 143 and leaves nothing', async () => {
     const dir = tempDir('store');
     const big = await startSourceDatabase({ rows: 60_000, database: 'big' });
     try {
@@ -233,7 +233,7 @@ describe('failures publish nothing', () => {
       for (let i = 0; i < 200 && (await filesUnder(dir)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
       child.kill('SIGTERM');
       const result = await child;
-      expect(result.exitCode).toBe(130);
+      expect(result.exitCode).toBe(143);
       expect(String(result.stderr)).toContain('SIGTERM');
       expect((await filesUnder(dir)).filter((f) => !f.includes('.partial'))).toEqual([]);
       expect(await filesUnder(dir)).toEqual([]);

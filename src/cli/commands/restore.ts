@@ -79,9 +79,10 @@ Exit codes:
      (pass --confirm, or type the database name when asked on a terminal)
   130 interrupted`;
 
-/** Storage whose downloads report the bytes read so far (progress on a TTY). */
+/** Storage whose downloads report the bytes read so far, at most every 250 ms (progress on a TTY). */
 function countingStorage(storage: BackupStorage, onBytes: (bytes: number) => void): BackupStorage {
   let bytes = 0;
+  let reported = 0;
   return {
     get location() {
       return storage.location;
@@ -97,7 +98,10 @@ function countingStorage(storage: BackupStorage, onBytes: (bytes: number) => voi
       const counter = new Transform({
         transform(chunk: Buffer, _encoding, callback) {
           bytes += chunk.length;
-          onBytes(bytes);
+          if (Date.now() - reported >= 250) {
+            reported = Date.now();
+            onBytes(bytes);
+          }
           callback(null, chunk);
         },
       });
@@ -208,10 +212,23 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
   };
 
   const signal = interruptSignal();
-  const download = progressLine('download');
+  const line = progressLine('download');
+  let shown: 'no' | 'yes' | 'done' = 'no';
+  const download = {
+    update(bytes: number, elapsedMs: number) {
+      if (shown === 'done') return;
+      shown = 'yes';
+      line.update(bytes, elapsedMs);
+    },
+    done() {
+      if (shown === 'yes') line.done();
+      shown = 'done';
+    },
+  };
   const started = Date.now();
   const baseStorage = openStorage(config);
-  const storage = isTTY() ? countingStorage(baseStorage, (bytes) => download.update(bytes, Date.now() - started)) : baseStorage;
+  let downloadStarted = started;
+  const storage = isTTY() ? countingStorage(baseStorage, (bytes) => download.update(bytes, Date.now() - downloadStarted)) : baseStorage;
   let fetched: FetchedBackup | undefined;
   try {
     const catalog = await listBackups(storage, config.storage.prefix);
@@ -269,6 +286,7 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
 
     // Download, verify, decrypt, verify again: only a fully verified file is ever restored.
     out(`downloading ${manifest.objects.dump.key}${selection.withGlobals && manifest.objects.globals ? ` and ${manifest.objects.globals.key}` : ''} from ${storage.location}`);
+    downloadStarted = Date.now();
     fetched = await fetchBackup({ storage, manifest, keyring, withGlobals: selection.withGlobals, signal });
     download.done();
     out(
