@@ -75,6 +75,9 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
 
   const checks = e.checks.map((c, i) => {
     const needsAction = c.status === 'fail' || c.status === 'warn';
+    const ca = c.correctiveAction;
+    const summary = truncate(redactPersonalData(c.summary), 220);
+    const failure = c.failure ? truncate(redactPersonalData(c.failure), 900) : null;
     return {
       number: i + 1,
       id: c.id,
@@ -84,20 +87,32 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
       status: c.status,
       statusLabel: STATUS_LABELS[c.status],
       duration: formatDuration(c.durationMs),
-      summary: truncate(redactPersonalData(c.summary), 220),
-      failure: c.failure ? truncate(redactPersonalData(c.failure), 900) : null,
+      summary,
+      failure,
+      /** A warning's one line in "Findings": its failure message unless that only repeats the summary. */
+      warnDetail: failure && failure !== summary ? failure : summary,
       hasStructuredEvidence: c.evidence !== undefined,
       needsAction,
+      /** Only failures get the full corrective-action form (owner and due-date lines); a warning is one line. */
+      actionRequired: c.status === 'fail',
+      /** Whatever corrective action was recorded, as short notes for a warning's line. */
+      actionNotes: [
+        ca?.action ? `Action: ${ca.action}` : null,
+        ca?.owner ? `Owner: ${ca.owner}` : null,
+        ca?.dueDate ? `Due: ${formatDate(ca.dueDate)}` : null,
+      ].filter((x): x is string => x !== null),
       action: needsAction
         ? {
-            owner: c.correctiveAction?.owner ?? null,
-            dueDate: c.correctiveAction?.dueDate ? formatDate(c.correctiveAction.dueDate) : null,
-            text: c.correctiveAction?.action ?? null,
+            owner: ca?.owner ?? null,
+            dueDate: ca?.dueDate ? formatDate(ca.dueDate) : null,
+            text: ca?.action ?? null,
           }
         : null,
     };
   });
   const findings = checks.filter((c) => c.needsAction);
+  const failFindings = findings.filter((c) => c.actionRequired);
+  const warnFindings = findings.filter((c) => !c.actionRequired);
 
   const tableRows = e.tables.map((t) => {
     const differs = t.actual !== t.expected;
@@ -267,6 +282,10 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
     checkCounts: counts,
     checkCountsText: `${counts.pass} passed · ${counts.fail} failed · ${plural(counts.warn, 'warning')} · ${counts.skip} skipped`,
     findings,
+    failFindings,
+    warnFindings,
+    /** Checks whose structured evidence is kept in the JSON (marked † in the checklist). */
+    structuredEvidenceCount: checks.filter((c) => c.hasStructuredEvidence).length,
     /** Page 1 lists at most five findings; the checklist has them all. */
     topFindings: findings.slice(0, 5),
     moreFindings: Math.max(0, findings.length - 5),

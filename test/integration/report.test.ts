@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReportError } from '../../src/errors/index.ts';
 import { parseEvidence } from '../../src/report/evidence.ts';
+import type { DrillEvidenceInput } from '../../src/report/evidence.ts';
 import { generateSigningKey, hashEvidence, verifyEvidenceSignature } from '../../src/report/ledger.ts';
 import { renderReport, rerenderReport } from '../../src/report/render.ts';
 import type { RenderResult } from '../../src/report/render.ts';
@@ -20,6 +21,17 @@ const LOGO = `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="48"><r
 let dir: string;
 let pass: RenderResult;
 let fail: RenderResult;
+let many: RenderResult;
+
+/** The passing fixture with 40 tables instead of 17 (a larger schema). */
+function withFortyTables(): DrillEvidenceInput {
+  const e = JSON.parse(passJson) as DrillEvidenceInput;
+  const extra = Array.from({ length: 40 - e.tables.length }, (_, i) => {
+    const rows = 1_000 + i * 7_919;
+    return { schema: 'public', name: `ledger_partition_${String(i + 1).padStart(2, '0')}`, expected: rows, actual: rows };
+  });
+  return { ...e, tables: [...e.tables, ...extra] };
+}
 
 async function pdfText(path: string, layout = true): Promise<string> {
   const { stdout } = await execa('pdftotext', [...(layout ? ['-layout'] : []), path, '-']);
@@ -45,6 +57,7 @@ beforeAll(async () => {
   const t1 = performance.now();
   fail = await renderReport(JSON.parse(failJson), { outDir: join(dir, 'reports-fail') });
   console.log(`[report] rendered passing drill in ${Math.round(t1 - t0)} ms, failing drill in ${Math.round(performance.now() - t1)} ms`);
+  many = await renderReport(withFortyTables(), { outDir: join(dir, 'reports-40'), signingKey: keys.privateKeyPem });
 });
 
 afterAll(async () => {
@@ -65,6 +78,16 @@ describe('passing drill report', () => {
     const sidecar = JSON.parse(await readFile(pass.signaturePath as string, 'utf8')) as { algorithm: string; signature: string };
     expect(sidecar.algorithm).toBe('ed25519');
     expect(verifyEvidenceSignature(bytes, sidecar.signature, keys.publicKeyPem)).toBe(true);
+  });
+
+  it('renders a realistic drill: 10 built-in checks and 1 custom, one warning, 17 tables, signed, older backup tested', () => {
+    const e = parseEvidence(passJson);
+    expect(e.checks.filter((c) => c.builtIn)).toHaveLength(10);
+    expect(e.checks.filter((c) => !c.builtIn)).toHaveLength(1);
+    expect(e.checks.filter((c) => c.status === 'warn')).toHaveLength(1);
+    expect(e.tables).toHaveLength(17);
+    expect(e.olderBackup?.status).toBe('pass');
+    expect(e.retention.monthly.some((m) => m.state === 'not-due')).toBe(true);
   });
 
   it('fits in one to four A4 pages', async () => {
@@ -100,19 +123,33 @@ describe('passing drill report', () => {
     }
     // After page 1 (which mentions some of them in its summary), the sections come in this order.
     const body = (await execa('pdftotext', ['-f', '2', pass.pdfPath, '-'])).stdout.replace(/\s+/g, ' ');
-    const order = ['How the drill ran', 'Checklist', 'Table reconciliation', 'Retention inventory', 'Control mapping', 'Sign-off', 'Integrity of the record'].map((h) => body.indexOf(h));
-    expect(order.every((at) => at >= 0)).toBe(true);
-    expect(order).toEqual([...order].sort((a, b) => a - b));
+    // Each heading is searched after the previous one: check titles may repeat words (e.g. "Retention inventory complete").
+    let at = 0;
+    for (const heading of ['How the drill ran', 'Checklist', 'Table reconciliation', 'Retention inventory', 'Control mapping', 'Sign-off', 'Integrity of the record']) {
+      const next = body.indexOf(heading, at);
+      expect(next, heading).toBeGreaterThanOrEqual(0);
+      at = next + heading.length;
+    }
     expect(text).toContain('Nothing was restored over production.');
     expect(text).toContain('postgres:16.4-bookworm');
     expect(text).toContain('ci: drills/monthly #412');
     expect(text).toContain('backups/daily/2026-11-23-oslrs_prod.dump.zst.enc');
     expect(text).toContain('k-2026-01');
     expect(text).toContain('2025-05-oslrs_prod');
-    for (const check of ['Backup checksum', 'Row counts reconcile', 'Audit log hash chain', 'Every title deed has an owner', 'Search index rebuilds']) {
+    for (const check of [
+      'Backup integrity: stored and plaintext SHA', // the title may wrap at "SHA-"
+      'Record counts: every table matches the dump',
+      'Audit log hash chain verifies end to end',
+      'Roles, memberships and privileges restored; accounts authenticate',
+      'An older backup still restores with today',
+      'Transactions up to backup time',
+    ]) {
       expect(text).toContain(check);
     }
+    expect(text).toContain('Custom');
+    expect(text).toContain('kept in the evidence JSON');
     expect(text).toMatch(/public\.transaction_\s?parties/); // may wrap after '_'
+    expect(text).toMatch(/public\.certificate_of_\s?occupancy_\s?applications/);
     expect(text).toContain('3,602,118');
     expect(text).toContain("7 years is the registry's own policy; the NDPA sets no fixed retention period.");
     for (const control of ['NDPA 2023 s.39(2)(c)', 'NDPA 2023 s.39(2)(d)', 'NDPA 2023 s.39(2)(f)', 'NDPA 2023 s.39(2)(g)', 'ISO/IEC 27001:2022 A.8.13', 'NDPA 2023 s.40']) {
@@ -123,6 +160,16 @@ describe('passing drill report', () => {
     expect(text).toContain(parseEvidence(passJson).backup.sha256);
     expect(text).toContain('SIGNED');
     expect(text).toContain('drill-20261023T010000Z-oslrs');
+  });
+
+  it('lists the warning as one line, without the corrective-action form a failure gets', async () => {
+    const text = await prose(pass.pdfPath);
+    expect(text).toContain('Findings WARN 11. Transactions up to backup time: Newest transaction at 2026-11-22T20:45:00Z');
+    expect(text).toContain('only a failed check needs a corrective action');
+    expect(text).not.toContain('Corrective action');
+    expect(text).not.toContain('Findings and corrective actions');
+    const page1 = (await execa('pdftotext', ['-layout', '-f', '1', '-l', '1', pass.pdfPath, '-'])).stdout;
+    expect(page1).toMatch(/WARN\s+Transactions up to backup time\s+no action required/);
   });
 
   it('carries organisation, system and drill id in the header and "Page X of Y" in the footer of every page', async () => {
@@ -166,7 +213,9 @@ describe('failing drill report', () => {
     expect(text).toContain('3 of 25 tables differ');
     expect(await pdfText(fail.pdfPath)).toMatch(/public\.sessions\s+0\s+—\s+missing/);
     expect(text).toContain('−32');
-    expect(text.match(/Corrective action/g)?.length).toBeGreaterThanOrEqual(4);
+    // One corrective-action form per failed check (3); the warning is a single line.
+    expect(text.match(/Corrective action/g)).toHaveLength(3);
+    expect(text).toContain('9. Transactions up to backup time: Newest transaction at 2026-11-22T20:05:00Z');
     expect(text).toContain('5 Dec 2026');
     expect(text).toContain('Assess now.');
     expect(text).toContain('72 hours');
@@ -180,6 +229,19 @@ describe('failing drill report', () => {
       expect(text).not.toContain(leak);
     }
     expect(text).toContain('[redacted email]');
+  });
+});
+
+describe('passing drill with 40 tables', () => {
+  it('stays within five pages and lists every table', async () => {
+    const pages = await pdfPages(many.pdfPath);
+    expect(pages).toBeLessThanOrEqual(5);
+    expect(many.pages).toBe(pages);
+    const text = await prose(many.pdfPath);
+    expect(text).toContain('All 40 tables match');
+    for (const n of ['01', '23']) expect(text).toMatch(new RegExp(`public\\.ledger_\\s?partition_\\s?${n}`));
+    expect(text).toContain('Integrity of the record');
+    expect(await readFile(many.htmlPath, 'utf8')).toContain('table-columns cols-2 compact');
   });
 });
 

@@ -32,10 +32,29 @@ describe('view', () => {
     expect(v.glance.rto).toMatchObject({ measured: '20.5 min', target: '30 min', met: true });
     expect(v.glance.rpo).toMatchObject({ measured: '1.8 h', target: '24 h', met: true });
     expect(v.glance.integrity.ok).toBe(true);
-    expect(v.glance.checks).toMatchObject({ failed: 0, total: 10 });
+    expect(v.glance.checks).toMatchObject({ failed: 0, total: 11 });
     expect(v.glance.nextDrillDue).toBe('23 Dec 2026');
-    expect(v.findings).toEqual([]);
-    expect(v.tables.columns).toHaveLength(2);
+    expect(v.tables).toMatchObject({ count: 17, reconciled: true, compact: false });
+    expect(v.tables.columns.map((c) => c.length)).toEqual([9, 8]);
+  });
+
+  it('keeps a warning to one line: no corrective-action form, only failures need one', () => {
+    const v = buildView(pass, { css: '', evidenceSha256: HASH, evidenceFileName: 'x.json', signature: null, logoDataUri: null });
+    expect(v.findings.map((f) => [f.id, f.status])).toEqual([['recent-transactions', 'warn']]);
+    expect(v.failFindings).toEqual([]);
+    expect(v.warnFindings).toHaveLength(1);
+    expect(v.warnFindings[0]).toMatchObject({ actionRequired: false, actionNotes: [] });
+    expect(v.warnFindings[0]?.warnDetail).toContain('expected within 2 hours');
+    // A warning whose message only repeats its summary prints the summary once; a recorded action is kept.
+    const warned = parseEvidence({
+      ...pass,
+      checks: pass.checks.map((c) =>
+        c.id === 'recent-transactions' ? { ...c, failure: c.summary, correctiveAction: { owner: 'DBA team', dueDate: '2026-12-15' } } : c,
+      ),
+    });
+    const w = buildView(warned, { css: '', evidenceSha256: HASH, evidenceFileName: 'x.json', signature: null, logoDataUri: null }).warnFindings[0];
+    expect(w?.warnDetail).toBe(w?.summary);
+    expect(w?.actionNotes).toEqual(['Owner: DBA team', 'Due: 15 Dec 2026']);
   });
 
   it('surfaces failures, differences and blank corrective-action fields for a failing drill', () => {
@@ -43,6 +62,8 @@ describe('view', () => {
     expect(v.glance.rto.met).toBe(false);
     expect(v.glance.integrity).toMatchObject({ ok: false, label: 'Not reconciled' });
     expect(v.tables.differing).toEqual(['public.transactions', 'public.payments', 'public.sessions']);
+    expect(v.failFindings.map((f) => f.id)).toEqual(['restore-clean', 'row-counts', 'deeds-have-owner']);
+    expect(v.warnFindings.map((f) => f.id)).toEqual(['recent-transactions']);
     expect(v.findings.map((f) => [f.id, f.action?.owner ?? null])).toEqual([
       ['restore-clean', 'Platform team (T. Adeyemi)'],
       ['row-counts', null],
@@ -99,6 +120,27 @@ describe('HTML', () => {
     const html = await renderReportHtml(parseEvidence({ ...pass, system: '<img src=x onerror=alert(1)>' }), { evidenceSha256: HASH });
     expect(html).not.toContain('<img src=x');
     expect(html).toContain('&lt;img src&#x3D;x');
+  });
+
+  it('prints the full corrective-action form for failures and a single line for warnings', async () => {
+    const count = (html: string, needle: string): number => html.split(needle).length - 1;
+    const failHtml = await renderReportHtml(fail, { evidenceSha256: HASH });
+    expect(count(failHtml, '<table class="action">')).toBe(3);
+    expect(count(failHtml, '<div class="warn-line">')).toBe(1);
+    expect(failHtml).toContain('Findings and corrective actions');
+    const passHtml = await renderReportHtml(pass, { evidenceSha256: HASH });
+    expect(count(passHtml, '<table class="action">')).toBe(0);
+    expect(count(passHtml, '<div class="warn-line">')).toBe(1);
+    expect(passHtml).toContain('<h3>Findings</h3>');
+    expect(passHtml).toContain('no action required');
+    expect(passHtml).not.toContain('not assigned');
+  });
+
+  it('marks checks with structured evidence once, with one note under the checklist', async () => {
+    const html = await renderReportHtml(pass, { evidenceSha256: HASH });
+    expect(html).not.toContain('(details in the evidence JSON)');
+    expect(html.match(/class="json-ref"/g)).toHaveLength(pass.checks.filter((c) => c.evidence !== undefined).length);
+    expect(html.match(/Structured details of the marked checks/g)).toHaveLength(1);
   });
 
   it('states the NDPA retention wording and the record hash', async () => {

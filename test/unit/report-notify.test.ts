@@ -13,7 +13,7 @@ describe('notifications', () => {
     expect(n.failedChecks).toEqual(['Restore completed', 'Row counts reconcile', 'Every title deed has an owner']);
     expect(n.summary).toContain('[FAIL] Restore drill drill-20261123T010000Z-oslrs');
     expect(n.summary).toContain('RTO 41.1 min (target 30 min)');
-    expect(buildNotification(pass, 'x.pdf').summary).toContain('No check failed (9 of 10 passed).');
+    expect(buildNotification(pass, 'x.pdf').summary).toContain('No check failed (10 of 11 passed).');
   });
 
   it('prints to the console writer', async () => {
