@@ -2,3 +2,41 @@ export { fetchObject, type FetchedObject, type FetchTimings } from './fetch.ts';
 export { fetchBackup, restoreFetched, pgRestoreArgs, type FetchedBackup, type RestoreSelection, type RestoreTimings } from './restore.ts';
 export { createDatabaseTarget, type RestoreTarget } from './target.ts';
 export { filterGlobals } from './globals.ts';
+export {
+  restoreClientBinDir,
+  pgRestoreBinary,
+  parseArchiveListing,
+  listArchive,
+  listingHasTable,
+  checkPlainDump,
+  PLAIN_DUMP_TRAILER,
+  GLOBALS_TRAILER,
+  type ArchiveEntry,
+  type ArchiveListing,
+} from './archive.ts';
+export {
+  inspectTarget,
+  sameDatabase,
+  restoreGuards,
+  confirmByTypingName,
+  rolesReferenced,
+  type TargetState,
+  type GuardFinding,
+  type GuardKind,
+  type GuardInput,
+} from './guards.ts';
+export {
+  parseBackupChoice,
+  parseIsoDay,
+  parseTables,
+  parseJobs,
+  manifestForSelection,
+  needsSkeleton,
+  formatAge,
+  describePlan,
+  type BackupChoice,
+  type RestorePlan,
+} from './plan.ts';
+export { applyRestore } from './apply.ts';
+export { compareRecordCounts, type CountComparison, type CountRow } from './counts.ts';
+export { verifyBackups, backupsToVerify, describeFailure, errorKindOf, type VerifyResult, type VerifyReport } from './verify.ts';

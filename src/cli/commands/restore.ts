@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
 import {
+  describeConnection,
   displayName,
   listBackups,
   parseDatabaseUrl,
@@ -77,7 +78,7 @@ Exit codes:
   4  verification failure: size/SHA-256 mismatch, decryption failed, unreadable archive, record counts differ
   5  refused by a safety guard: target not empty, is the backup source, or matches productionPatterns
      (pass --confirm, or type the database name when asked on a terminal)
-  130 interrupted`;
+  130 interrupted (SIGINT), 143 terminated (SIGTERM); a restore stopped during pg_restore leaves a partly restored target`;
 
 /** Storage whose downloads report the bytes read so far, at most every 250 ms (progress on a TTY). */
 function countingStorage(storage: BackupStorage, onBytes: (bytes: number) => void): BackupStorage {
@@ -202,7 +203,7 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
     });
   }
   const targetInfo = targetUrl ? parseDatabaseUrl(targetUrl, flags.targetDb ? '--target-db' : 'DATABASE_URL') : undefined;
-  const selection: RestoreSelection = {
+  let selection: RestoreSelection = {
     tables: tables?.map(qualifiedName),
     schemaOnly: flags.schemaOnly,
     dataOnly: flags.dataOnly,
@@ -239,6 +240,8 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
       });
     }
     const manifest = entry.manifest;
+    // psql restores a plain dump in one stream: the default --jobs does not apply (an explicit one is an error).
+    if (manifest.format !== 'custom' && flags.jobs === undefined) selection = { ...selection, jobs: 1 };
     pgRestoreArgs(manifest, selection); // plain-format restrictions: a ConfigError before anything is downloaded
     const keyring = loadKeyring(config, 'read');
     checkKey(entry, keyring);
@@ -250,18 +253,18 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
         targetState = await inspectTarget(targetInfo);
       } catch (error) {
         if (!flags.dryRun) throw error;
-        note(`target: cannot inspect ${targetInfo.host}:${targetInfo.port}/${targetInfo.database}: ${(error as Error).message}`);
+        note(`target: cannot inspect ${describeConnection(targetInfo)}: ${(error as Error).message}`);
       }
     }
     const plan: RestorePlan = {
       entry,
-      target: targetInfo ?? { host: '(none)', port: 0, user: '(none)', database: '(none)', params: {} },
+      target: targetInfo,
       targetState,
       tables,
       selection,
       skeleton: needsSkeleton(tables, selection, targetState),
     };
-    for (const line of describePlan(plan, now, { bytes: formatBytes })) out(line);
+    for (const text of describePlan(plan, now, { bytes: formatBytes })) out(text);
 
     const findings =
       targetInfo && targetState
@@ -274,9 +277,9 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
       const reasons = findings.map((f) => f.reason).join('; ');
       if (process.stdin.isTTY && process.stderr.isTTY && process.env.CI !== 'true') {
         const ok = await confirmByTypingName({ input: process.stdin, output: process.stderr, database: targetInfo!.database });
-        if (!ok) throw new RefusedError(`Restore into ${targetInfo!.host}:${targetInfo!.port}/${targetInfo!.database} cancelled: the database name was not typed`, { hint: 'Nothing was changed' });
+        if (!ok) throw new RefusedError(`Restore into ${describeConnection(targetInfo!)} cancelled: the database name was not typed`, { hint: 'Nothing was changed' });
       } else {
-        throw new RefusedError(`Refusing to restore into ${targetInfo!.host}:${targetInfo!.port}/${targetInfo!.database}: ${reasons}`, {
+        throw new RefusedError(`Refusing to restore into ${describeConnection(targetInfo!)}: ${reasons}`, {
           hint: 'Nothing was changed. Restore into a new empty database, or re-run with --confirm if this target is really meant',
         });
       }
@@ -325,7 +328,8 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
     }
 
     if (targetState && listing) {
-      const needed = rolesReferenced({ manifest, listing, tables, noOwner: selection.noOwner, dataOnly: selection.dataOnly });
+      // A skeleton restores every table's grants, not only the named tables'.
+      const needed = rolesReferenced({ manifest, listing, tables: plan.skeleton ? undefined : tables, noOwner: selection.noOwner, dataOnly: selection.dataOnly });
       const missing = [...needed].filter((role) => !targetState.roles.has(role)).sort();
       const created = selection.withGlobals && manifest.objects.globals !== undefined;
       if (missing.length > 0 && !created) {
@@ -346,20 +350,27 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
       return;
     }
 
-    const restoring = ticker(`restoring into ${plan.target.host}:${plan.target.port}/${plan.target.database}`);
+    const where = describeConnection(targetInfo!);
+    const stopIfInterrupted = () => {
+      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new RestoreError('Interrupted');
+    };
+    stopIfInterrupted();
+    const restoring = ticker(`restoring into ${where}`);
     let restoreMs: number;
     try {
       const target = createDatabaseTarget(targetUrl!, binDir);
       ({ restoreMs } = await applyRestore({ target, manifest, fetched, selection, skeleton: plan.skeleton }));
     } catch (error) {
+      stopIfInterrupted();
       if (error instanceof PgdrillError) throw error;
-      throw new RestoreError(`Restore into ${plan.target.host}:${plan.target.port}/${plan.target.database} failed: ${(error as Error).message}`, {
+      throw new RestoreError(`Restore into ${where} failed: ${(error as Error).message}`, {
         hint: 'The target may be partly restored; drop it and restore into an empty database',
         cause: error,
       });
     } finally {
       restoring.stop();
     }
+    stopIfInterrupted();
     out(`restored in ${formatDuration(restoreMs)}`);
     await fetched.cleanup();
     fetched = undefined;
@@ -371,11 +382,11 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
     });
     printCounts(comparison);
     if (comparison.status === 'fail') {
-      throw new IntegrityError(`Verification failed after restoring ${manifest.id} into ${plan.target.host}:${plan.target.port}/${plan.target.database}: ${comparison.summary}`, {
+      throw new IntegrityError(`Verification failed after restoring ${manifest.id} into ${where}: ${comparison.summary}`, {
         hint: 'The restored data does not match the backup snapshot; do not put this database into service before finding out why',
       });
     }
-    out(`restore OK: ${manifest.id} into ${plan.target.host}:${plan.target.port}/${plan.target.database} in ${formatDuration(Date.now() - started)}`);
+    out(`restore OK: ${manifest.id} into ${where} in ${formatDuration(Date.now() - started)}`);
   } finally {
     download.done();
     await fetched?.cleanup();
@@ -403,7 +414,9 @@ function verifyLine(r: VerifyResult): string {
 export function registerRestoreCommands(program: Command): void {
   program
     .command('restore')
-    .description('download, verify and decrypt a backup, then restore it into a database and compare record counts with the manifest')
+    .description(
+      'download, verify and decrypt a backup (choose it with one of --latest, --date, --monthly, --key), print the plan, restore it into a database and compare record counts with the manifest',
+    )
     .option('--latest', 'the newest backup')
     .option('--date <YYYY-MM-DD>', 'the newest backup taken that day (UTC)')
     .option('--monthly <YYYY-MM>', 'the monthly backup of that month')
