@@ -5,6 +5,7 @@ export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    for (const secret of ['password', 'sslpassword']) if (parsed.searchParams.has(secret)) parsed.searchParams.set(secret, '***');
     return parsed.toString();
   } catch {
     return '(unparseable URL)';

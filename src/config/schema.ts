@@ -43,7 +43,7 @@ export const AuditChainConfig = z.object({
 export const BackupConfig = z.object({
   format: z.enum(['custom', 'plain']).default('custom'),
   compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
-  /** zstd 1..19 (default 3), gzip 1..9 (default 6). */
+  /** zstd 1..19 (default 1), gzip 1..9 (default 6). */
   compressionLevel: z.number().int().min(1).max(19).optional(),
   tables: z.array(z.string().min(1)).default([]),
   excludeTables: z.array(z.string().min(1)).default(['*._prisma_migrations']),

@@ -5,9 +5,9 @@ import { execa, type ResultPromise } from 'execa';
 import pg from 'pg';
 import { TOOL_VERSION, type PgdrillConfig } from '../config/index.ts';
 import { createEncryptStream, type Keyring } from '../crypto/index.ts';
-import { BackupError, ConfigError, RefusedError } from '../errors/index.ts';
+import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
-import { describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
+import { baseEnv, describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
 import { auditChainHead, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from './inspect.ts';
 import { backupId, dataKey, manifestKey, objectExtension } from './layout.ts';
 import { BackupManifest, MANIFEST_FORMAT_VERSION, type StoredObjectRef } from './manifest.ts';
@@ -86,7 +86,10 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     // One repeatable-read transaction: its snapshot is exported to pg_dump, and every count and
     // fingerprint below reads the same snapshot, so a drill can demand exact equality.
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await client.query('SET LOCAL row_security = off');
+    // As pg_dump does for its own session: server-side timeouts must not end the exporting
+    // transaction (or a count) in the middle of a long dump.
+    await client.query(`SET LOCAL row_security = off; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0;
+                        SET LOCAL idle_in_transaction_session_timeout = 0`);
     const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
     const tables = await listTables(client, config.backup);
     if (config.backup.tables.length > 0 && tables.length === 0) {
@@ -140,7 +143,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     }).catch((error: unknown) => {
       if (inspectionError) {
         throw new BackupError(`Cannot read the source in the backup snapshot: ${(inspectionError as Error).message}`, {
-          hint: 'The backup user needs SELECT on every dumped table (pg_dump needs it too); grant it or use --exclude-table',
+          hint: 'The backup user needs SELECT on every dumped table and USAGE on its schema (pg_dump needs them too), and BYPASSRLS for tables with row-level security; grant them or use --exclude-table',
           cause: inspectionError,
         });
       }
@@ -245,9 +248,11 @@ interface StreamToStorageOptions {
 /** Runs a dump command and streams its stdout → SHA-256 → compress → encrypt → SHA-256 → storage. */
 async function streamCommandToStorage(o: StreamToStorageOptions): Promise<StoredObjectRef> {
   const started = Date.now();
-  const child: ResultPromise<{ buffer: { stdout: false; stderr: true }; env: Record<string, string>; extendEnv: true; reject: false; cancelSignal?: AbortSignal; maxBuffer: number }> = execa(o.command, o.args, {
-    env: o.env,
-    extendEnv: true,
+  // Only what the tool needs: no encryption keys or S3 secrets, and no stray PG* variables that
+  // could point pg_dump at another server than the one whose snapshot it must import.
+  const child: ResultPromise<{ buffer: { stdout: false; stderr: true }; env: Record<string, string>; extendEnv: false; reject: false; cancelSignal?: AbortSignal; maxBuffer: number }> = execa(o.command, o.args, {
+    env: { ...baseEnv(), ...o.env },
+    extendEnv: false,
     buffer: { stdout: false, stderr: true },
     reject: false,
     maxBuffer: 1_000_000,
@@ -274,7 +279,13 @@ async function streamCommandToStorage(o: StreamToStorageOptions): Promise<Stored
     const upload = o.storage.put(o.key, stored as unknown as Readable);
     const [, object] = await Promise.all([produce, upload]).catch(async (error: unknown) => {
       child.kill();
-      await failure(); // prefer pg_dump's own error over a broken-pipe symptom
+      const uploadError = await upload.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // A storage failure is the cause even though killing pg_dump makes it fail too (exit 2, not 1).
+      if (uploadError instanceof StorageError && !o.signal?.aborted) throw uploadError;
+      await failure(); // otherwise prefer pg_dump's own error over a broken-pipe symptom
       throw error;
     });
     o.onStored(o.key);

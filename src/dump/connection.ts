@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors/index.ts';
 
 /** A parsed postgres:// URL. The password is kept only to hand to libpq via the environment. */
@@ -34,13 +35,16 @@ export function parseDatabaseUrl(url: string | undefined, what = 'DATABASE_URL')
   }
   const params: Record<string, string> = {};
   parsed.searchParams.forEach((value, key) => (params[key] = value));
+  // libpq also accepts the password as a query parameter; keep it out of `params` (and out of logs).
+  const queryPassword = params.password;
+  delete params.password;
   const host = params.host ?? decodeURIComponent(parsed.hostname || 'localhost');
   return {
     host,
     port: Number(parsed.port || params.port || 5432),
     user: decodeURIComponent(parsed.username || process.env.PGUSER || 'postgres'),
     database: decodeURIComponent(parsed.pathname.replace(/^\//, '') || 'postgres'),
-    password: parsed.password ? decodeURIComponent(parsed.password) : process.env.PGPASSWORD,
+    password: parsed.password ? decodeURIComponent(parsed.password) : (queryPassword ?? process.env.PGPASSWORD),
     params,
   };
 }
@@ -61,6 +65,22 @@ export function libpqEnv(info: ConnectionInfo): Record<string, string> {
   return env;
 }
 
+/** Environment every child process gets besides its own settings: no secrets, no PG* variables. */
+export function baseEnv(): Record<string, string> {
+  const keep = /^(PATH|HOME|LANG|LC_[A-Z]+|TZ|TMPDIR|USER)$/;
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => keep.test(e[0]) && e[1] !== undefined));
+}
+
+/** TLS for node-postgres with libpq's meaning of sslmode (node-postgres cannot fall back like `prefer`). */
+function tlsOptions(params: Record<string, string>) {
+  const mode = params.sslmode ?? 'disable';
+  if (mode === 'disable' || mode === 'allow' || mode === 'prefer') return undefined;
+  const ca = params.sslrootcert ? readFileSync(params.sslrootcert, 'utf8') : undefined;
+  if (mode === 'require') return { rejectUnauthorized: false };
+  // verify-ca checks the chain but not the host name; verify-full checks both.
+  return { rejectUnauthorized: true, ca, ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}) };
+}
+
 /** node-postgres client config for the same connection. */
 export function pgClientConfig(info: ConnectionInfo, database = info.database) {
   return {
@@ -69,7 +89,7 @@ export function pgClientConfig(info: ConnectionInfo, database = info.database) {
     user: info.user,
     password: info.password,
     database,
-    ssl: info.params.sslmode && info.params.sslmode !== 'disable' ? { rejectUnauthorized: info.params.sslmode === 'verify-full' } : undefined,
+    ssl: tlsOptions(info.params),
     application_name: 'pgdrill',
   };
 }

@@ -107,13 +107,27 @@ export async function existingTables(client: Queryable, tables: readonly TableRe
  * generation, identity, default), constraints, indexes, row-level security and policies,
  * partition bounds. Identical on the source snapshot and on a faithful restore.
  */
-export async function schemaFingerprint(client: Queryable, tables: readonly TableRef[]): Promise<string> {
+export async function schemaFingerprint(db: Queryable, tables: readonly TableRef[]): Promise<string> {
+  // Both sides must print identically: catalog-only search_path (names come out fully qualified
+  // whatever the role's search_path) and a byte-order sort (whatever the database's collation).
+  const client = 'totalCount' in db ? await db.connect() : db;
+  const previous = (await client.query<{ path: string }>(`SELECT current_setting('search_path') AS path`)).rows[0]!.path;
+  await client.query(`SELECT set_config('search_path', 'pg_catalog', false)`);
+  try {
+    return await fingerprintQuery(client, tables);
+  } finally {
+    await client.query(`SELECT set_config('search_path', $1, false)`, [previous]);
+    if ('release' in client && typeof client.release === 'function') client.release();
+  }
+}
+
+async function fingerprintQuery(client: ClientBase, tables: readonly TableRef[]): Promise<string> {
   const { rows } = await client.query<{ text: string | null }>(
     `WITH t AS (
        SELECT c.oid, format('%I.%I', s, n) AS q, c.relrowsecurity, c.relforcerowsecurity, pg_get_expr(c.relpartbound, c.oid) AS bound
          FROM unnest($1::text[], $2::text[]) AS x(s, n)
          JOIN pg_class c ON c.oid = to_regclass(format('%I.%I', s, n)))
-     SELECT string_agg(line, E'\\n' ORDER BY line) AS text FROM (
+     SELECT string_agg(line, E'\\n' ORDER BY line COLLATE "C") AS text FROM (
        SELECT format('T %s rls=%s force=%s bound=%s', q, relrowsecurity, relforcerowsecurity, bound) AS line FROM t
        UNION ALL
        SELECT format('C %s %s %s notnull=%s gen=%s identity=%s default=%s', t.q, a.attname, format_type(a.atttypid, a.atttypmod),

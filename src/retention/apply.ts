@@ -47,6 +47,13 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
 
   const referenced = new Set<string>();
   for (const entry of catalog.backups) for (const object of objectsOf(entry.manifest)) referenced.add(object.key);
+  // A manifest that does not validate (damaged, or written by a newer pgdrill) is left for a human:
+  // its objects are never swept as orphans. They are recognised by the key stem of its id.
+  const protectedStems = catalog.invalid.flatMap((bad) => {
+    const match = /\/manifests\/(daily|weekly|monthly)\/(.+)\.json$/.exec(bad.manifestKey);
+    return match ? [`${prefix}/${match[1]}/${match[2]}.`] : [];
+  });
+  const isProtected = (key: string) => referenced.has(key) || protectedStems.some((stem) => key.startsWith(stem));
 
   if (!options.dryRun) {
     for (const promotion of plan.promote) {
@@ -60,7 +67,10 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
       const entry = byKey.get(entryKey(decision.tier, decision.id));
       if (!entry) continue;
       await storage.delete([entry.manifestKey]);
-      await storage.delete(objectsOf(entry.manifest).map((o) => o.key));
+      // Only objects under this backup's own key stem: a copied or edited manifest cannot make
+      // retention delete another backup's data.
+      const stem = `${prefix}/${entry.manifest.tier}/${entry.manifest.id}.`;
+      await storage.delete(objectsOf(entry.manifest).map((o) => o.key).filter((key) => key.startsWith(stem)));
       for (const object of objectsOf(entry.manifest)) referenced.delete(object.key);
       log(`deleted ${decision.tier}/${decision.id} (${decision.reasons.join('; ')})`);
     }
@@ -70,7 +80,7 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
   const graceMs = options.orphanGraceHours * 3_600_000;
   for (const tier of ['daily', 'weekly', 'monthly'] as const) {
     for await (const object of storage.list(`${prefix}/${tier}/`)) {
-      if (!referenced.has(object.key) && now.getTime() - object.lastModified.getTime() > graceMs) orphans.push(object.key);
+      if (!isProtected(object.key) && now.getTime() - object.lastModified.getTime() > graceMs) orphans.push(object.key);
     }
   }
   if (!options.dryRun && orphans.length > 0) {

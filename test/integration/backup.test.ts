@@ -286,6 +286,11 @@ describe('retention against storage', () => {
     await utimes(orphan, new Date('2026-01-01'), new Date('2026-01-01'));
     const fresh = path.join(dir, 'backups/daily/2026-02-05-oslrs-9.dump.zst.enc');
     await writeFile(fresh, 'an upload still in progress');
+    // A manifest this version cannot read (a newer format): its data is kept for a human, never swept.
+    const future = path.join(dir, 'backups/daily/2026-01-02-oslrs.dump.zst.enc');
+    await writeFile(future, 'written by a newer pgdrill');
+    await utimes(future, new Date('2026-01-02'), new Date('2026-01-02'));
+    await writeFile(path.join(dir, 'backups/manifests/daily/2026-01-02-oslrs.json'), JSON.stringify({ formatVersion: 2, id: '2026-01-02-oslrs' }));
     const last = await prune(new Date(Date.UTC(2026, 1, 5, 12)));
     const catalog = await listBackups(storage, 'backups');
     const byTier = (tier: string) => catalog.backups.filter((b) => b.manifest.tier === tier).map((b) => b.manifest.id);
@@ -301,6 +306,8 @@ describe('retention against storage', () => {
     expect(files.some((f) => f.includes('2026-01-27-oslrs'))).toBe(false);
     expect(files).not.toContain('backups/daily/2026-01-01-oslrs.dump.zst.enc');
     expect(files).toContain('backups/daily/2026-02-05-oslrs-9.dump.zst.enc');
+    expect(files).toContain('backups/daily/2026-01-02-oslrs.dump.zst.enc');
+    expect((await listBackups(storage, 'backups')).invalid.map((i) => i.manifestKey)).toEqual(['backups/manifests/daily/2026-01-02-oslrs.json']);
     expect((await stat(path.join(dir, 'backups/monthly/2026-01-oslrs.dump.zst.enc'))).size).toBe(janCopy.objects.dump.size);
     await storage.close();
   });
