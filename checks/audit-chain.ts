@@ -1,4 +1,4 @@
-import { auditChainHead, parseTableName, qualifiedName, quoteIdent } from '../src/dump/index.ts';
+import { auditChainHead, parseTableName, qualifiedName, quoteIdent, tableKey } from '../src/dump/index.ts';
 import { defineCheck } from '../src/drill/index.ts';
 
 export default defineCheck({
@@ -7,11 +7,20 @@ export default defineCheck({
   description: "Every audit row's hash is recomputed in SQL from its predecessor and payload; the head equals the one recorded at backup time.",
   async run({ db, manifest, state }) {
     const chain = state.config.auditChain;
-    if (!chain) return { status: 'pass', summary: 'no audit chain configured (backup.auditChain: null)', evidence: { configured: false } };
-    if (!manifest.auditChain) {
-      return { status: 'fail', summary: `the backup recorded no audit-chain head for ${chain.table}: the table was missing or empty at backup time`, evidence: { configured: true } };
+    if (!chain) return { status: 'skip', summary: 'not applicable: no audit chain configured (backup.auditChain: null)' };
+    const ref = parseTableName(chain.table);
+    if (!manifest.tables.some((t) => tableKey(t) === tableKey(ref))) {
+      return { status: 'skip', summary: `not applicable: ${chain.table} is not part of this backup`, evidence: { configured: true } };
     }
-    const table = qualifiedName(parseTableName(chain.table));
+    if (manifest.options.schemaOnly) return { status: 'skip', summary: 'not applicable: schema-only backup (no rows)' };
+    const table = qualifiedName(ref);
+    if (!manifest.auditChain) {
+      // Empty at backup time: the restored table must be empty too.
+      const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+      return Number(rows[0]!.n) === 0
+        ? { status: 'pass', summary: `${chain.table} was empty at backup time and is empty after restore`, evidence: { rowsVerified: 0 } }
+        : { status: 'fail', summary: `${chain.table} was empty at backup time but holds ${rows[0]!.n} rows after restore`, evidence: { rows: Number(rows[0]!.n) } };
+    }
     const [id, hash, prev] = [quoteIdent(chain.orderColumn), quoteIdent(chain.hashColumn), quoteIdent(chain.prevHashColumn)];
     const { rows } = await db.query<{ rows: string; first_broken: string | null; broken: string }>(
       `WITH links AS (

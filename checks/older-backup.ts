@@ -7,7 +7,7 @@ export default defineCheck({
   needsDatabase: false,
   async run({ state }) {
     const older = state.olderBackup;
-    if (state.config.drill.olderBackup === 'none') return { status: 'pass', summary: 'disabled by configuration (drill.olderBackup: none)', evidence: {} };
+    if (state.config.drill.olderBackup === 'none') return { status: 'skip', summary: 'disabled by configuration (drill.olderBackup: none)' };
     if (!older) return { status: 'warn', summary: 'no older monthly backup is retained yet, so none could be proven', evidence: {} };
     return { status: older.status === 'pass' ? 'pass' : 'fail', summary: `${older.id}: ${older.detail}`, evidence: { ...older } };
   },

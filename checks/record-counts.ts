@@ -1,4 +1,4 @@
-import { countRows, displayName, existingTables } from '../src/dump/index.ts';
+import { countRows, existingTables, tableKey } from '../src/dump/index.ts';
 import { defineCheck } from '../src/drill/index.ts';
 
 export default defineCheck({
@@ -9,10 +9,10 @@ export default defineCheck({
     const client = await db.connect();
     try {
       const present = await existingTables(client, manifest.tables);
-      const counted = await countRows(client, manifest.tables.filter((t) => present.has(displayName(t))));
-      const actual = new Map(counted.map((c) => [displayName(c), c.rows]));
+      const counted = await countRows(client, manifest.tables.filter((t) => present.has(tableKey(t))));
+      const actual = new Map(counted.map((c) => [tableKey(c), c.rows]));
       const tolerance = state.config.drill.recordCountTolerance;
-      const tables = manifest.tables.map((t) => ({ schema: t.schema, name: t.name, expected: t.rows, actual: actual.get(displayName(t)) ?? null }));
+      const tables = manifest.tables.map((t) => ({ schema: t.schema, name: t.name, expected: t.rows, actual: actual.get(tableKey(t)) ?? null }));
       const bad = tables.filter((t) => t.actual === null || Math.abs(t.actual - t.expected) > tolerance * t.expected);
       const total = tables.reduce((sum, t) => sum + t.expected, 0);
       if (bad.length === 0) {

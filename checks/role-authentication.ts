@@ -1,6 +1,6 @@
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
-import { parseTableName, qualifiedName, quoteIdent, readRoles } from '../src/dump/index.ts';
+import { parseTableName, qualifiedName, quoteIdent, readRoles, tableKey } from '../src/dump/index.ts';
 import { defineCheck } from '../src/drill/index.ts';
 
 export default defineCheck({
@@ -46,11 +46,14 @@ export default defineCheck({
       }
 
       const canaries = state.config.drill.canaries;
-      if (canaries) {
+      const canaryTable = canaries && parseTableName(canaries.table);
+      // Canaries live in a table of the backup; without it (another database, --tables, schema-only) they do not apply.
+      const canariesApply = canaryTable && !manifest.options.schemaOnly && manifest.tables.some((t) => tableKey(t) === tableKey(canaryTable));
+      if (canaries && canariesApply) {
         const password = process.env[canaries.passwordEnv];
         if (!password) problems.push(`canary accounts: ${canaries.passwordEnv} is not set`);
         else {
-          const table = qualifiedName(parseTableName(canaries.table));
+          const table = qualifiedName(canaryTable);
           for (const role of canaries.roles) {
             const username = canaries.usernameTemplate.replaceAll('{role}', role);
             const { rows } = await client.query<{ hash: string | null }>(

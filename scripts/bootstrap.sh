@@ -22,16 +22,22 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
-if [ "$(node_major)" -lt 22 ]; then
+# pgdrill runs its TypeScript with Node's type stripping and uses zlib's zstd: Node >= 22.18.
+node_ok() { node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=18)?0:1)' 2>/dev/null; }
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing Debian's nodejs and npm (only to fetch Node 24 from the npm registry)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+if ! node_ok; then
   log "installing Node 24 (found $(node --version 2>/dev/null || echo none))"
   # Into /usr/local: the distribution's /usr/bin/node stays untouched and /usr/local/bin comes first on PATH.
-  as_root npm i -g --prefix /usr/local --silent node@24 >/dev/null 2>&1
+  as_root npm i -g --prefix /usr/local --silent --no-fund --no-audit node@24 >/dev/null
   hash -r
 fi
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version | cut -d. -f1)" != 10 ]; then
   log "installing pnpm 10"
-  as_root npm i -g --prefix /usr/local --silent pnpm@10 >/dev/null 2>&1
+  as_root npm i -g --prefix /usr/local --silent --no-fund --no-audit pnpm@10 >/dev/null
   hash -r
 fi
 log "node $(node --version), pnpm $(pnpm --version)"

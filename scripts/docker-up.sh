@@ -20,7 +20,7 @@ IMAGE="${PGDRILL_SANDBOX_IMAGE:-postgres:{major\}}"
 IMAGE="${IMAGE//\{major\}/$MAJOR}"
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   log "image $IMAGE present"
-elif docker pull -q "$IMAGE" >/dev/null 2>&1; then
+elif timeout 60 docker pull -q "$IMAGE" >/dev/null 2>&1; then
   log "pulled $IMAGE"
 else
   log "no registry reachable: building $IMAGE offline"

@@ -1,9 +1,5 @@
 import { Command, Option } from 'commander';
 import { TOOL_VERSION } from '../config/index.ts';
-import { registerBackupCommands } from './commands/backup.ts';
-import { registerDrillCommands } from './commands/drill.ts';
-import { registerRestoreCommands } from './commands/restore.ts';
-import { registerSetupCommands } from './commands/setup.ts';
 import { reportError } from './output.ts';
 
 const program = new Command('pgdrill')
@@ -25,10 +21,30 @@ Exit codes:
   130 interrupted (SIGINT), 143 terminated (SIGTERM); nothing half-published`,
   );
 
-registerSetupCommands(program);
-registerBackupCommands(program);
-registerDrillCommands(program);
-registerRestoreCommands(program);
+// Each command group loads only its own dependencies: `pgdrill backup` never loads vitest,
+// Chromium's driver or the AWS SDK it does not need (startup time and memory).
+const COMMAND_GROUPS: Record<string, () => Promise<{ register(program: Command): void }>> = {
+  setup: () => import('./commands/setup.ts'),
+  backup: () => import('./commands/backup.ts'),
+  drill: () => import('./commands/drill.ts'),
+  restore: () => import('./commands/restore.ts'),
+};
+const GROUP_OF: Record<string, string> = {
+  config: 'setup',
+  keys: 'setup',
+  backup: 'backup',
+  prune: 'backup',
+  list: 'backup',
+  drill: 'drill',
+  demo: 'drill',
+  report: 'drill',
+  'verify-reports': 'drill',
+  restore: 'restore',
+  verify: 'restore',
+};
+const commandName = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+const group = commandName ? GROUP_OF[commandName] : undefined;
+for (const load of group ? [COMMAND_GROUPS[group]!] : Object.values(COMMAND_GROUPS)) (await load()).register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
 
-export const StorageConfig = z.object({
+export const StorageConfig = z.strictObject({
   /** `./dir`, `/abs/dir`, `file:///abs/dir` or `s3://bucket/prefix` (PGDRILL_STORAGE). */
   url: z.string().min(1).default('./pgdrill-backups'),
   /** Key prefix of the layout inside the storage: `{prefix}/daily/…`, `{prefix}/manifests/…`. */
@@ -26,7 +26,7 @@ export const StorageConfig = z.object({
     .prefault({}),
 });
 
-export const AuditChainConfig = z.object({
+export const AuditChainConfig = z.strictObject({
   table: z.string().min(1).default('public.audit_logs'),
   orderColumn: z.string().min(1).default('id'),
   hashColumn: z.string().min(1).default('hash'),
@@ -40,7 +40,7 @@ export const AuditChainConfig = z.object({
     ),
 });
 
-export const BackupConfig = z.object({
+export const BackupConfig = z.strictObject({
   format: z.enum(['custom', 'plain']).default('custom'),
   compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
   /** zstd 1..19 (default 1), gzip 1..9 (default 6). */
@@ -56,13 +56,13 @@ export const BackupConfig = z.object({
   orphanGraceHours: z.number().positive().default(24),
 });
 
-export const RetentionConfig = z.object({
+export const RetentionConfig = z.strictObject({
   daily: z.number().int().nonnegative().default(7),
   weekly: z.number().int().nonnegative().default(0),
   monthly: z.number().int().nonnegative().default(84),
 });
 
-export const EncryptionConfig = z.object({
+export const EncryptionConfig = z.strictObject({
   /** `id:base64key,...`, first is active (PGDRILL_ENCRYPTION_KEYS). */
   keys: z.string().min(1).optional(),
   /** Backups without encryption only when this is set explicitly; the manifest then says so. */
@@ -70,7 +70,7 @@ export const EncryptionConfig = z.object({
   chunkSize: positiveInt.min(65_536).max(16 * 1024 * 1024).default(1024 * 1024),
 });
 
-export const SandboxConfig = z.object({
+export const SandboxConfig = z.strictObject({
   kind: z.enum(['auto', 'docker', 'embedded']).default('auto'),
   /** Docker image template; `{major}` becomes the backup's server major version. */
   image: z.string().min(1).default('postgres:{major}'),
@@ -80,7 +80,7 @@ export const SandboxConfig = z.object({
   restoreJobs: positiveInt.max(64).default(2),
 });
 
-export const CanaryConfig = z.object({
+export const CanaryConfig = z.strictObject({
   table: z.string().default('public.users'),
   usernameColumn: z.string().default('email'),
   hashColumn: z.string().default('password_hash'),
@@ -95,7 +95,7 @@ export const CanaryConfig = z.object({
   passwordEnv: z.string().default('PGDRILL_CANARY_PASSWORD'),
 });
 
-export const DrillConfig = z.object({
+export const DrillConfig = z.strictObject({
   /** Newest backup must be younger than this (RPO check). */
   freshnessHours: z.number().positive().default(26),
   freshnessSeverity: z.enum(['fail', 'warn']).default('fail'),
@@ -105,13 +105,13 @@ export const DrillConfig = z.object({
   /** Which older backup to also prove restorable: the oldest monthly still retained, or none. */
   olderBackup: z.enum(['oldest-monthly', 'none']).default('oldest-monthly'),
   /** Login roles that must authenticate after restore: password read from the named env variable. */
-  loginRoles: z.array(z.object({ name: z.string().min(1), passwordEnv: z.string().min(1) })).default([]),
+  loginRoles: z.array(z.strictObject({ name: z.string().min(1), passwordEnv: z.string().min(1) })).default([]),
   canaries: CanaryConfig.nullable().prefault({}),
   /** Days between drills, for "next drill due". */
   intervalDays: positiveInt.default(30),
 });
 
-export const ReportConfig = z.object({
+export const ReportConfig = z.strictObject({
   organisation: z.string().default('Oyo State Labour Registry'),
   system: z.string().default('OSLRS'),
   dpoContact: z.string().default('dpo@example.invalid'),
@@ -132,10 +132,10 @@ export const ReportConfig = z.object({
       dpo: z.string().optional(),
     })
     .prefault({}),
-  controls: z.array(z.object({ ref: z.string(), text: z.string() })).optional(),
+  controls: z.array(z.strictObject({ ref: z.string(), text: z.string() })).optional(),
 });
 
-export const PgdrillConfig = z.object({
+export const PgdrillConfig = z.strictObject({
   /** Source database URL (DATABASE_URL). */
   databaseUrl: z.string().optional(),
   /** Patterns (substring of host/db) that mark a production database restore must refuse without --confirm. */

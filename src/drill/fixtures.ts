@@ -23,7 +23,16 @@ function restoreFailure(state: DrillState): Error {
  * `test` for drill files: `drillTest('name', async ({ db, manifest, evidence }) => { ... })`.
  * The pool is shared by the tests of one file and closed after it.
  */
-export const drillTest = base.extend<DrillFixtures & { pool: pg.Pool | null }>({
+export const drillTest = base.extend<DrillFixtures & { pool: pg.Pool | null; mustAssert: void }>({
+  // A custom check that asserts nothing could never fail, so it may not pass either.
+  mustAssert: [
+    async ({ expect, task }, use) => {
+      await use(undefined);
+      if (checkMetaOf(task.meta).pgdrill?.builtIn) return;
+      if (expect.getState().assertionCalls === 0) throw new Error('This drill test made no assertion (expect), so it could never fail: assert on what it looked at');
+    },
+    { auto: true },
+  ],
   // eslint-disable-next-line no-empty-pattern -- vitest fixtures take their dependencies by destructuring
   drill: async ({}, use) => use(inject('pgdrill')),
   manifest: async ({ drill }, use) => {
@@ -68,25 +77,19 @@ export function registerChecks(modules: Record<string, unknown>, options: { buil
     .map((mod) => (mod as { default?: DrillCheck }).default)
     .filter((c): c is DrillCheck => Boolean(c && typeof c.run === 'function' && c.id));
   for (const check of checks) {
-    drillTest(check.title, async ({ drill, task, skip }) => {
+    drillTest(check.title, async ({ drill, task, skip, pool }) => {
       const meta: CheckMeta = { id: check.id, title: check.title, description: check.description, builtIn: options.builtIn ?? true };
       checkMetaOf(task.meta).pgdrill = meta;
-      const needsDatabase = check.needsDatabase !== false;
       if (!drill.manifest) throw restoreFailure(drill);
-      if (needsDatabase && !drill.restore.ok) {
+      if (check.needsDatabase !== false && !pool) {
         // Not a pass and not hidden: the restore check (or backup integrity) fails and names why.
         meta.summary = `not run: restore failed at the ${drill.restore.failedStage} stage`;
         skip(meta.summary);
       }
-      const pool = drill.sandbox && drill.restore.ok ? new pg.Pool({ connectionString: drill.sandbox.uri, max: 2 }) : null;
-      try {
-        const context = { db: pool, manifest: drill.manifest, state: drill } as CheckContext;
-        const outcome = await check.run(context);
-        Object.assign(meta, { status: outcome.status, summary: outcome.summary, evidence: outcome.evidence });
-        if (outcome.status === 'fail') throw new CheckFailed(outcome.summary);
-      } finally {
-        await pool?.end();
-      }
+      const outcome = await check.run({ db: pool, manifest: drill.manifest, state: drill } as CheckContext);
+      Object.assign(meta, { status: outcome.status, summary: outcome.summary, evidence: outcome.evidence });
+      if (outcome.status === 'skip') skip(outcome.summary);
+      if (outcome.status === 'fail') throw new CheckFailed(outcome.summary);
     });
   }
 }

@@ -1,5 +1,4 @@
 import os from 'node:os';
-import pg from 'pg';
 import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../config/index.ts';
 import { loadKeyring, type Keyring } from '../crypto/index.ts';
 import { listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog } from '../dump/index.ts';
@@ -19,10 +18,10 @@ export interface DrillOptions {
   /** The drill's clock (tests: a drill "three days later"). Default: now. */
   now?: string;
   /**
-   * FAULT INJECTION for pgdrill's own tests: SQL run in the sandbox right after the restore, to
-   * simulate a restore that silently lost rows, a table or a role. Never set in production.
+   * Runs on the restored database before the checks (programmatic use only; e.g. pgdrill's own
+   * tests inject faults here to prove the checks catch them).
    */
-  faultInjectionSql?: string;
+  afterRestore?: (sandboxUri: string) => Promise<void>;
 }
 
 export interface PreparedDrill {
@@ -70,7 +69,7 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
     timings: { downloadMs: null, decryptMs: null, restoreMs: null },
     timeline: [],
     olderBackup: null,
-    config: { drill: config.drill, retention: config.retention, report: config.report, auditChain: config.backup.auditChain },
+    config: { drill: config.drill, retention: config.retention, auditChain: config.backup.auditChain },
   };
 
   try {
@@ -100,12 +99,10 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
         uri: restored.sandbox.connectionUri(),
       };
     }
-    if (state.restore.ok && options.faultInjectionSql) {
-      const client = new pg.Client({ connectionString: state.sandbox!.uri });
-      await client.connect();
-      await client.query(options.faultInjectionSql).finally(() => client.end());
+    if (state.restore.ok && options.afterRestore) await options.afterRestore(state.sandbox!.uri);
+    if (state.restore.ok) {
+      state.olderBackup = await proveOlderBackup({ config, storage, keyring, catalog, current: manifest, kind: restored.sandbox!.kind, now, cleanups, mark });
     }
-    if (state.restore.ok) state.olderBackup = await proveOlderBackup({ config, storage, keyring, catalog, current: manifest, now, cleanups, mark });
     return { state, teardown };
   } catch (error) {
     state.restore = fail(state.manifest ? 'restore' : 'locate', error);
@@ -117,6 +114,12 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
 export function loadDrillConfig(options: DrillOptions): Promise<PgdrillConfig> {
   const sandbox = options.sandbox ? { sandbox: { kind: options.sandbox } } : {};
   return loadConfig({ configFile: options.configFile, flags: { ...options.overrides, ...sandbox } });
+}
+
+/** pg_restore must be at least as new as the pg_dump that wrote the archive, and the server's major. */
+function restoreMajor(manifest: BackupManifest): number {
+  const dumpMajor = Number(/^(\d+)/.exec(manifest.pgDumpVersion)?.[1] ?? manifest.serverMajor);
+  return Math.max(manifest.serverMajor, dumpMajor);
 }
 
 function fail(stage: NonNullable<RestoreOutcome['failedStage']>, error: unknown): RestoreOutcome {
@@ -148,7 +151,7 @@ async function restoreIntoNewSandbox(o: RestoreIntoSandboxOptions) {
     o.cleanups.push(fetched.cleanup);
     result.timings.downloadMs = fetched.timings.downloadMs;
     result.timings.decryptMs = fetched.timings.decryptMs;
-    result.verified = { storedSha256: o.manifest.objects.dump.sha256, plaintextSha256: o.manifest.objects.dump.plaintextSha256 };
+    result.verified = fetched.verified;
     o.mark(`${label}downloaded`.replaceAll(' ', '-'), `${o.manifest.objects.dump.key}: size and SHA-256 verified`);
     o.mark(`${label}decrypted`.replaceAll(' ', '-'), 'authenticated decryption and plaintext SHA-256 verified');
   } catch (error) {
@@ -156,7 +159,7 @@ async function restoreIntoNewSandbox(o: RestoreIntoSandboxOptions) {
     return result;
   }
   try {
-    const sandbox = await startSandbox(o.kind, { major: o.manifest.serverMajor, image: o.config.sandbox.image, binDir: o.config.sandbox.binDir, database: 'restore' });
+    const sandbox = await startSandbox(o.kind, { major: restoreMajor(o.manifest), image: o.config.sandbox.image, binDir: o.config.sandbox.binDir, database: 'restore' });
     o.cleanups.push(() => sandbox.stop());
     result.sandbox = sandbox;
   } catch (error) {
@@ -188,20 +191,23 @@ async function proveOlderBackup(o: {
   keyring: Keyring | null;
   catalog: Catalog;
   current: BackupManifest;
+  kind: 'docker' | 'embedded';
   now: Date;
   cleanups: Array<() => Promise<unknown>>;
   mark: (step: string, detail?: string) => void;
 }): Promise<OlderBackupOutcome | null> {
   if (o.config.drill.olderBackup === 'none') return null;
-  const older = o.catalog.backups.find((b) => b.manifest.tier === 'monthly' && b.manifest.id !== o.current.id && b.manifest.startedAt < o.current.startedAt)?.manifest;
+  const older = o.catalog.backups.find(
+    (b) => b.manifest.tier === 'monthly' && b.manifest.database === o.current.database && b.manifest.startedAt < o.current.startedAt,
+  )?.manifest;
   if (!older) return null;
   const base = {
     id: older.id,
     takenAt: older.startedAt,
     encryptionKeyId: older.encryption.algorithm === 'none' ? null : older.encryption.keyId,
   };
-  // A second sandbox of its own: embedded keeps the drill light when docker runs the main restore.
-  const restored = await restoreIntoNewSandbox({ ...o, manifest: older, kind: o.config.sandbox.kind === 'docker' ? 'docker' : 'embedded', label: 'older backup' });
+  // A second sandbox of the kind that worked for the main restore.
+  const restored = await restoreIntoNewSandbox({ ...o, manifest: older, label: 'older backup' });
   await restored.sandbox?.stop();
   const ageDays = Math.floor((o.now.getTime() - Date.parse(older.startedAt)) / 86_400_000);
   return restored.outcome.ok

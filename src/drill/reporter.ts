@@ -1,7 +1,9 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { SerializedError } from 'vitest';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { buildNotification, createConsoleNotifier, type Notifier } from '../notify/index.ts';
-import { DrillEvidence, publishReport, readDrillHistory, renderReport, type CheckResult } from '../report/index.ts';
+import { DrillEvidence, publishReport, readDrillHistory, renderReport, serializeEvidence, type CheckResult } from '../report/index.ts';
 import { openStorage } from '../storage/index.ts';
 import { buildEvidence } from './evidence.ts';
 import { loadDrillConfig } from './prepare.ts';
@@ -15,8 +17,10 @@ export interface DrillResult {
   pdfPath?: string;
   jsonPath?: string;
   failedChecks: string[];
-  /** Why no report could be made (e.g. no backup at all). */
+  /** Why no report could be made (e.g. no backup at all), or why filing it failed. */
   error?: string;
+  /** The typed error that stopped rendering or publishing, for the exit code. */
+  reportError?: unknown;
 }
 
 function checkRecord(test: TestCase): CheckResult {
@@ -24,7 +28,8 @@ function checkRecord(test: TestCase): CheckResult {
   const result = test.result();
   const durationMs = Math.round(test.diagnostic()?.duration ?? 0);
   const firstError = result.state === 'failed' ? (result.errors[0]?.message ?? 'failed') : undefined;
-  const status = result.state === 'failed' ? 'fail' : result.state === 'skipped' ? 'skip' : (meta?.status ?? 'pass');
+  // 'pending' (collected but never finished) is a failure, never a pass.
+  const status = result.state === 'passed' ? (meta?.status ?? 'pass') : result.state === 'skipped' ? 'skip' : 'fail';
   const summary = meta?.summary ?? (firstError ? firstError.split('\n')[0]! : status === 'skip' ? (result.state === 'skipped' && result.note) || 'skipped' : 'passed');
   return {
     id: meta?.id ?? slug(test.name),
@@ -72,24 +77,29 @@ export class DrillReporter implements Reporter {
       const history = await readDrillHistory(storage, config.storage.prefix, 11, {
         onInvalid: (key, error) => process.stderr.write(`pgdrill: ignoring unreadable drill record ${key}: ${error.message}\n`),
       });
-      const evidence = buildEvidence({
-        state,
-        checks,
-        checksMs,
-        finishedAt: new Date(),
-        config,
-        history,
-        unhandledErrors: errors,
-      });
+      const evidence = DrillEvidence.parse(
+        buildEvidence({ state, checks, checksMs, finishedAt: new Date(), config, history, unhandledErrors: errors }),
+      );
+      // The verdict stands even if rendering or publishing fails below; the CLI reports both.
+      session.result = { verdict: evidence.verdict, drillId: state.drillId, failedChecks };
+      // The evidence is the record: on disk before Chromium or storage get a chance to fail.
+      const jsonPath = path.join(config.report.outDir, state.startedAt.slice(0, 7), `${state.drillId}.json`);
+      await mkdir(path.dirname(jsonPath), { recursive: true });
+      await writeFile(jsonPath, serializeEvidence(evidence));
+      session.result.jsonPath = jsonPath;
       const rendered = await renderReport(evidence, {
         outDir: config.report.outDir,
         chromiumPath: config.report.chromiumPath,
         logoPath: config.report.logoPath,
         signingKey: config.report.signingKey,
       });
+      session.result.pdfPath = rendered.pdfPath;
       await publishReport(storage, config.storage.prefix, rendered, { drillId: state.drillId, startedAt: state.startedAt });
-      session.result = { verdict: evidence.verdict, drillId: state.drillId, pdfPath: rendered.pdfPath, jsonPath: rendered.jsonPath, failedChecks };
-      await this.#notifier.notify(buildNotification(DrillEvidence.parse(evidence), rendered.pdfPath));
+      await this.#notifier.notify(buildNotification(evidence, rendered.pdfPath));
+    } catch (error) {
+      session.result ??= { verdict: 'FAIL', drillId: state.drillId, failedChecks };
+      session.result.error = `the drill record could not be completed: ${(error as Error).message}`;
+      session.result.reportError = error;
     } finally {
       await storage.close();
     }

@@ -2,7 +2,8 @@ import type { Pool } from 'pg';
 import type { PgdrillConfig } from '../config/index.ts';
 import type { BackupManifest, BackupTier } from '../dump/index.ts';
 
-export type CheckStatus = 'pass' | 'warn' | 'fail';
+/** `skip`: not applicable to this backup (e.g. no audit table in it), with the reason as summary. */
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
 /** What a check returns: its verdict, one line for the report, and evidence for the JSON record. */
 export interface CheckOutcome {
@@ -58,8 +59,8 @@ export interface DrillState {
   timings: { downloadMs: number | null; decryptMs: number | null; restoreMs: number | null };
   timeline: Array<{ step: string; at: string; detail?: string }>;
   olderBackup: OlderBackupOutcome | null;
-  /** Config sections checks use (no secrets). */
-  config: Pick<PgdrillConfig, 'drill' | 'retention' | 'report'> & { auditChain: PgdrillConfig['backup']['auditChain'] };
+  /** Config sections checks use (no secrets: the report signing key stays in the main process). */
+  config: Pick<PgdrillConfig, 'drill' | 'retention'> & { auditChain: PgdrillConfig['backup']['auditChain'] };
 }
 
 /** What a check gets: the restored database and what the drill knows about the backup. */

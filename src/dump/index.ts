@@ -13,6 +13,7 @@ export {
   quoteIdent,
   qualifiedName,
   displayName,
+  tableKey,
   type TableRef,
   type Queryable,
 } from './inspect.ts';

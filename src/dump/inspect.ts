@@ -15,6 +15,8 @@ export interface TableRef {
 
 export const qualifiedName = (t: TableRef): string => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
 export const displayName = (t: TableRef): string => `${t.schema}.${t.name}`;
+/** A collision-free key for maps and sets (`"a.b"."c"` and `"a"."b.c"` differ). */
+export const tableKey = (t: TableRef): string => JSON.stringify([t.schema, t.name]);
 
 export function quoteIdent(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
@@ -92,14 +94,13 @@ export async function countRows(client: Queryable, tables: readonly TableRef[]):
   return tables.map((t, i) => ({ schema: t.schema, name: t.name, rows: byIndex.get(i) ?? 0 }));
 }
 
-/** Tables that exist, of those named; used to tell a dropped table from a miscount. */
+/** Keys (`tableKey`) of the named tables that exist; tells a dropped table from a miscount. */
 export async function existingTables(client: Queryable, tables: readonly TableRef[]): Promise<Set<string>> {
-  const { rows } = await client.query<{ name: string }>(
-    `SELECT s || '.' || n AS name FROM unnest($1::text[], $2::text[]) AS x(s, n)
-      WHERE to_regclass(format('%I.%I', s, n)) IS NOT NULL`,
+  const { rows } = await client.query<{ s: string; n: string }>(
+    `SELECT s, n FROM unnest($1::text[], $2::text[]) AS x(s, n) WHERE to_regclass(format('%I.%I', s, n)) IS NOT NULL`,
     [tables.map((t) => t.schema), tables.map((t) => t.name)],
   );
-  return new Set(rows.map((r) => r.name));
+  return new Set(rows.map((r) => tableKey({ schema: r.s, name: r.n })));
 }
 
 /**

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { displayName, pgClientConfig, type BackupManifest, type ConnectionInfo } from '../dump/index.ts';
-import type { CheckContext } from '../drill/types.ts';
+import type { CheckContext, CheckOutcome } from '../drill/types.ts';
 
 // After `pgdrill restore`: the drill's own record-count check (checks/record-counts.ts), run
 // against the restored database — the comparison is not implemented twice.
@@ -14,7 +14,7 @@ export interface CountRow {
 }
 
 export interface CountComparison {
-  status: 'pass' | 'warn' | 'fail';
+  status: CheckOutcome['status'];
   summary: string;
   tolerance: number;
   rows: CountRow[];

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,8 @@ export interface RestoreTimings extends FetchTimings {
 export interface FetchedBackup {
   dumpPath: string;
   globalsPath?: string;
+  /** SHA-256 of the bytes actually downloaded and of the decrypted dump (equal to the manifest's, or fetch failed). */
+  verified: { storedSha256: string; plaintextSha256: string };
   timings: FetchTimings;
   /** Removes the local plaintext and downloaded files. */
   cleanup(): Promise<void>;
@@ -43,7 +46,14 @@ export async function fetchBackup(options: {
   signal?: AbortSignal;
 }): Promise<FetchedBackup> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pgdrill-restore-'));
-  const cleanup = () => rm(workDir, { recursive: true, force: true });
+  // The plaintext is personal data: removed on cleanup, and at process exit (signals included) if
+  // cleanup never ran.
+  const removeAtExit = () => rmSync(workDir, { recursive: true, force: true });
+  process.on('exit', removeAtExit);
+  const cleanup = async () => {
+    process.off('exit', removeAtExit);
+    await rm(workDir, { recursive: true, force: true });
+  };
   try {
     const common = { storage: options.storage, manifest: options.manifest, keyring: options.keyring, workDir, signal: options.signal };
     const dump = await fetchObject({ ...common, object: options.manifest.objects.dump, name: options.manifest.format === 'custom' ? 'backup.dump' : 'backup.sql' });
@@ -52,6 +62,7 @@ export async function fetchBackup(options: {
     return {
       dumpPath: dump.path,
       globalsPath: globals?.path,
+      verified: { storedSha256: dump.storedSha256, plaintextSha256: dump.plaintextSha256 },
       timings: {
         downloadMs: dump.timings.downloadMs + (globals?.timings.downloadMs ?? 0),
         decryptMs: dump.timings.decryptMs + (globals?.timings.decryptMs ?? 0),

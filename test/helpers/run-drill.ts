@@ -1,10 +1,20 @@
 // Runs one drill in this (child) process with options from argv[2] (JSON) and prints the result
-// as JSON on the last line. Lets tests pass test-only options (fault injection, a later clock)
-// that the CLI deliberately does not expose.
-import { runDrill } from '../../src/drill/index.ts';
-import type { DrillOptions } from '../../src/drill/index.ts';
+// as JSON on the last line. Lets tests use what the CLI deliberately does not expose: a later
+// clock, and FAULT INJECTION — SQL run on the restored copy (via the drill's afterRestore hook),
+// standing in for a restore that silently lost rows, a table or a role.
+import pg from 'pg';
+import { runDrill, type DrillOptions } from '../../src/drill/index.ts';
 
-const options = JSON.parse(process.argv[2] ?? '{}') as DrillOptions;
-const result = await runDrill(options);
+export type TestDrillOptions = Omit<DrillOptions, 'afterRestore'> & { faultInjectionSql?: string };
+
+const { faultInjectionSql, ...options } = JSON.parse(process.argv[2] ?? '{}') as TestDrillOptions;
+const afterRestore = faultInjectionSql
+  ? async (uri: string) => {
+      const client = new pg.Client({ connectionString: uri });
+      await client.connect();
+      await client.query(faultInjectionSql).finally(() => client.end());
+    }
+  : undefined;
+const result = await runDrill({ ...options, afterRestore });
 process.stdout.write(`\n${JSON.stringify(result)}\n`);
 process.exitCode = result.verdict === 'PASS' ? 0 : 1;

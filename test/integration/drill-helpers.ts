@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { DrillResult } from '../../src/drill/index.ts';
-import type { DrillOptions } from '../../src/drill/index.ts';
+import type { TestDrillOptions } from '../helpers/run-drill.ts';
 import { parseEvidence, type DrillEvidence } from '../../src/report/index.ts';
 import { REPO_ROOT, tempDir } from '../helpers/pgdrill.ts';
 
@@ -15,7 +15,7 @@ export interface DrillRun {
 }
 
 /** Runs a drill in a child process (as `pgdrill drill` would) with the given environment. */
-export async function drill(env: Record<string, string | undefined>, options: DrillOptions = {}): Promise<DrillRun> {
+export async function drill(env: Record<string, string | undefined>, options: TestDrillOptions = {}): Promise<DrillRun> {
   const reports = tempDir('reports');
   const child = await execa('node', [path.join(REPO_ROOT, 'test/helpers/run-drill.ts'), JSON.stringify(options)], {
     cwd: REPO_ROOT,

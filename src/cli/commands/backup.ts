@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
 import { listBackups, runBackup } from '../../dump/index.ts';
-import { readDrillHistory } from '../../report/index.ts';
 import { applyRetention, type RetentionOutcome } from '../../retention/index.ts';
 import { openStorage, type BackupStorage } from '../../storage/index.ts';
 import { formatBytes, formatDuration, interruptSignal, progressLine } from '../output.ts';
@@ -39,7 +38,7 @@ export function pruneAfterBackup(config: PgdrillConfig, storage: BackupStorage, 
   });
 }
 
-export function registerBackupCommands(program: Command): void {
+export function register(program: Command): void {
   program
     .command('backup')
     .description('dump the source database, compress, encrypt, checksum, store, write the manifest, apply retention')
@@ -127,6 +126,8 @@ export function registerBackupCommands(program: Command): void {
       const storage = openStorage(config);
       try {
         const catalog = await listBackups(storage, config.storage.prefix);
+        // Loaded here only: the report module pulls in Chromium's driver.
+        const { readDrillHistory } = await import('../../report/index.ts');
         const drills = await readDrillHistory(storage, config.storage.prefix, Number.MAX_SAFE_INTEGER, { onInvalid: () => {} });
         // The last drill that restored this backup, as the main backup or as the older one proven.
         const lastDrill = (id: string) => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadFixture } from '../../../fixtures/index.ts';
@@ -7,7 +8,7 @@ import { loadConfig } from '../../config/index.ts';
 import { generateKey, loadKeyring } from '../../crypto/index.ts';
 import { runDrill, type DrillResult } from '../../drill/index.ts';
 import { runBackup } from '../../dump/index.ts';
-import { ExitCode, IntegrityError } from '../../errors/index.ts';
+import { ConfigError, ExitCode, exitCodeOf, IntegrityError } from '../../errors/index.ts';
 import { rerenderReport, verifyReports } from '../../report/index.ts';
 import { startEmbeddedSandbox } from '../../sandbox/index.ts';
 import { openStorage } from '../../storage/index.ts';
@@ -20,6 +21,13 @@ interface DrillFlags {
   sandbox?: 'auto' | 'docker' | 'embedded';
 }
 
+/** Prints the verdict and sets the exit code: 1 for FAIL, the report error's own code if filing failed. */
+function finish(result: DrillResult): void {
+  printResult(result);
+  if (result.verdict !== 'PASS') process.exitCode = ExitCode.failure;
+  else if (result.reportError) process.exitCode = exitCodeOf(result.reportError);
+}
+
 function printResult(result: DrillResult): void {
   process.stdout.write(`\nDrill ${result.drillId}: ${result.verdict}\n`);
   if (result.failedChecks.length) process.stdout.write(`Failed checks: ${result.failedChecks.join('; ')}\n`);
@@ -27,7 +35,7 @@ function printResult(result: DrillResult): void {
   if (result.pdfPath) process.stdout.write(`Report: ${path.resolve(result.pdfPath)}\n`);
 }
 
-export function registerDrillCommands(program: Command): void {
+export function register(program: Command): void {
   program
     .command('drill')
     .description('restore a backup into a fresh sandbox, run every check in drills/ and checks/, file the PDF report')
@@ -41,8 +49,7 @@ export function registerDrillCommands(program: Command): void {
         selector: { date: flags.date, monthly: flags.monthly, key: flags.key },
         sandbox: flags.sandbox,
       });
-      printResult(result);
-      if (result.verdict !== 'PASS') process.exitCode = ExitCode.failure;
+      finish(result);
     });
 
   program
@@ -53,8 +60,16 @@ export function registerDrillCommands(program: Command): void {
     .option('--sandbox <kind>', 'sandbox for the drill: embedded (default for the demo, needs no Docker), docker or auto')
     .action(async (flags: { rows: string; dir: string; sandbox?: 'auto' | 'docker' | 'embedded' }) => {
       const started = Date.now();
-      // Each demo generates a fresh key, so backups of an earlier demo could not be decrypted: start clean.
-      await rm(path.join(path.resolve(flags.dir), 'backups'), { recursive: true, force: true });
+      // Each demo generates a fresh key, so backups of an earlier demo could not be decrypted: start
+      // clean — but only in a folder the demo made itself, never in a real backup store.
+      const dir = path.resolve(flags.dir);
+      const marker = path.join(dir, '.pgdrill-demo');
+      if ((await readdir(dir).catch(() => [])).length > 0 && !existsSync(marker)) {
+        throw new ConfigError(`${dir} exists and was not made by \`pgdrill demo\``, { hint: 'Choose an empty or new folder with --dir' });
+      }
+      await rm(path.join(dir, 'backups'), { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      await writeFile(marker, 'Folder of `pgdrill demo`: its backups use a throwaway key and are replaced by the next demo.\n');
       process.stdout.write('pgdrill demo: starting a throwaway source database…\n');
       const source = await startEmbeddedSandbox({ major: 15, database: 'oslrs' });
       try {
@@ -66,7 +81,7 @@ export function registerDrillCommands(program: Command): void {
         // The demo configures itself through the same environment a real deployment uses.
         Object.assign(process.env, {
           DATABASE_URL: source.connectionUri('oslrs'),
-          PGDRILL_STORAGE: path.resolve(flags.dir),
+          PGDRILL_STORAGE: dir,
           PGDRILL_ENCRYPTION_KEYS: `${key.id}:${key.base64}`,
           PGDRILL_CANARY_PASSWORD: canaryPassword,
           PGDRILL_DEMO_APP_PASSWORD: appPassword,
@@ -84,9 +99,8 @@ export function registerDrillCommands(program: Command): void {
         process.stdout.write(`backup ${backup.manifest.objects.dump.key} (${backup.manifest.objects.dump.size} bytes, encrypted with key ${key.id})\n`);
         const sandbox = flags.sandbox ?? (process.env.PGDRILL_SANDBOX as typeof flags.sandbox) ?? 'embedded';
         const result = await runDrill({ configFile: program.opts().config, overrides, sandbox });
-        printResult(result);
+        finish(result);
         process.stdout.write(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-        if (result.verdict !== 'PASS') process.exitCode = ExitCode.failure;
       } finally {
         await source.stop();
       }

@@ -411,7 +411,7 @@ function verifyLine(r: VerifyResult): string {
   return `${head}  ${r.takenAt}  ${formatBytes(r.bytes ?? 0).padStart(10)}  ${detail}  ${formatDuration(r.durationMs)}`;
 }
 
-export function registerRestoreCommands(program: Command): void {
+export function register(program: Command): void {
   program
     .command('restore')
     .description(

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, redactConfig } from '../../config/index.ts';
 import { generateKey } from '../../crypto/index.ts';
 
-export function registerSetupCommands(program: Command): void {
+export function register(program: Command): void {
   program
     .command('config')
     .description('show the resolved configuration (flag > environment > config file > defaults)')

@@ -1,0 +1,126 @@
+// Measurement helpers for scripts/bench.ts: wall clocks, child processes with peak-RSS sampling,
+// medians, a clean environment for child processes.
+import { readFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+
+export const KIB = 1024;
+export const MB = 1_000_000;
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Rotates a list by `by` places: rep 0 runs A B C, rep 1 B C A, rep 2 C A B (no fixed first slot). */
+export function rotate<T>(items: readonly T[], by: number): T[] {
+  const n = by % items.length;
+  return [...items.slice(n), ...items.slice(0, n)];
+}
+
+/** process.env without anything that could point a PostgreSQL client or pgdrill somewhere else. */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    if (key.startsWith('PG') || key.startsWith('S3_') || key === 'DATABASE_URL' || key.startsWith('NODE_')) continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+export async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await run();
+  return { ms: performance.now() - started, value };
+}
+
+/** VmHWM (peak RSS so far, KiB) of a live process, or 0 once it is gone. */
+function vmHwmKiB(pid: number): number {
+  try {
+    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export interface MeasuredRun {
+  wallMs: number;
+  /** Peak RSS of the Node child itself in KiB: max of its own exit-time ru_maxrss and VmHWM sampled every 50 ms. */
+  peakRssKiB: number;
+  /** The two sources separately, for the cross-check. */
+  hookRssKiB: number;
+  polledRssKiB: number;
+  /** CPU time (user + system) of the Node child itself, ms; NaN when the exit hook did not report. */
+  cpuMs: number;
+  stdout: string;
+  stderr: string;
+  exitCode: number | undefined;
+}
+
+const RSS_HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rss-hook.ts');
+
+/**
+ * Runs `node [nodeArgs] script args` as a child (argument array, no shell), timing it from spawn
+ * to exit and sampling its peak RSS. `rssFile` is a scratch path for the exit hook's report.
+ */
+export async function runNodeMeasured(options: {
+  script: string;
+  args: readonly string[];
+  env: Record<string, string>;
+  cwd: string;
+  rssFile: string;
+  sampleMs?: number;
+}): Promise<MeasuredRun> {
+  await rm(options.rssFile, { force: true });
+  const nodeArgs = ['--disable-warning=ExperimentalWarning', '--import', RSS_HOOK, options.script, ...options.args];
+  const started = performance.now();
+  const child = execa(process.execPath, nodeArgs, {
+    cwd: options.cwd,
+    env: { ...options.env, PGDRILL_BENCH_RSS_FILE: options.rssFile },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const pid = child.pid;
+  let polled = 0;
+  const sample = () => {
+    if (pid !== undefined) polled = Math.max(polled, vmHwmKiB(pid));
+  };
+  const timer = setInterval(sample, options.sampleMs ?? 50);
+  sample();
+  const result = await child;
+  const wallMs = performance.now() - started;
+  clearInterval(timer);
+  let hook = 0;
+  let cpuMs = Number.NaN;
+  try {
+    const report = JSON.parse(await readFile(options.rssFile, 'utf8')) as { maxRssKiB: number; cpuMs: number };
+    hook = report.maxRssKiB;
+    cpuMs = report.cpuMs;
+  } catch {
+    // no report (the child died hard): the polled figure stands alone
+  }
+  await rm(options.rssFile, { force: true });
+  return {
+    wallMs,
+    peakRssKiB: Math.max(hook, polled),
+    hookRssKiB: hook,
+    polledRssKiB: polled,
+    cpuMs,
+    stdout: String(result.stdout),
+    stderr: String(result.stderr),
+    exitCode: result.exitCode,
+  };
+}
+
+export const fmtSeconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+export const fmtMB = (bytes: number): string => `${(bytes / MB).toFixed(bytes < 10 * MB ? 2 : 1)} MB`;
+export const fmtRatio = (ratio: number): string => (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a');
