@@ -50,9 +50,13 @@ export function buildEvidence(input: {
   });
 
   const summarySentence =
-    verdict === 'PASS'
+    checks.length === 0
+      ? `No check ran, so nothing was verified${input.unhandledErrors.length ? `: ${input.unhandledErrors[0]}` : ''}.`
+      : verdict === 'PASS'
       ? `The ${manifest.database} backup taken ${manifest.startedAt.slice(0, 16).replace('T', ' ')} UTC was restored into an isolated sandbox and passed ${checks.filter((c) => c.status !== 'skip').length} integrity checks${rtoMs !== null ? ` in ${(rtoMs / 60_000).toFixed(1)} minutes (target ${report.rtoTargetMinutes})` : ''}.`
-      : state.restore.ok
+      : state.restore.ok && failed.length === 0
+        ? `The backup restored and no check failed, but the drill hit errors: ${input.unhandledErrors.slice(0, 2).join('; ')}.`
+        : state.restore.ok
         ? `The backup restored, but ${failed.length} check(s) failed: ${failed.map((c) => c.title).join('; ')}.`
         : `The backup of ${manifest.database} could NOT be restored (${state.restore.failedStage} stage): ${state.restore.error}`;
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { inject, test as base } from 'vitest';
+import { expect, inject, test as base } from 'vitest';
 import type { BackupManifest } from '../dump/index.ts';
 import { slug } from './define.ts';
 import { checkMetaOf, type CheckContext, type CheckMeta, type DrillCheck, type DrillState } from './types.ts';
@@ -26,7 +26,7 @@ function restoreFailure(state: DrillState): Error {
 export const drillTest = base.extend<DrillFixtures & { pool: pg.Pool | null; mustAssert: void }>({
   // A custom check that asserts nothing could never fail, so it may not pass either.
   mustAssert: [
-    async ({ expect, task }, use) => {
+    async ({ task }, use) => {
       await use(undefined);
       if (checkMetaOf(task.meta).pgdrill?.builtIn) return;
       if (expect.getState().assertionCalls === 0) throw new Error('This drill test made no assertion (expect), so it could never fail: assert on what it looked at');
