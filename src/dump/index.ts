@@ -10,6 +10,7 @@ export {
   auditChainHead,
   serverVersion,
   parseTableName,
+  matchesPattern,
   quoteIdent,
   qualifiedName,
   displayName,

@@ -28,8 +28,31 @@ export function parseTableName(name: string): TableRef {
   return parts.length === 1 ? { schema: 'public', name: parts[0]! } : { schema: parts[0]!, name: parts.slice(1).join('.') };
 }
 
-/** psql-style name pattern split at unquoted dots; unquoted parts fold to lower case. */
+/** A qualified name split at unquoted dots; unquoted parts fold to lower case, quotes removed. */
 function splitPattern(pattern: string): string[] {
+  return patternParts(pattern, (ch, quoted) => (quoted ? ch : ch.toLowerCase()));
+}
+
+const REGEX_SPECIAL = /[.*+?^${}()|[\]\\]/;
+
+/**
+ * psql's pattern rules (as pg_dump -t/-T applies them), per dot-separated part, as a regex:
+ * outside double quotes `*` is any text, `?` one character, `$` literal, letters fold to lower
+ * case and other regex syntax works; inside quotes everything is literal and case is kept.
+ */
+function patternRegexes(pattern: string): RegExp[] {
+  const translate = (ch: string, quoted: boolean) => {
+    if (quoted) return REGEX_SPECIAL.test(ch) ? `\\${ch}` : ch;
+    if (ch === '*') return '.*';
+    if (ch === '?') return '.';
+    if (ch === '$') return '\\$';
+    return ch.toLowerCase();
+  };
+  return patternParts(pattern, translate).map((part) => new RegExp(`^(?:${part})$`, 'u'));
+}
+
+/** Splits at unquoted dots, mapping each character with whether it stood inside double quotes. */
+function patternParts(pattern: string, map: (ch: string, quoted: boolean) => string): string[] {
   const parts: string[] = [];
   let current = '';
   let quoted = false;
@@ -37,28 +60,24 @@ function splitPattern(pattern: string): string[] {
     const ch = pattern[i]!;
     if (ch === '"') {
       if (quoted && pattern[i + 1] === '"') {
-        current += '"';
+        current += map('"', true);
         i++;
       } else quoted = !quoted;
     } else if (ch === '.' && !quoted) {
       parts.push(current);
       current = '';
-    } else current += quoted ? ch : ch.toLowerCase();
+    } else current += map(ch, quoted);
   }
   parts.push(current);
   return parts;
 }
 
-function patternRegex(part: string): RegExp {
-  const body = part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
-  return new RegExp(`^${body}$`, 'u');
-}
-
 /** Whether a table matches a pg_dump -t/-T pattern; unqualified patterns match visible schemas. */
 export function matchesPattern(table: TableRef, pattern: string, visibleSchemas: readonly string[]): boolean {
-  const parts = splitPattern(pattern);
-  if (parts.length === 1) return visibleSchemas.includes(table.schema) && patternRegex(parts[0]!).test(table.name);
-  return patternRegex(parts[0]!).test(table.schema) && patternRegex(parts.slice(1).join('.')).test(table.name);
+  const parts = patternRegexes(pattern);
+  if (parts.length === 1) return visibleSchemas.includes(table.schema) && parts[0]!.test(table.name);
+  // psql takes the last two parts as schema and name (a leading database part is ignored).
+  return parts.at(-2)!.test(table.schema) && parts.at(-1)!.test(table.name);
 }
 
 export interface TableFilter {

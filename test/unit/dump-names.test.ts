@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { redactUrl } from '../../src/config/index.ts';
+import { libpqEnv, matchesPattern, parseDatabaseUrl, parseTableName, tableKey } from '../../src/dump/index.ts';
+
+const t = (schema: string, name: string) => ({ schema, name });
+const visible = ['public'];
+
+describe('matchesPattern (pg_dump -t/-T semantics)', () => {
+  it('unqualified patterns match tables in visible schemas only', () => {
+    expect(matchesPattern(t('public', 'users'), 'users', visible)).toBe(true);
+    expect(matchesPattern(t('registry', 'users'), 'users', visible)).toBe(false);
+  });
+  it('* and ? are wildcards, other regex syntax works, $ is literal', () => {
+    expect(matchesPattern(t('public', 'submissions_2024'), 'public.submissions_*', visible)).toBe(true);
+    expect(matchesPattern(t('public', 'log_1'), 'public.log_[0-9]*', visible)).toBe(true);
+    expect(matchesPattern(t('public', 'log_a'), 'public.log_[0-9]*', visible)).toBe(false);
+    expect(matchesPattern(t('x', 'a$b'), 'x.a$b', visible)).toBe(true);
+    expect(matchesPattern(t('public', 'ab'), 'a?', visible)).toBe(true);
+    expect(matchesPattern(t('any', '_prisma_migrations'), '*._prisma_migrations', visible)).toBe(true);
+  });
+  it('unquoted names fold to lower case; quoted parts are literal and keep case', () => {
+    expect(matchesPattern(t('public', 'users'), 'PUBLIC.USERS', visible)).toBe(true);
+    expect(matchesPattern(t('Registry Ops', 'Ọ̀rọ̀ Notes'), '"Registry Ops"."Ọ̀rọ̀ Notes"', visible)).toBe(true);
+    expect(matchesPattern(t('public', 'Mixed.Dot'), 'public."Mixed.Dot"', visible)).toBe(true);
+    expect(matchesPattern(t('public', 'abc'), 'public."a*"', visible)).toBe(false);
+    expect(matchesPattern(t('public', 'a*'), 'public."a*"', visible)).toBe(true);
+  });
+});
+
+describe('table names', () => {
+  it('parses qualified and quoted names', () => {
+    expect(parseTableName('audit_logs')).toEqual(t('public', 'audit_logs'));
+    expect(parseTableName('"Registry Ops"."Ọ̀rọ̀ Notes"')).toEqual(t('Registry Ops', 'Ọ̀rọ̀ Notes'));
+    expect(parseTableName('"a""b".c')).toEqual(t('a"b', 'c'));
+  });
+  it('keys never collide for names with dots', () => {
+    expect(tableKey(t('a.b', 'c'))).not.toBe(tableKey(t('a', 'b.c')));
+  });
+});
+
+describe('database URLs', () => {
+  it('takes the password from the URL or its query, never into params, and redacts both', () => {
+    const fromUserinfo = parseDatabaseUrl('postgres://app:s%40cret@db.internal:6543/oslrs?sslmode=disable');
+    expect(fromUserinfo).toMatchObject({ host: 'db.internal', port: 6543, user: 'app', database: 'oslrs', password: 's@cret' });
+    const fromQuery = parseDatabaseUrl('postgres://app@db/oslrs?password=S3cret!&sslmode=disable');
+    expect(fromQuery.password).toBe('S3cret!');
+    expect(fromQuery.params).toEqual({ sslmode: 'disable' });
+    expect(libpqEnv(fromQuery)).toMatchObject({ PGPASSWORD: 'S3cret!', PGSSLMODE: 'disable', PGHOST: 'db' });
+    expect(redactUrl('postgres://app:hunter2@db/oslrs')).not.toContain('hunter2');
+    expect(redactUrl('postgres://app@db/oslrs?password=S3cret!')).not.toContain('S3cret');
+  });
+  it('rejects what is not a postgres URL with a configuration error', () => {
+    expect(() => parseDatabaseUrl('mysql://x@y/z')).toThrow(/protocol mysql:/);
+    expect(() => parseDatabaseUrl(undefined)).toThrow(/DATABASE_URL is not set/);
+  });
+});
