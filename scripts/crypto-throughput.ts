@@ -1,4 +1,4 @@
-// Manual throughput check, not a test: `node src/crypto/throughput.ts [GiB] [chunkMiB] [rounds]`.
+// Manual throughput check, not a test: `node scripts/crypto-throughput.ts [GiB] [chunkMiB] [rounds]`.
 // Measures raw AES-256-GCM in Node as the ceiling, the encryptor and decryptor state machines on
 // one core, then the same through Transform streams and stream.pipeline, with 1 MiB writes of
 // random data. Each figure is the best of `rounds` (default 3): the machine may be shared.

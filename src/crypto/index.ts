@@ -10,11 +10,10 @@ export {
   generateKey,
   isValidKeyId,
   keyFingerprint,
-  keyringFromEnv,
   parseKeyring,
 } from './keyring.ts';
 export type { Keyring, MasterKey } from './keyring.ts';
-export { loadKeyring } from './from-config.ts';
+export { loadKeyring, missingKeyError } from './from-config.ts';
 
 export {
   DEFAULT_CHUNK_SIZE,

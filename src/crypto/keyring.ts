@@ -131,16 +131,6 @@ export function parseKeyring(spec: string): Keyring {
   return Object.freeze({ active, keys });
 }
 
-/** The keyring from PGDRILL_ENCRYPTION_KEYS; BAD_KEYRING when it is unset or invalid. */
-export function keyringFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Keyring {
-  const spec = env[ENCRYPTION_KEYS_ENV];
-  if (spec === undefined) {
-    throw new CryptoError('BAD_KEYRING', `${ENCRYPTION_KEYS_ENV} is not set: no encryption key is configured`, {
-      hint: `generate one with \`pgdrill keys generate\`, or set encryption: { allowUnencrypted: true } to store backups unencrypted on purpose`,
-    });
-  }
-  return parseKeyring(spec);
-}
 
 /** Default id for a new key: `k` + today's date (UTC), e.g. `k20261123`. */
 export function defaultKeyId(now: Date = new Date()): string {

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { execa, type ResultPromise } from 'execa';
 import pg from 'pg';
 import { TOOL_VERSION, type PgdrillConfig } from '../config/index.ts';
-import { createEncryptStream, type Keyring } from '../crypto/index.ts';
+import { createEncryptStream, missingKeyError, type Keyring } from '../crypto/index.ts';
 import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { baseEnv, describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
@@ -55,11 +55,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
   const { config, storage, keyring } = options;
   const log = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
-  if (!keyring && !config.encryption.allowUnencrypted) {
-    throw new ConfigError('No encryption key: PGDRILL_ENCRYPTION_KEYS is not set', {
-      hint: 'Create one with `pgdrill keys generate` and set PGDRILL_ENCRYPTION_KEYS=id:base64key, or set encryption.allowUnencrypted: true to store plaintext backups on purpose',
-    });
-  }
+  if (!keyring && !config.encryption.allowUnencrypted) throw missingKeyError();
   const source = parseDatabaseUrl(config.databaseUrl);
   const client = new pg.Client(pgClientConfig(source));
   try {

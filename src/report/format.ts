@@ -90,10 +90,6 @@ export function formatDate(isoDate: string): string {
   );
 }
 
-/** `Nov 2026` from `2026-11-23T…`. */
-export function formatMonth(iso: string): string {
-  return new Intl.DateTimeFormat(LOCALE, { timeZone: 'UTC', year: 'numeric', month: 'short' }).format(new Date(`${iso.slice(0, 7)}-01T00:00:00Z`));
-}
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 // International numbers (+234 803 123 4567) and Nigerian local mobiles (0803 123 4567, 08031234567).

@@ -1,7 +1,5 @@
 export { DEFAULT_RETENTION, assertRetentionPolicy, planRetention } from './plan.ts';
 export type {
-  Decision,
-  Promotion,
   RetentionCandidate,
   RetentionDecision,
   RetentionPlan,

@@ -72,8 +72,6 @@ export interface RetentionPlan {
   promote: RetentionPromotion[];
 }
 
-export type Decision = RetentionDecision;
-export type Promotion = RetentionPromotion;
 
 export interface RetentionPlanInput {
   backups: readonly RetentionCandidate[];

@@ -11,6 +11,7 @@ import type * as Testcontainers from 'testcontainers';
 import { RestoreError, SandboxError } from '../errors/index.ts';
 import { manageSandbox } from './registry.ts';
 import type { Sandbox, SandboxConnection, SandboxOptions } from './types.ts';
+import { hasDbnameArg, tail } from './tool-output.ts';
 
 export const SANDBOX_LABEL = 'pgdrill.sandbox';
 const SANDBOX_ID_LABEL = 'pgdrill.sandbox.id';
@@ -34,11 +35,6 @@ async function testcontainers(): Promise<typeof Testcontainers> {
 /** `postgres:{major}` → `postgres:15`. */
 export function dockerImageFor(options: Pick<SandboxOptions, 'image' | 'major'>): string {
   return (options.image ?? 'postgres:{major}').replaceAll('{major}', String(options.major));
-}
-
-function tail(text: string, lines = 25, maxChars = 4000): string {
-  const kept = text.trimEnd().split('\n').slice(-lines).join('\n');
-  return kept.length > maxChars ? `…${kept.slice(-maxChars)}` : kept;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
@@ -103,10 +99,6 @@ async function containerLogTail(sandboxId: string): Promise<string> {
   } catch {
     return '';
   }
-}
-
-function hasDbnameArg(args: readonly string[]): boolean {
-  return args.some((arg) => arg === '-d' || /^-d./.test(arg) || arg === '--dbname' || arg.startsWith('--dbname='));
 }
 
 /** A docker sandbox also names its container, for diagnostics and tests. */

@@ -14,6 +14,7 @@ import { RestoreError, SandboxError } from '../errors/index.ts';
 import { findPostgresBinaries } from './binaries.ts';
 import type { PostgresBinaries } from './binaries.ts';
 import { manageSandbox } from './registry.ts';
+import { hasDbnameArg, tail } from './tool-output.ts';
 import type { Sandbox, SandboxConnection, SandboxOptions } from './types.ts';
 
 export interface EmbeddedSandboxOptions extends SandboxOptions {
@@ -58,7 +59,7 @@ async function serverIdentity(): Promise<ServerIdentity> {
 }
 
 /** The caller's environment minus anything that could redirect a libpq client elsewhere. */
-export function libpqEnv(extra: Record<string, string>): Record<string, string> {
+export function sandboxClientEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value === undefined || key.startsWith('PG')) continue;
@@ -80,12 +81,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Last lines of a text (a server log, a tool's stderr), for error messages. */
-export function tail(text: string, lines = 25, maxChars = 4000): string {
-  const kept = text.trimEnd().split('\n').slice(-lines).join('\n');
-  return kept.length > maxChars ? `…${kept.slice(-maxChars)}` : kept;
-}
-
 async function logTail(logFile: string): Promise<string> {
   try {
     const text = await readFile(logFile, 'utf8');
@@ -97,10 +92,6 @@ async function logTail(logFile: string): Promise<string> {
 
 const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 const confString = (value: string): string => `'${value.replaceAll("'", "''")}'`;
-
-function hasDbnameArg(args: readonly string[]): boolean {
-  return args.some((arg) => arg === '-d' || /^-d./.test(arg) || arg === '--dbname' || arg.startsWith('--dbname='));
-}
 
 /**
  * Starts an embedded sandbox. Throws SandboxError (with the tail of the server log when the
@@ -115,7 +106,7 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
   const dataDir = path.join(rootDir, 'data');
   const logFile = options.keepLogs ? `${rootDir}.log` : path.join(rootDir, 'server.log');
   const pidFile = path.join(dataDir, 'postmaster.pid');
-  const asServer = { ...identity, cwd: rootDir, env: libpqEnv({}), extendEnv: false, reject: false } as const;
+  const asServer = { ...identity, cwd: rootDir, env: sandboxClientEnv({}), extendEnv: false, reject: false } as const;
 
   const teardown = async (): Promise<void> => {
     if (existsSync(pidFile)) {
@@ -184,7 +175,7 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
       await client.end().catch(() => undefined);
     }
 
-    const clientEnv = libpqEnv({ PGPASSWORD: password, PGSSLMODE: 'disable' });
+    const clientEnv = sandboxClientEnv({ PGPASSWORD: password, PGSSLMODE: 'disable' });
     /** Tool output never carries the password into an error message. */
     const scrub = (text: string): string => text.replaceAll(password, '********');
     const target = (db: string): string[] => ['--host=127.0.0.1', `--port=${port}`, `--username=${SUPERUSER}`, `--dbname=${db}`];

@@ -26,14 +26,15 @@ function printRetention(outcome: RetentionOutcome, write: (line: string) => void
   for (const key of outcome.orphans) write(`orphan  ${key}: no manifest refers to it`);
 }
 
-/** Retention as `pgdrill backup` applies it after every successful backup. */
-export function pruneAfterBackup(config: PgdrillConfig, storage: BackupStorage, log?: (line: string) => void): Promise<RetentionOutcome> {
+/** Retention with the configured policy, as `pgdrill prune` and every successful backup apply it. */
+export function pruneAfterBackup(config: PgdrillConfig, storage: BackupStorage, log?: (line: string) => void, dryRun = false): Promise<RetentionOutcome> {
   return applyRetention({
     storage,
     prefix: config.storage.prefix,
     policy: config.retention,
     now: new Date(),
     orphanGraceHours: config.backup.orphanGraceHours,
+    dryRun,
     log,
   });
 }
@@ -102,14 +103,7 @@ export function register(program: Command): void {
       const config = await loadConfig({ configFile: program.opts().config });
       const storage = openStorage(config);
       try {
-        const outcome = await applyRetention({
-          storage,
-          prefix: config.storage.prefix,
-          policy: config.retention,
-          now: new Date(),
-          orphanGraceHours: config.backup.orphanGraceHours,
-          dryRun: flags.dryRun,
-        });
+        const outcome = await pruneAfterBackup(config, storage, undefined, flags.dryRun);
         if (flags.json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
         else printRetention(outcome, (line) => process.stdout.write(`${flags.dryRun ? '(dry run) ' : ''}${line}\n`));
       } finally {
