@@ -6,8 +6,9 @@
 //   2. backup, `reps` rounds, the order rotated each round (A B C, B C A, C A B, …):
 //        A  raw `pg_dump -Fc -Z0 -f file`,
 //        B  the seed's `pg_dump -Fp | gzip -6` (two processes joined by a pipe, no shell),
-//        C  the real CLI, `node bin/pgdrill.js backup` into a local folder, as a child process:
-//           wall time from spawn to exit, and peak RSS of the Node process;
+//        C  the real CLI, `bin/pgdrill.js backup` into a local folder, as a child process with
+//           the CLI's shebang Node options: wall time from spawn to exit, peak RSS and CPU of the
+//           Node process;
 //   3. restore, `reps` rounds, order rotated, each into a fresh embedded sandbox (start untimed):
 //        R0 raw `pg_restore --jobs=2` of A's archive from a local file (roles created untimed first),
 //        R1 fetchBackup + restoreFetched (jobs 2) of C's backup, in a child process (peak RSS);
@@ -30,7 +31,7 @@ import { BackupManifest } from '../src/dump/index.ts';
 import { filterGlobals } from '../src/restore/index.ts';
 import { setSandboxSignalHandling, startEmbeddedSandbox, stopAllSandboxes } from '../src/sandbox/index.ts';
 import type { EmbeddedSandbox } from '../src/sandbox/index.ts';
-import { cleanEnv, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, rotate, runNodeMeasured, timed } from './bench/measure.ts';
+import { cleanEnv, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, rotate, runNodeMeasured, shebangNodeArgs, timed } from './bench/measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'pgdrill.js');
@@ -39,6 +40,11 @@ const DOCS = path.join(ROOT, 'docs', 'benchmarks.md');
 const MAJOR = 15;
 const PG_BIN = `/usr/lib/postgresql/${MAJOR}/bin`;
 const GZIP = existsSync('/usr/bin/gzip') ? '/usr/bin/gzip' : 'gzip';
+/**
+ * The Node options the CLI runs with when started as a program (`pgdrill …`, its shebang line; the
+ * package.json scripts pass the same): both Node children run with them, on this Node binary.
+ */
+const CLI_NODE_ARGS = shebangNodeArgs(await readFile(CLI, 'utf8'));
 
 const TARGETS = {
   backupVsRaw: 1.25, // C / A at most
@@ -130,7 +136,7 @@ interface SizeResult {
   cRssPolled: number[];
   /** C's own CPU time (user + system, ms; pg_dump's not included). */
   cCpu: number[];
-  /** `node bin/pgdrill.js --version`: Node start + module graph (wall ms, peak RSS KiB). */
+  /** `pgdrill backup --help`: Node start + the backup command's module graph (wall ms, peak RSS KiB). */
   cliStartup: number[];
   cliStartupRss: number[];
   r0: number[];
@@ -202,7 +208,7 @@ async function benchSize(label: string, targetBytes: number): Promise<SizeResult
       return ms;
     };
     const runC = async (storageDir: string) => {
-      const run = await runNodeMeasured({ script: CLI, args: ['backup', '--json'], env: cliEnv(storageDir), cwd: work, rssFile: path.join(work, 'rss') });
+      const run = await runNodeMeasured({ nodeArgs: CLI_NODE_ARGS, script: CLI, args: ['backup', '--json'], env: cliEnv(storageDir), cwd: work, rssFile: path.join(work, 'rss') });
       if (run.exitCode !== 0) throw new Error(`pgdrill backup failed (exit ${run.exitCode}): ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`);
       return { run, manifest: BackupManifest.parse(JSON.parse(run.stdout)) };
     };
@@ -219,8 +225,9 @@ async function benchSize(label: string, targetBytes: number): Promise<SizeResult
     const archive = path.join(work, 'raw.dump');
     let lastManifest: BackupManifest | undefined;
     for (let round = 0; round < reps; round++) {
-      const startup = await runNodeMeasured({ script: CLI, args: ['--version'], env: cleanEnv(), cwd: work, rssFile: path.join(work, 'rss') });
-      if (startup.exitCode !== 0) throw new Error(`pgdrill --version failed: ${startup.stderr.trim()}`);
+      // `backup --help` loads what `backup` loads (its command group) and exits: the module floor.
+      const startup = await runNodeMeasured({ nodeArgs: CLI_NODE_ARGS, script: CLI, args: ['backup', '--help'], env: cleanEnv(), cwd: work, rssFile: path.join(work, 'rss') });
+      if (startup.exitCode !== 0) throw new Error(`pgdrill backup --help failed: ${startup.stderr.trim()}`);
       result.cliStartup.push(startup.wallMs);
       result.cliStartupRss.push(startup.peakRssKiB);
       for (const contestant of rotate(['A', 'B', 'C'] as const, round)) {
@@ -269,6 +276,7 @@ async function benchSize(label: string, targetBytes: number): Promise<SizeResult
             log(`${label} round ${round + 1}: R0 pg_restore -j2 ${fmtSeconds(ms)}`);
           } else {
             const run = await runNodeMeasured({
+              nodeArgs: CLI_NODE_ARGS,
               script: RESTORE_CANDIDATE,
               args: [],
               env: cleanEnv({ PGDRILL_STORAGE: storageDir, PGDRILL_ENCRYPTION_KEYS: `${key.id}:${key.base64}`, PGDRILL_BENCH_BACKUP_ID: lastManifest.id }),
@@ -400,7 +408,7 @@ function buildReport(results: readonly SizeResult[]): { table: string; details: 
         `${(r.plaintextBytes / r.storedBytes).toFixed(1)}:1) |`,
     );
     details.push(
-      `| ${r.label} | C: Node start + module graph (\`pgdrill --version\`) ${fmtSeconds(median(r.cliStartup))} and ${fmtMB(median(r.cliStartupRss) * KIB)} RSS; inside the CLI (manifest durationMs: ` +
+      `| ${r.label} | C: Node start + module graph (\`pgdrill backup --help\`) ${fmtSeconds(median(r.cliStartup))} and ${fmtMB(median(r.cliStartupRss) * KIB)} RSS; inside the CLI (manifest durationMs: ` +
         `snapshot, pg_dump → zstd → AES-GCM → folder, counts, globals) ${fmtSeconds(inner)}; rest of the wall time (start, connect, lock, manifest, retention, exit) ` +
         `${fmtSeconds(c - inner)}. C − A = ${fmtSeconds(c - median(r.a))}. CPU of C's Node process (user + system, pg_dump excluded) ${fmtSeconds(median(r.cCpu))}, ` +
         `${((median(r.cCpu) / 1000) / (r.plaintextBytes / 1e9)).toFixed(1)} s per GB of dump |`,
@@ -435,8 +443,9 @@ issue 4 item 10 (backup) and issue 5 item 2 (restore).
   contestant always runs first or last on a shared, noisy machine:
   - **A** raw \`pg_dump -Fc -Z0 -f file\` (same server, same \`/usr/lib/postgresql/15/bin/pg_dump\`),
   - **B** the seed's \`pg_dump -Fp | gzip -6\`: two execa processes joined by a pipe, no shell,
-  - **C** the real CLI \`node bin/pgdrill.js backup --json\` into a local folder, as a child
-    process: wall time from spawn to exit (Node start-up, connect, snapshot, pg_dump → SHA-256 →
+  - **C** the real CLI \`bin/pgdrill.js backup --json\` into a local folder, as a child process
+    on the same Node binary with the Node options of the CLI's own shebang line (what running
+    \`pgdrill\` adds, e.g. \`--max-semi-space-size=1\`): wall time from spawn to exit (Node start-up, connect, snapshot, pg_dump → SHA-256 →
     zstd 3 → AES-256-GCM → SHA-256 → fsynced file, counts, globals, manifest, retention). An
     untimed warm-up backup into the same folder takes the month's first-backup promotion (a full
     copy into \`monthly/\`), so the timed runs are ordinary daily backups.
@@ -448,19 +457,28 @@ issue 4 item 10 (backup) and issue 5 item 2 (restore).
     references are created first, untimed),
   - **R1** \`fetchBackup\` (copy out of the folder + SHA-256, decrypt + decompress + SHA-256 to a
     local file) + \`restoreFetched\` (globals via psql, then the same \`pg_restore --jobs=2\`) of C's
-    backup, in a child process (\`scripts/bench/restore-candidate.ts\`) whose peak RSS is sampled
-    the same way.
+    backup, in a child process (\`scripts/bench/restore-candidate.ts\`, same Node options as the
+    CLI) whose peak RSS and CPU are measured the same way.
   Both restores are checked against the manifest's row counts (untimed).
 - Figures are **medians**; ratios are ratios of medians, with the per-round paired ratios beside
   them. Absolute times on this shared machine mean little; ratios within a run are the figures.
   MB = 10^6 bytes. A missed target prints MISSED; the script still exits 0.
 `;
 
+/** `git` commit of the measured code, `+changes` when src/, bin/, fixtures/ or package.json differ from it. */
+async function codeVersion(): Promise<string> {
+  const head = await execa('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, reject: false });
+  if (head.exitCode !== 0) return 'unknown (not a git checkout)';
+  const dirty = await execa('git', ['status', '--porcelain', '--', 'src', 'bin', 'fixtures', 'package.json'], { cwd: ROOT, reject: false });
+  return `commit ${String(head.stdout).trim()}${String(dirty.stdout).trim() ? ' + uncommitted changes in src/bin/fixtures' : ''}`;
+}
+
 async function appendDocs(report: { table: string; details: string; missed: string[] }, results: readonly SizeResult[]): Promise<void> {
   await mkdir(path.dirname(DOCS), { recursive: true });
   if (!existsSync(DOCS)) await writeFile(DOCS, METHOD);
   const cpus = os.cpus();
   const pgVersion = (await execa(path.join(PG_BIN, 'postgres'), ['--version'], { reject: false })).stdout.trim();
+  const code = await codeVersion();
   const now = new Date();
   const section = [
     '',
@@ -468,7 +486,8 @@ async function appendDocs(report: { table: string; details: string; missed: stri
     '',
     `Machine: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'CPU'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; ` +
       `Node ${process.version}; ${pgVersion}. Load average (1/5/15 min) at start ${results[0]!.loadAvgStart.map((x) => x.toFixed(2)).join(' / ')}, ` +
-      `at end ${results.at(-1)!.loadAvgEnd.map((x) => x.toFixed(2)).join(' / ')} (shared machine: other jobs were running).`,
+      `at end ${results.at(-1)!.loadAvgEnd.map((x) => x.toFixed(2)).join(' / ')} (shared machine: other jobs were running). ` +
+      `Code: ${code}; CLI Node options: ${CLI_NODE_ARGS.length > 0 ? CLI_NODE_ARGS.map((a) => `\`${a}\``).join(' ') : 'none'}.`,
     '',
     report.table,
     '',
@@ -483,6 +502,7 @@ async function appendDocs(report: { table: string; details: string; missed: stri
 // ---------------------------------------------------------------------------------------------
 
 const results: SizeResult[] = [];
+log(`measuring ${await codeVersion()}; CLI Node options: ${CLI_NODE_ARGS.join(' ') || 'none'}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
 try {
   for (const { label, bytes } of sizes) results.push(await benchSize(label, bytes));
 } catch (error) {

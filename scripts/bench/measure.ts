@@ -66,6 +66,13 @@ export interface MeasuredRun {
 
 const RSS_HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rss-hook.ts');
 
+/** Node options from a script's `#!/usr/bin/env -S node --flag …` line (what running it as a program adds). */
+export function shebangNodeArgs(scriptText: string): string[] {
+  const first = scriptText.split('\n', 1)[0] ?? '';
+  const match = /^#!.*\bnode\b(.*)$/.exec(first);
+  return match ? (match[1] ?? '').trim().split(/\s+/).filter((arg) => arg.startsWith('-')) : [];
+}
+
 /**
  * Runs `node [nodeArgs] script args` as a child (argument array, no shell), timing it from spawn
  * to exit and sampling its peak RSS. `rssFile` is a scratch path for the exit hook's report.
@@ -73,13 +80,15 @@ const RSS_HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rss-ho
 export async function runNodeMeasured(options: {
   script: string;
   args: readonly string[];
+  /** Node options placed before the script (e.g. the CLI's own shebang flags). */
+  nodeArgs?: readonly string[];
   env: Record<string, string>;
   cwd: string;
   rssFile: string;
   sampleMs?: number;
 }): Promise<MeasuredRun> {
   await rm(options.rssFile, { force: true });
-  const nodeArgs = ['--disable-warning=ExperimentalWarning', '--import', RSS_HOOK, options.script, ...options.args];
+  const nodeArgs = [...(options.nodeArgs ?? []), '--disable-warning=ExperimentalWarning', '--import', RSS_HOOK, options.script, ...options.args];
   const started = performance.now();
   const child = execa(process.execPath, nodeArgs, {
     cwd: options.cwd,
