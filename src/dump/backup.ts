@@ -8,7 +8,7 @@ import { createEncryptStream, missingKeyError, type Keyring } from '../crypto/in
 import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { baseEnv, describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
-import { auditChainHead, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from './inspect.ts';
+import { auditChainHead, countLargeObjects, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from './inspect.ts';
 import { backupId, dataKey, manifestKey, objectExtension } from './layout.ts';
 import { BackupManifest, MANIFEST_FORMAT_VERSION, type StoredObjectRef } from './manifest.ts';
 import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from './streams.ts';
@@ -107,6 +107,8 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       head: config.backup.auditChain && !config.backup.schemaOnly ? await auditChainHead(client, config.backup.auditChain) : null,
       roles: await readRoles(client, tables),
       fingerprint: await schemaFingerprint(client, tables),
+      // pg_dump leaves large objects out of --table and --schema-only dumps, so they are expected only in whole dumps.
+      largeObjects: config.backup.tables.length === 0 && !config.backup.schemaOnly ? await countLargeObjects(client) : 0,
     }))();
     // Awaited after the dump; if it fails first, its error explains a pg_dump failure better
     // ("permission denied for table x") than pg_dump's own symptom (snapshot gone).
@@ -145,7 +147,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       }
       throw error;
     });
-    const { counts, head, roles, fingerprint } = await inspection;
+    const { counts, head, roles, fingerprint, largeObjects } = await inspection;
     await client.query('COMMIT');
 
     const readsPasswords = (await client.query<{ ok: boolean }>(`SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS ok`)).rows[0]!.ok;
@@ -186,6 +188,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       roles,
       rolePasswords: globals.withPasswords,
       schemaFingerprint: fingerprint,
+      largeObjects,
     });
     const key = manifestKey(config.storage.prefix, 'daily', id);
     await storage.put(key, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), { contentType: 'application/json' });

@@ -4,6 +4,7 @@ export { parseDatabaseUrl, libpqEnv, pgClientConfig, describeConnection, type Co
 export {
   listTables,
   countRows,
+  countLargeObjects,
   existingTables,
   schemaFingerprint,
   readRoles,

@@ -215,3 +215,9 @@ export async function serverVersion(client: Queryable): Promise<{ version: strin
   const row = rows[0]!;
   return { version: row.v, major: Math.floor(Number(row.n) / 10_000) };
 }
+
+/** Number of large objects (pg_largeobject_metadata is readable by every role). */
+export async function countLargeObjects(client: Queryable): Promise<number> {
+  const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM pg_catalog.pg_largeobject_metadata');
+  return Number(rows[0]!.n);
+}

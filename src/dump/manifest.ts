@@ -93,5 +93,7 @@ export const BackupManifest = z.object({
   /** Whether the captured globals carry password hashes (needs a superuser source). */
   rolePasswords: z.boolean(),
   schemaFingerprint: Sha256Hex,
+  /** Large objects in the snapshot (pg_dump includes them in whole-database dumps); absent in older manifests. */
+  largeObjects: z.number().int().nonnegative().optional(),
 });
 export type BackupManifest = z.infer<typeof BackupManifest>;

@@ -1,6 +1,7 @@
 import {
   describeConnection,
   displayName,
+  tableKey,
   parseTableName,
   type BackupManifest,
   type BackupSelector,
@@ -80,11 +81,13 @@ export function parseJobs(value: string | undefined, fallback: number): number {
 
 /** The part of the manifest a selection restores: only the named tables; no rows for schema-only. */
 export function manifestForSelection(manifest: BackupManifest, selection: { tables?: readonly TableRef[]; schemaOnly?: boolean }): BackupManifest {
-  const wanted = selection.tables ? new Set(selection.tables.map(displayName)) : undefined;
+  const wanted = selection.tables ? new Set(selection.tables.map(tableKey)) : undefined;
   const tables = manifest.tables
-    .filter((t) => !wanted || wanted.has(displayName(t)))
+    .filter((t) => !wanted || wanted.has(tableKey(t)))
     .map((t) => (selection.schemaOnly ? { ...t, rows: 0 } : t));
-  return { ...manifest, tables };
+  // Large objects come back only with a whole-database data restore.
+  const { largeObjects, ...rest } = manifest;
+  return wanted || selection.schemaOnly ? { ...rest, tables } : { ...rest, tables, ...(largeObjects === undefined ? {} : { largeObjects }) };
 }
 
 export interface RestorePlan {

@@ -61,6 +61,11 @@ describe('drills fail, naming the check, when', () => {
     expectFailureNamed(run, 'record-counts', /public\.submissions_2024 \d+ of \d+ rows/);
   });
 
+  it('a large object is lost in the restore', async () => {
+    const run = await drill(env, { faultInjectionSql: 'SELECT lo_unlink(min(oid)) FROM pg_largeobject_metadata' });
+    expectFailureNamed(run, 'record-counts', /1 of 2 large objects/);
+  });
+
   it('a table is dropped in the restore', async () => {
     const run = await drill(env, { faultInjectionSql: 'DROP TABLE registry.api_clients' });
     expectFailureNamed(run, 'record-counts', /registry\.api_clients missing/);
