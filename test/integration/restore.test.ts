@@ -191,7 +191,7 @@ describe.concurrent('pgdrill restore', () => {
     expect(r.stdout).toContain(`decrypted with key new`);
     expect(r.stdout).toMatch(/public\.respondents\s+2,000\s+2,000 {2}OK/);
     expect(r.stdout).not.toContain('DIFF');
-    expect(r.stdout).toMatch(/record counts: 17 tables, [\d,]+ rows: every count matches/);
+    expect(r.stdout).toMatch(/record counts: 17 tables, [\d,]+ rows and 2 large object\(s\): every count matches/);
     expect(r.stdout).toMatch(/restore OK: \S+ into 127\.0\.0\.1:\d+\/t_ok/);
     for (const [table, rows] of Object.entries(source.summary.tables)) expect(await count('t_ok', table), table).toBe(rows);
   });
