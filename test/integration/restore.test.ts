@@ -39,8 +39,15 @@ let thisMonth: string;
 const targets = ['t_dry', 't_nonempty', 'oslrs_prod_mirror', 't_ok', 't_readonly', 't_missing', 't_tampered', 't_counts', 't_tables', 't_old', 't_old_nokey', 't_s3'];
 
 const urlOf = (database: string) => source.sandbox.connectionUri(database);
+/** A target URL as a user passes it on the command line: the password goes through PGPASSWORD. */
+const targetUrl = (database: string) => {
+  const url = new URL(urlOf(database));
+  url.password = '';
+  return url.toString();
+};
 const env = (extra: Record<string, string | undefined> = {}) => ({
   DATABASE_URL: source.url,
+  PGPASSWORD: password,
   PGDRILL_STORAGE: storeA,
   PGDRILL_ENCRYPTION_KEYS: rotatedKeys,
   ...extra,
@@ -140,7 +147,7 @@ describe.concurrent('pgdrill restore', () => {
   });
 
   test('--dry-run downloads, verifies, decrypts and lists the archive, and touches nothing', async () => {
-    const r = await pgdrill(['restore', '--latest', '--dry-run', '--target-db', urlOf('t_dry')]);
+    const r = await pgdrill(['restore', '--latest', '--dry-run', '--target-db', targetUrl('t_dry')]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('Restore plan');
     expect(r.stdout).toMatch(/target {5}127\.0\.0\.1:\d+\/t_dry as pgdrill/);
@@ -154,7 +161,7 @@ describe.concurrent('pgdrill restore', () => {
   });
 
   test('guard: a non-empty target is refused without --confirm (exit 5) and left as it was', async () => {
-    const r = await pgdrill(['restore', '--latest', '--target-db', urlOf('t_nonempty')]);
+    const r = await pgdrill(['restore', '--latest', '--target-db', targetUrl('t_nonempty')]);
     expect(r.exitCode).toBe(5);
     expect(r.stdout).toContain('Restore plan');
     expect(r.stderr).toMatch(/Refusing to restore into 127\.0\.0\.1:\d+\/t_nonempty: the target database is not empty: 1 user table \(public\.keepme\)/);
@@ -178,7 +185,7 @@ describe.concurrent('pgdrill restore', () => {
   test('guard: an empty database matching productionPatterns is refused (exit 5) and left empty', async () => {
     const configFile = path.join(cwd, 'prod-patterns.json');
     await writeFile(configFile, JSON.stringify({ productionPatterns: ['prod'] }));
-    const r = await pgdrill(['--config', configFile, 'restore', '--latest', '--target-db', urlOf('oslrs_prod_mirror')]);
+    const r = await pgdrill(['--config', configFile, 'restore', '--latest', '--target-db', targetUrl('oslrs_prod_mirror')]);
     expect(r.exitCode).toBe(5);
     expect(r.stderr).toContain('the target matches the production pattern "prod"');
     expect(r.stderr).not.toContain('not empty');
@@ -186,7 +193,7 @@ describe.concurrent('pgdrill restore', () => {
   });
 
   test('exit 0: restores the newest backup and every record count matches the manifest', async () => {
-    const r = await pgdrill(['restore', '--latest', '--target-db', urlOf('t_ok'), '--jobs', '2']);
+    const r = await pgdrill(['restore', '--latest', '--target-db', targetUrl('t_ok'), '--jobs', '2']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain(`decrypted with key new`);
     expect(r.stdout).toMatch(/public\.respondents\s+2,000\s+2,000 {2}OK/);
@@ -197,14 +204,14 @@ describe.concurrent('pgdrill restore', () => {
   });
 
   test('exit 1: pg_restore fails on a read-only target', async () => {
-    const r = await pgdrill(['restore', '--latest', '--target-db', urlOf('t_readonly')]);
+    const r = await pgdrill(['restore', '--latest', '--target-db', targetUrl('t_readonly')]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/pg_restore into 127\.0\.0\.1:\d+\/t_readonly failed .*read-only transaction/);
     expect(await userTables('t_readonly')).toEqual([]);
   });
 
   test('exit 2: a backup object missing from storage is a download failure; the target is untouched', async () => {
-    const r = await pgdrill(['restore', '--latest', '--target-db', urlOf('t_missing')], env({ PGDRILL_STORAGE: storeMissing }));
+    const r = await pgdrill(['restore', '--latest', '--target-db', targetUrl('t_missing')], env({ PGDRILL_STORAGE: storeMissing }));
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(`${daily.objects.dump.key}`);
     expect(r.stderr).toContain('no such object');
@@ -213,6 +220,7 @@ describe.concurrent('pgdrill restore', () => {
 
   test.each([
     ['no target: neither --target-db nor DATABASE_URL', ['restore', '--latest'], { DATABASE_URL: undefined }, /No target database: --target-db is not given and DATABASE_URL is not set/],
+    ['a password on the command line', ['restore', '--latest', '--target-db', 'postgres://u:pw@127.0.0.1:1/x'], {}, /--target-db carries a password on the command line/],
     ['a malformed --date', ['restore', '--date', '2026-13-45', '--target-db', 'postgres://x@127.0.0.1:1/x'], {}, /--date "2026-13-45" is not a date/],
     ['--schema-only with --data-only', ['restore', '--latest', '--schema-only', '--data-only'], {}, /--schema-only and --data-only exclude each other/],
   ])('exit 3: %s', async (_name, args, extra, message) => {
@@ -222,25 +230,25 @@ describe.concurrent('pgdrill restore', () => {
   });
 
   test('exit 3: a --tables name that is not in the backup, before the target is touched', async () => {
-    const r = await pgdrill(['restore', '--latest', '--tables', 'public.no_such_table', '--target-db', urlOf('t_dry')]);
+    const r = await pgdrill(['restore', '--latest', '--tables', 'public.no_such_table', '--target-db', targetUrl('t_dry')]);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/Table public\.no_such_table is not in backup/);
     expect(await userTables('t_dry')).toEqual([]);
   });
 
   test('exit 4: an object altered in storage is never restored', async () => {
-    const r = await pgdrill(['restore', '--latest', '--target-db', urlOf('t_tampered')], env({ PGDRILL_STORAGE: storeTampered }));
+    const r = await pgdrill(['restore', '--latest', '--target-db', targetUrl('t_tampered')], env({ PGDRILL_STORAGE: storeTampered }));
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toMatch(/Stored object .* does not match its manifest/);
     expect(await userTables('t_tampered')).toEqual([]);
   });
 
   test('exit 4: record counts differ from the manifest (data restored into a table that already had a row)', async () => {
-    const schema = await pgdrill(['restore', '--latest', '--schema-only', '--target-db', urlOf('t_counts')]);
+    const schema = await pgdrill(['restore', '--latest', '--schema-only', '--target-db', targetUrl('t_counts')]);
     expect(schema.exitCode, schema.stderr).toBe(0);
     expect(schema.stdout).toMatch(/public\.lgas\s+0\s+0 {2}OK/);
     await withClient('t_counts', (c) => c.query(`INSERT INTO public.lgas (id, name, wards) VALUES (999, 'Not in the backup', 1)`));
-    const r = await pgdrill(['restore', '--latest', '--data-only', '--tables', 'public.lgas', '--confirm', '--target-db', urlOf('t_counts')]);
+    const r = await pgdrill(['restore', '--latest', '--data-only', '--tables', 'public.lgas', '--confirm', '--target-db', targetUrl('t_counts')]);
     expect(r.exitCode).toBe(4);
     expect(r.stdout).toContain('--confirm given');
     expect(r.stdout).toMatch(/public\.lgas\s+33\s+34 {2}DIFF/);
@@ -249,7 +257,7 @@ describe.concurrent('pgdrill restore', () => {
 
   test('--tables into an empty scratch database: schema skeleton, then only those rows', async () => {
     const notes = Object.keys(source.summary.tables).find((t) => t.startsWith('"Registry Ops".'))!;
-    const r = await pgdrill(['restore', '--latest', '--tables', `public.users,${notes}`, '--target-db', urlOf('t_tables')]);
+    const r = await pgdrill(['restore', '--latest', '--tables', `public.users,${notes}`, '--target-db', targetUrl('t_tables')]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain("the backup's schema skeleton first");
     expect(r.stdout).toMatch(/public\.users\s+50\s+50 {2}OK/);
@@ -260,7 +268,7 @@ describe.concurrent('pgdrill restore', () => {
   });
 
   test('an old monthly backup encrypted with a key rotated out of the active slot restores with the old key listed after the new one', async () => {
-    const r = await pgdrill(['restore', '--monthly', '2020-06', '--target-db', urlOf('t_old')]);
+    const r = await pgdrill(['restore', '--monthly', '2020-06', '--target-db', targetUrl('t_old')]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/backup {5}monthly 2020-06-oslrs \(copy of 2020-06-01-oslrs\)/);
     expect(r.stdout).toMatch(/taken at {3}2020-06-01T02:00:00\.000Z \(\d\.\d years/);
@@ -270,7 +278,7 @@ describe.concurrent('pgdrill restore', () => {
   });
 
   test('the same old backup without the old key is refused before download: CryptoError UNKNOWN_KEY (exit 4)', async () => {
-    const r = await pgdrill(['restore', '--monthly', '2020-06', '--target-db', urlOf('t_old_nokey')], env({ PGDRILL_ENCRYPTION_KEYS: rotatedKeys.split(',')[0] }));
+    const r = await pgdrill(['restore', '--monthly', '2020-06', '--target-db', targetUrl('t_old_nokey')], env({ PGDRILL_ENCRYPTION_KEYS: rotatedKeys.split(',')[0] }));
     expect(r.exitCode).toBe(4);
     expect(r.stderr).toMatch(/UNKNOWN_KEY: backup 2020-06-oslrs is encrypted with key old, which is not in PGDRILL_ENCRYPTION_KEYS \(new\)/);
     expect(r.stdout).not.toContain('downloading');
@@ -290,7 +298,7 @@ describe.concurrent('pgdrill restore', () => {
       const config = await configFromEnv(s3env, { backup: { format: 'plain', compression: 'gzip' } });
       const storage = openStorage(config);
       await runBackup({ config, storage, keyring: loadKeyring(config, 'write') }).finally(() => storage.close());
-      const r = await pgdrill(['restore', '--latest', '--with-roles', '--target-db', urlOf('t_s3')], s3env);
+      const r = await pgdrill(['restore', '--latest', '--with-roles', '--target-db', targetUrl('t_s3')], s3env);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/downloading \S+\.sql\.gz\.enc and \S+\.globals\.sql\.gz\.enc from s3:\/\//);
       expect(r.stdout).toContain("archive: plain SQL, ");

@@ -196,6 +196,12 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
   if (flags.schemaOnly && flags.dataOnly) throw new ConfigError('--schema-only and --data-only exclude each other', { hint: 'Pass one of them, or neither for schema and data' });
   const tables = parseTables(flags.tables);
   const jobs = parseJobs(flags.jobs, config.sandbox.restoreJobs);
+  if (flags.targetDb && /^[^?]*:\/\/[^/@]*:[^/@]*@|[?&]password=/.test(flags.targetDb)) {
+    // Command lines are visible to every local user (ps, /proc) and land in shell history.
+    throw new ConfigError('--target-db carries a password on the command line', {
+      hint: 'Drop it from the URL and pass it as PGPASSWORD (or ~/.pgpass), e.g. PGPASSWORD=… pgdrill restore --target-db postgres://user@host/db',
+    });
+  }
   const targetUrl = flags.targetDb ?? config.databaseUrl;
   if (!targetUrl && !flags.dryRun) {
     throw new ConfigError('No target database: --target-db is not given and DATABASE_URL is not set', {
@@ -421,7 +427,7 @@ export function register(program: Command): void {
     .option('--date <YYYY-MM-DD>', 'the newest backup taken that day (UTC)')
     .option('--monthly <YYYY-MM>', 'the monthly backup of that month')
     .option('--key <key>', 'a backup by id, manifest key or object key')
-    .option('--target-db <url>', 'database to restore into (default: DATABASE_URL); password via PGPASSWORD or the URL')
+    .option('--target-db <url>', 'database to restore into (default: DATABASE_URL); password via PGPASSWORD or ~/.pgpass, never in this URL')
     .option('--list', 'list the backups and exit')
     .option('--dry-run', 'download, verify, decrypt and pg_restore --list; print what would be restored; change nothing')
     .option('--tables <list>', 'only these tables (schema.table, comma-separated); into an empty database the schema skeleton is created first', list)
