@@ -7,6 +7,7 @@ import type { Keyring } from '../crypto/index.ts';
 import { parseTableName, type BackupManifest } from '../dump/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
+import { fillArchiveOffsets } from './archive-offsets.ts';
 import { fetchObject, type FetchTimings } from './fetch.ts';
 import { filterGlobals } from './globals.ts';
 import type { RestoreTarget } from './target.ts';
@@ -57,6 +58,8 @@ export async function fetchBackup(options: {
   try {
     const common = { storage: options.storage, manifest: options.manifest, keyring: options.keyring, workDir, signal: options.signal };
     const dump = await fetchObject({ ...common, object: options.manifest.objects.dump, name: options.manifest.format === 'custom' ? 'backup.dump' : 'backup.sql' });
+    // Verified above; now give pg_restore --jobs the data offsets a piped pg_dump could not write.
+    if (options.manifest.format === 'custom') fillArchiveOffsets(dump.path);
     const globalsObject = options.manifest.objects.globals;
     const globals = options.withGlobals !== false && globalsObject ? await fetchObject({ ...common, object: globalsObject, name: 'globals.sql' }) : undefined;
     return {
