@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Sha256Hex } from '../dump/manifest.ts';
 import { ReportError } from '../errors/index.ts';
 
 // The drill evidence: the one record a drill leaves behind. The JSON file is what gets hashed,
@@ -11,7 +12,6 @@ export const EVIDENCE_FORMAT_VERSION = 1;
 /** Default local time zone of the report: West Africa Time. */
 export const DEFAULT_TIME_ZONE = 'Africa/Lagos';
 
-const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters (SHA-256)');
 /** ISO-8601 instant in UTC with a trailing `Z`, e.g. `2026-11-23T01:00:00.000Z`. */
 const IsoUtc = z.iso.datetime();
 /** Calendar date, `YYYY-MM-DD`. */
