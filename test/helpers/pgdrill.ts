@@ -10,8 +10,9 @@ import { generateKey } from '../../src/crypto/index.ts';
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(REPO_ROOT, 'bin/pgdrill.js');
 
+/** A fresh folder under the run's temp root (removed by the integration global teardown). */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `pgdrill-${prefix}-`));
+  return mkdtempSync(path.join(process.env.PGDRILL_TEST_TMP ?? os.tmpdir(), `pgdrill-${prefix}-`));
 }
 
 export function newKeyring(id = 'k1'): string {
