@@ -7,7 +7,7 @@ import { TOOL_VERSION, type PgdrillConfig } from '../config/index.ts';
 import { createEncryptStream, missingKeyError, type Keyring } from '../crypto/index.ts';
 import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
-import { baseEnv, describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
+import { describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
 import { auditChainHead, countLargeObjects, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from './inspect.ts';
 import { backupId, dataKey, manifestKey, objectExtension } from './layout.ts';
 import { BackupManifest, MANIFEST_FORMAT_VERSION, type StoredObjectRef } from './manifest.ts';
@@ -247,10 +247,10 @@ interface StreamToStorageOptions {
 /** Runs a dump command and streams its stdout → SHA-256 → compress → encrypt → SHA-256 → storage. */
 async function streamCommandToStorage(o: StreamToStorageOptions): Promise<StoredObjectRef> {
   const started = Date.now();
-  // Only what the tool needs: no encryption keys or S3 secrets, and no stray PG* variables that
-  // could point pg_dump at another server than the one whose snapshot it must import.
+  // libpqEnv is the whole environment: no keys or S3 secrets, and no stray PG* variables that could
+  // point pg_dump at another server than the one whose snapshot it must import.
   const child: ResultPromise<{ buffer: { stdout: false; stderr: true }; env: Record<string, string>; extendEnv: false; reject: false; cancelSignal?: AbortSignal; maxBuffer: number }> = execa(o.command, o.args, {
-    env: { ...baseEnv(), ...o.env },
+    env: o.env,
     extendEnv: false,
     buffer: { stdout: false, stderr: true },
     reject: false,

@@ -49,9 +49,14 @@ export function parseDatabaseUrl(url: string | undefined, what = 'DATABASE_URL')
   };
 }
 
-/** libpq environment for pg_dump / pg_restore / psql: the password never goes on the command line. */
+/**
+ * The whole environment of pg_dump / pg_restore / psql (spawn with `extendEnv: false`): PATH and
+ * locale, then the connection as libpq variables. The password never goes on the command line,
+ * and no encryption key, S3 secret or stray PG* variable reaches the tool.
+ */
 export function libpqEnv(info: ConnectionInfo): Record<string, string> {
   const env: Record<string, string> = {
+    ...baseEnv(),
     PGHOST: info.host,
     PGPORT: String(info.port),
     PGUSER: info.user,
@@ -65,8 +70,8 @@ export function libpqEnv(info: ConnectionInfo): Record<string, string> {
   return env;
 }
 
-/** Environment every child process gets besides its own settings: no secrets, no PG* variables. */
-export function baseEnv(): Record<string, string> {
+/** What every client tool may inherit: no secrets, no PG* variables. */
+function baseEnv(): Record<string, string> {
   const keep = /^(PATH|HOME|LANG|LC_[A-Z]+|TZ|TMPDIR|USER)$/;
   return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => keep.test(e[0]) && e[1] !== undefined));
 }

@@ -27,7 +27,7 @@ export function createDatabaseTarget(url: string, binDir?: string): RestoreTarge
       return u.toString();
     },
     async pgRestore(archivePath, args) {
-      const result = await execa(bin('pg_restore'), ['--no-password', `--dbname=${info.database}`, ...args, archivePath], { env, reject: false, stdout: 'ignore' });
+      const result = await execa(bin('pg_restore'), ['--no-password', `--dbname=${info.database}`, ...args, archivePath], { env, extendEnv: false, reject: false, stdout: 'ignore' });
       if (result.exitCode !== 0) {
         throw new RestoreError(`pg_restore into ${describeConnection(info)} failed (exit ${result.exitCode}): ${tailOf(result.stderr)}`, {
           hint: 'Read the pg_restore errors above; the target may be partly restored — restore into an empty database',
@@ -37,6 +37,7 @@ export function createDatabaseTarget(url: string, binDir?: string): RestoreTarge
     async psqlFile(sqlPath, database = info.database) {
       const result = await execa(bin('psql'), ['--no-password', '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${database}`, `--file=${sqlPath}`], {
         env,
+        extendEnv: false,
         reject: false,
         stdout: 'ignore',
       });

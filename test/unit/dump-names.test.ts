@@ -49,6 +49,17 @@ describe('database URLs', () => {
     expect(redactUrl('postgres://app:hunter2@db/oslrs')).not.toContain('hunter2');
     expect(redactUrl('postgres://app@db/oslrs?password=S3cret!')).not.toContain('S3cret');
   });
+  it('gives client tools only PATH/locale and the connection: no keys, no stray PG* variables', () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { PGDRILL_ENCRYPTION_KEYS: 'k:secret', S3_SECRET_KEY: 's3', PGHOSTADDR: '10.9.9.9' });
+    try {
+      const env = libpqEnv(parseDatabaseUrl('postgres://app:pw@db/oslrs'));
+      expect(env).toMatchObject({ PATH: process.env.PATH, PGHOST: 'db', PGPASSWORD: 'pw' });
+      for (const name of ['PGDRILL_ENCRYPTION_KEYS', 'S3_SECRET_KEY', 'PGHOSTADDR']) expect(env).not.toHaveProperty(name);
+    } finally {
+      process.env = saved;
+    }
+  });
   it('rejects what is not a postgres URL with a configuration error', () => {
     expect(() => parseDatabaseUrl('mysql://x@y/z')).toThrow(/protocol mysql:/);
     expect(() => parseDatabaseUrl(undefined)).toThrow(/DATABASE_URL is not set/);
