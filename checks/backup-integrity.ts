@@ -1,4 +1,4 @@
-import { defineCheck } from '../src/drill/index.ts';
+import { defineCheck } from '../src/check/index.ts';
 
 export default defineCheck({
   id: 'backup-integrity',

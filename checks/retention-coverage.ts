@@ -1,4 +1,4 @@
-import { defineCheck } from '../src/drill/index.ts';
+import { defineCheck } from '../src/check/index.ts';
 import { retentionCoverage } from '../src/retention/index.ts';
 
 export default defineCheck({

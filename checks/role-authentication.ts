@@ -1,7 +1,7 @@
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
-import { parseTableName, qualifiedName, quoteIdent, readRoles, tableKey } from '../src/dump/index.ts';
-import { defineCheck } from '../src/drill/index.ts';
+import { parseTableName, qualifiedName, quoteIdent, readRoles, tableKey } from '../src/inspect/index.ts';
+import { defineCheck } from '../src/check/index.ts';
 
 export default defineCheck({
   id: 'role-authentication',

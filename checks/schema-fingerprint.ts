@@ -1,5 +1,5 @@
-import { schemaFingerprint } from '../src/dump/index.ts';
-import { defineCheck } from '../src/drill/index.ts';
+import { schemaFingerprint } from '../src/inspect/index.ts';
+import { defineCheck } from '../src/check/index.ts';
 
 export default defineCheck({
   id: 'schema-fingerprint',

@@ -1,5 +1,5 @@
-import { displayName, existingTables, qualifiedName, quoteIdent, tableKey } from '../src/dump/index.ts';
-import { defineCheck } from '../src/drill/index.ts';
+import { displayName, existingTables, qualifiedName, quoteIdent, tableKey } from '../src/inspect/index.ts';
+import { defineCheck } from '../src/check/index.ts';
 
 export default defineCheck({
   id: 'tables-readable',

@@ -27,9 +27,10 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { loadFixture, parseSize, rowsForTargetBytes } from '../fixtures/index.ts';
 import { generateKey } from '../src/crypto/index.ts';
-import { BackupManifest } from '../src/dump/index.ts';
+import { BackupManifest } from '../src/catalog/index.ts';
 import { filterGlobals } from '../src/restore/index.ts';
-import { setSandboxSignalHandling, startEmbeddedSandbox, stopAllSandboxes } from '../src/sandbox/index.ts';
+import { registerCleanup } from '../src/lifecycle/index.ts';
+import { startEmbeddedSandbox, stopAllSandboxes } from '../src/sandbox/index.ts';
 import type { EmbeddedSandbox } from '../src/sandbox/index.ts';
 import { cleanEnv, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, rotate, runNodeMeasured, shebangNodeArgs, timed } from './bench/measure.ts';
 
@@ -90,23 +91,16 @@ const log = (line: string): void => {
 // Cleanup: our temp dirs and every sandbox, also on Ctrl-C / SIGTERM.
 
 const workDirs = new Set<string>();
-setSandboxSignalHandling(false);
-let interrupted = false;
-const onSignal = (signal: NodeJS.Signals): void => {
-  if (interrupted) process.exit(130);
-  interrupted = true;
-  log(`${signal}: stopping sandboxes and removing temp dirs`);
-  stopAllSandboxes()
-    .catch((error: unknown) => log(String(error)))
-    .finally(() => {
-      for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-process.on('exit', () => {
-  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+// Sandboxes register themselves; the temp dirs are one more cleanup of the lifecycle module.
+registerCleanup({
+  kind: 'temp folder',
+  label: 'bench work folders',
+  run: async () => {
+    for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+  },
+  runSync: () => {
+    for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+  },
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -5,10 +5,9 @@
 import { createCipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StreamDecryptor, createDecryptStream } from '../src/crypto/decrypt.ts';
-import { StreamEncryptor, createEncryptStream } from '../src/crypto/encrypt.ts';
-import { MIB } from '../src/crypto/format.ts';
-import { generateKey, parseKeyring } from '../src/crypto/keyring.ts';
+import { StreamDecryptor, StreamEncryptor, createDecryptStream, createEncryptStream, generateKey, parseKeyring } from '../src/crypto/index.ts';
+
+const MIB = 1024 * 1024;
 
 const gib = Number(process.argv[2] ?? 2);
 const chunkSize = Number(process.argv[3] ?? 1) * MIB;

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/index.ts';
 import { loadKeyring } from '../../src/crypto/index.ts';
-import { listBackups } from '../../src/dump/index.ts';
+import { listBackups } from '../../src/catalog/index.ts';
 import { fetchBackup, restoreFetched } from '../../src/restore/index.ts';
 import { startEmbeddedSandbox } from '../../src/sandbox/index.ts';
 import { openStorage } from '../../src/storage/index.ts';

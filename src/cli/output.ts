@@ -1,16 +1,8 @@
-import { ExitCode, exitCodeOf, InterruptedError, PgdrillError } from '../errors/index.ts';
+import type { Catalog } from '../catalog/index.ts';
+import { exitCodeOf, PgdrillError } from '../errors/index.ts';
+import { formatAge, formatBytes } from '../format/index.ts';
 
 export const isTTY = (): boolean => Boolean(process.stderr.isTTY) && process.env.CI !== 'true';
-
-import { formatBytes } from '../report/format.ts';
-
-export { formatBytes };
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
 
 /** A progress line rewritten in place on a TTY; silent otherwise. */
 export function progressLine(label: string): { update(bytes: number, elapsedMs: number): void; done(): void } {
@@ -35,15 +27,34 @@ export function reportError(error: unknown, verbose: boolean): number {
   return exitCodeOf(error);
 }
 
-/** Aborts on SIGINT/SIGTERM so running work can clean up (abort uploads, kill pg_dump); a second signal exits at once. */
-export function interruptSignal(): AbortSignal {
-  const controller = new AbortController();
-  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted);
-    process.stderr.write(`\npgdrill: ${signal} received, cleaning up (again to force)\n`);
-    controller.abort(new InterruptedError(signal, { hint: 'Nothing was published by the interrupted run' }));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return controller.signal;
+/** The last drill that restored a backup (as the backup under test or as the older one proven). */
+export interface LastDrill {
+  at: string;
+  verdict: 'PASS' | 'FAIL';
+}
+
+/**
+ * The one backup list (`pgdrill list`, `pgdrill restore --list`): per tier, each backup's id, time
+ * taken, age, stored size, tables and key id, plus its last drill when `lastDrill` is given.
+ */
+export function printBackupList(
+  write: (line: string) => void,
+  catalog: Catalog,
+  options: { location: string; now: Date; lastDrill?: (id: string) => LastDrill | null },
+): void {
+  if (catalog.backups.length === 0) write(`no backups in ${options.location}`);
+  for (const tier of ['daily', 'weekly', 'monthly'] as const) {
+    const ofTier = catalog.backups.filter((e) => e.manifest.tier === tier);
+    if (ofTier.length === 0) continue;
+    write(`${tier}:`);
+    for (const { manifest: m } of ofTier) {
+      const size = m.objects.dump.size + (m.objects.globals?.size ?? 0);
+      const key = m.encryption.algorithm === 'none' ? 'none (unencrypted)' : m.encryption.keyId;
+      const age = formatAge(options.now.getTime() - Date.parse(m.startedAt));
+      const drill = options.lastDrill ? options.lastDrill(m.id) : undefined;
+      const drillColumn = drill === undefined ? '' : drill ? `  drill ${drill.verdict} ${drill.at.slice(0, 10)}` : '  never drilled';
+      write(`  ${m.id.padEnd(28)} ${m.startedAt}  ${age.padStart(10)} ago  ${formatBytes(size).padStart(10)}  ${String(m.tables.length).padStart(3)} tables  key ${key}${drillColumn}`);
+    }
+  }
+  for (const bad of catalog.invalid) write(`INVALID ${bad.manifestKey}: ${bad.reason}`);
 }

@@ -27,7 +27,7 @@ export {
 } from './format.ts';
 export type { EncryptionHeaderInfo } from './format.ts';
 
-export { createEncryptStream, encryptBuffer } from './encrypt.ts';
+export { StreamEncryptor, createEncryptStream, encryptBuffer } from './encrypt.ts';
 export type { EncryptOptions } from './encrypt.ts';
 
-export { createDecryptStream, decryptBuffer } from './decrypt.ts';
+export { StreamDecryptor, createDecryptStream, decryptBuffer } from './decrypt.ts';

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { expect, inject, test as base } from 'vitest';
-import type { BackupManifest } from '../dump/index.ts';
-import { slug } from './define.ts';
-import { checkMetaOf, type CheckContext, type CheckMeta, type DrillCheck, type DrillState } from './types.ts';
+import type { BackupManifest } from '../catalog/index.ts';
+import type { CheckContext, DrillCheck, DrillState } from '../check/index.ts';
+import { checkMetaOf, slug, type CheckMeta } from './types.ts';
 
 export interface DrillFixtures {
   /** What the drill's setup learned: backup, timings, sandbox, catalog, restore outcome. */

@@ -1,12 +1,14 @@
 import os from 'node:os';
+import pg from 'pg';
+import type { DrillState, OlderBackupOutcome, RestoreOutcome } from '../check/index.ts';
 import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../config/index.ts';
 import { loadKeyring, type Keyring } from '../crypto/index.ts';
-import { listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog } from '../dump/index.ts';
+import { listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog } from '../catalog/index.ts';
 import { CryptoError, IntegrityError, PgdrillError } from '../errors/index.ts';
+import { compareRecordCounts } from '../inspect/index.ts';
 import { fetchBackup, restoreFetched } from '../restore/index.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { openStorage, type BackupStorage } from '../storage/index.ts';
-import type { DrillState, OlderBackupOutcome, RestoreOutcome } from './types.ts';
 
 export interface DrillOptions {
   configFile?: string;
@@ -66,9 +68,10 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
     verified: { storedSha256: null, plaintextSha256: null },
     restore: { ok: false },
     sandbox: null,
-    timings: { downloadMs: null, decryptMs: null, restoreMs: null },
+    timings: { downloadMs: null, decryptMs: null, restoreMs: null, countMs: null },
     timeline: [],
     olderBackup: null,
+    recordCounts: null,
     config: { drill: config.drill, retention: config.retention, auditChain: config.backup.auditChain },
   };
 
@@ -100,6 +103,17 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
       };
     }
     if (state.restore.ok && options.afterRestore) await options.afterRestore(state.sandbox!.uri);
+    if (state.restore.ok) {
+      const counting = Date.now();
+      const db = new pg.Pool({ connectionString: state.sandbox!.uri, max: 1 });
+      try {
+        state.recordCounts = await compareRecordCounts(db, manifest, config.drill.recordCountTolerance);
+      } finally {
+        await db.end();
+      }
+      state.timings.countMs = Date.now() - counting;
+      mark('counted', state.recordCounts.summary);
+    }
     if (state.restore.ok) {
       state.olderBackup = await proveOlderBackup({ config, storage, keyring, catalog, current: manifest, kind: restored.sandbox!.kind, now, cleanups, mark });
     }
@@ -143,7 +157,7 @@ async function restoreIntoNewSandbox(o: RestoreIntoSandboxOptions) {
     verified: DrillState['verified'];
     timings: DrillState['timings'];
     sandbox?: Sandbox;
-  } = { outcome: { ok: false }, verified: { storedSha256: null, plaintextSha256: null }, timings: { downloadMs: null, decryptMs: null, restoreMs: null } };
+  } = { outcome: { ok: false }, verified: { storedSha256: null, plaintextSha256: null }, timings: { downloadMs: null, decryptMs: null, restoreMs: null, countMs: null } };
   const label = o.label ? `${o.label} ` : '';
   let fetched;
   try {

@@ -1,15 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SerializedError } from 'vitest';
-import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { buildNotification, createConsoleNotifier, type Notifier } from '../notify/index.ts';
-import { DrillEvidence, publishReport, readDrillHistory, renderReport, serializeEvidence, type CheckResult } from '../report/index.ts';
+import { DrillEvidence, publishReport, readDrillHistory, serializeEvidence, type CheckResult } from '../evidence/index.ts';
 import { openStorage } from '../storage/index.ts';
-import { buildEvidence } from './evidence.ts';
-import { loadDrillConfig } from './prepare.ts';
-import { slug } from './define.ts';
-import { drillSession } from './session.ts';
-import { checkMetaOf } from './types.ts';
+import { buildEvidence } from './build-evidence.ts';
+import { loadDrillConfig, type DrillOptions } from './prepare.ts';
+import { checkMetaOf, slug } from './types.ts';
 
 export interface DrillResult {
   verdict: 'PASS' | 'FAIL';
@@ -46,18 +44,28 @@ function checkRecord(test: TestCase): CheckResult {
 
 /**
  * Turns a finished drill run into its record: evidence JSON, HTML and PDF under reports/, uploaded
- * beside the backups, then handed to the notifier. The result is left in the drill session for
- * the CLI to print and exit on.
+ * beside the backups, then handed to the notifier. `result` holds the verdict for the CLI to print
+ * and exit on.
  */
 export class DrillReporter implements Reporter {
+  readonly #options: Omit<DrillOptions, 'afterRestore'>;
   readonly #notifier: Notifier;
-  constructor(notifier: Notifier = createConsoleNotifier()) {
+  #vitest: Vitest | undefined;
+  /** Set when the run ends: the verdict, the report's paths, or why there is no report. */
+  result: DrillResult | undefined;
+
+  constructor(options: Omit<DrillOptions, 'afterRestore'> = {}, notifier: Notifier = createConsoleNotifier()) {
+    this.#options = options;
     this.#notifier = notifier;
   }
 
+  onInit(vitest: Vitest): void {
+    this.#vitest = vitest;
+  }
+
   async onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): Promise<void> {
-    const session = drillSession();
-    const state = session.state;
+    // The global setup provided the drill's state to the drill project.
+    const state = this.#vitest?.getProjectByName('drill').getProvidedContext().pgdrill;
     if (!state) return;
     const tests = modules.flatMap((m) => [...m.children.allTests()]);
     const checks = tests.map(checkRecord);
@@ -68,10 +76,10 @@ export class DrillReporter implements Reporter {
     const moduleErrors = modules.flatMap((m) => m.errors().map((e) => `${m.relativeModuleId}: ${e.message}`));
     const errors = [...unhandledErrors.map((e) => e.message), ...moduleErrors];
     if (!state.manifest) {
-      session.result = { verdict: 'FAIL', drillId: state.drillId, failedChecks, error: state.restore.error };
+      this.result = { verdict: 'FAIL', drillId: state.drillId, failedChecks, error: state.restore.error };
       return;
     }
-    const config = await loadDrillConfig(session.options ?? {});
+    const config = await loadDrillConfig(this.#options);
     const storage = openStorage(config);
     try {
       const history = await readDrillHistory(storage, config.storage.prefix, 11, {
@@ -81,25 +89,27 @@ export class DrillReporter implements Reporter {
         buildEvidence({ state, checks, checksMs, finishedAt: new Date(), config, history, unhandledErrors: errors }),
       );
       // The verdict stands even if rendering or publishing fails below; the CLI reports both.
-      session.result = { verdict: evidence.verdict, drillId: state.drillId, failedChecks };
+      this.result = { verdict: evidence.verdict, drillId: state.drillId, failedChecks };
       // The evidence is the record: on disk before Chromium or storage get a chance to fail.
       const jsonPath = path.join(config.report.outDir, state.startedAt.slice(0, 7), `${state.drillId}.json`);
       await mkdir(path.dirname(jsonPath), { recursive: true });
       await writeFile(jsonPath, serializeEvidence(evidence));
-      session.result.jsonPath = jsonPath;
+      this.result.jsonPath = jsonPath;
+      // Chromium's driver and the templates load only now, after the evidence is on disk.
+      const { renderReport } = await import('../report/index.ts');
       const rendered = await renderReport(evidence, {
         outDir: config.report.outDir,
         chromiumPath: config.report.chromiumPath,
         logoPath: config.report.logoPath,
         signingKey: config.report.signingKey,
       });
-      session.result.pdfPath = rendered.pdfPath;
+      this.result.pdfPath = rendered.pdfPath;
       await publishReport(storage, config.storage.prefix, rendered, { drillId: state.drillId, startedAt: state.startedAt });
       await this.#notifier.notify(buildNotification(evidence, rendered.pdfPath));
     } catch (error) {
-      session.result ??= { verdict: 'FAIL', drillId: state.drillId, failedChecks };
-      session.result.error = `the drill record could not be completed: ${(error as Error).message}`;
-      session.result.reportError = error;
+      this.result ??= { verdict: 'FAIL', drillId: state.drillId, failedChecks };
+      this.result.error = `the drill record could not be completed: ${(error as Error).message}`;
+      this.result.reportError = error;
     } finally {
       await storage.close();
     }

@@ -1,11 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { startVitest } from 'vitest/node';
-import { ExitCode, SandboxError } from '../errors/index.ts';
-import { liveSandboxCount } from '../sandbox/index.ts';
+import { SandboxError } from '../errors/index.ts';
+import { exitOnSignal } from '../lifecycle/index.ts';
 import type { Notifier } from '../notify/index.ts';
+import { afterRestoreSlot } from './after-restore.ts';
 import { loadDrillConfig, type DrillOptions } from './prepare.ts';
 import { DrillReporter, type DrillResult } from './reporter.ts';
-import { drillSession } from './session.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -16,33 +16,28 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export async function runDrill(options: DrillOptions & { notifier?: Notifier; files?: string[] } = {}): Promise<DrillResult> {
   // Fail fast with the configuration error's own exit code, before vitest starts.
   await loadDrillConfig(options);
-  const session = drillSession();
-  session.options = options;
-  session.state = undefined;
-  session.result = undefined;
-  // Ctrl-C / SIGTERM before any sandbox runs: exit so 'exit' hooks remove downloaded plaintext.
-  // While sandboxes run, their own handler stops them first, then exits.
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (liveSandboxCount() === 0) process.exit(signal === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const { afterRestore, notifier, files, ...serializable } = options;
+  // The one value that cannot travel through vitest's provide (a function) waits in a slot.
+  afterRestoreSlot.set(afterRestore);
+  const reporter = new DrillReporter(serializable, notifier);
+  // A signal while vitest runs (it cannot watch an AbortSignal) stops the sandboxes and exits 130/143.
+  const release = exitOnSignal();
   try {
-    const vitest = await startVitest('test', options.files ?? [], {
+    const vitest = await startVitest('test', files ?? [], {
       root: ROOT,
       project: ['drill'],
       run: true,
       watch: false,
-      reporters: ['default', new DrillReporter(options.notifier)],
+      reporters: ['default', reporter],
+      provide: { pgdrillOptions: serializable },
     });
     await vitest.close();
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    release();
+    afterRestoreSlot.set(undefined);
   }
-  const result = session.result;
-  if (!result) {
+  if (!reporter.result) {
     throw new SandboxError('The drill ended without a result', { hint: 'See the vitest output above for the error in the drill setup' });
   }
-  return result;
+  return reporter.result;
 }

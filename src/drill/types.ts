@@ -1,85 +1,5 @@
-import type { Pool } from 'pg';
-import type { PgdrillConfig } from '../config/index.ts';
-import type { BackupManifest, BackupTier } from '../dump/index.ts';
-
-/** `skip`: not applicable to this backup (e.g. no audit table in it), with the reason as summary. */
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
-
-/** What a check returns: its verdict, one line for the report, and evidence for the JSON record. */
-export interface CheckOutcome {
-  status: CheckStatus;
-  /** One line of evidence, e.g. "42 tables, 1,204,311 rows: all counts match". */
-  summary: string;
-  /** Structured evidence (counts, ids, first broken link): JSON only, never personal data. */
-  evidence?: Record<string, unknown>;
-}
-
-/** One backup in storage as the drill saw it (for freshness and retention checks). */
-export interface CatalogItem {
-  id: string;
-  tier: BackupTier;
-  database: string;
-  startedAt: string;
-  finishedAt: string;
-}
-
-export interface RestoreOutcome {
-  ok: boolean;
-  /** Which stage failed: locating, download/verification, sandbox start or restore. */
-  failedStage?: 'locate' | 'verify' | 'sandbox' | 'restore';
-  error?: string;
-  /** Error class name / code, e.g. `IntegrityError`, `CryptoError:WRONG_KEY`. */
-  errorKind?: string;
-}
-
-export interface OlderBackupOutcome {
-  id: string;
-  takenAt: string;
-  encryptionKeyId: string | null;
-  status: 'pass' | 'fail' | 'skipped';
-  detail: string;
-}
-
-/**
- * Everything the drill's global setup learned, handed to every drill file (vitest `provide`) and
- * to the reporter. Serializable; the sandbox URI carries the sandbox's throwaway password.
- */
-export interface DrillState {
-  drillId: string;
-  startedAt: string;
-  now: string;
-  /** Backups in storage (valid manifests only), oldest first. */
-  catalog: CatalogItem[];
-  invalidManifests: string[];
-  manifest: BackupManifest | null;
-  /** SHA-256 of what was actually downloaded / decrypted (null when it never got that far). */
-  verified: { storedSha256: string | null; plaintextSha256: string | null };
-  restore: RestoreOutcome;
-  sandbox: { kind: 'docker' | 'embedded'; description: string; serverVersion: string; uri: string } | null;
-  timings: { downloadMs: number | null; decryptMs: number | null; restoreMs: number | null };
-  timeline: Array<{ step: string; at: string; detail?: string }>;
-  olderBackup: OlderBackupOutcome | null;
-  /** Config sections checks use (no secrets: the report signing key stays in the main process). */
-  config: Pick<PgdrillConfig, 'drill' | 'retention'> & { auditChain: PgdrillConfig['backup']['auditChain'] };
-}
-
-/** What a check gets: the restored database and what the drill knows about the backup. */
-export interface CheckContext {
-  /** Pool on the restored database (sandbox superuser). */
-  db: Pool;
-  manifest: BackupManifest;
-  state: DrillState;
-}
-
-/** A built-in or custom check defined in `checks/` with `defineCheck`. */
-export interface DrillCheck {
-  id: string;
-  title: string;
-  description: string;
-  /** False for checks that judge storage, not the restored database (they run even when restore failed). */
-  needsDatabase?: boolean;
-  run(context: CheckContext): Promise<CheckOutcome>;
-}
+import type { CheckStatus, DrillState } from '../check/index.ts';
+import type { DrillOptions } from './prepare.ts';
 
 /** What a drill test leaves in `task.meta` for the reporter. */
 export interface CheckMeta {
@@ -99,6 +19,17 @@ export function checkMetaOf(meta: object): { pgdrill?: CheckMeta } {
 
 declare module 'vitest' {
   interface ProvidedContext {
+    /** The drill's state, provided by the global setup to drill files and the reporter. */
     pgdrill: DrillState;
+    /** The run's options (serialisable part), provided by runDrill to the global setup. */
+    pgdrillOptions?: Omit<DrillOptions, 'afterRestore'>;
   }
 }
+
+/** A check id from a test name. */
+export const slug = (name: string): string =>
+  name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '') || 'check';

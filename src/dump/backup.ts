@@ -8,10 +8,9 @@ import { createEncryptStream, missingKeyError, type Keyring } from '../crypto/in
 import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
-import { auditChainHead, countLargeObjects, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from './inspect.ts';
-import { backupId, dataKey, manifestKey, objectExtension } from './layout.ts';
-import { BackupManifest, MANIFEST_FORMAT_VERSION, type StoredObjectRef } from './manifest.ts';
-import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from './streams.ts';
+import { auditChainHead, countLargeObjects, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from '../inspect/index.ts';
+import { BackupManifest, backupId, dataKey, dataKeyStem, manifestKey, MANIFEST_FORMAT_VERSION, objectExtension, writeManifest, type StoredObjectRef } from '../catalog/index.ts';
+import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from '../streams/index.ts';
 
 export interface BackupProgress {
   /** Plaintext bytes read from pg_dump so far. */
@@ -190,9 +189,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       schemaFingerprint: fingerprint,
       largeObjects,
     });
-    const key = manifestKey(config.storage.prefix, 'daily', id);
-    await storage.put(key, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), { contentType: 'application/json' });
-    return { manifest, manifestKey: key };
+    return { manifest, manifestKey: await writeManifest(storage, config.storage.prefix, manifest) };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     // No manifest was written, so nothing refers to these; remove them now rather than leave
@@ -220,7 +217,7 @@ async function freeBackupId(storage: BackupStorage, prefix: string, base: string
     const id = n === 1 ? base : `${base}-${n}`;
     const taken = (await storage.head(manifestKey(prefix, 'daily', id))) !== undefined;
     let dataTaken = false;
-    for await (const _ of storage.list(`${prefix}/daily/${id}.`)) {
+    for await (const _ of storage.list(dataKeyStem(prefix, 'daily', id))) {
       dataTaken = true;
       break;
     }

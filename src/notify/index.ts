@@ -1,5 +1,5 @@
-import type { DrillEvidence } from '../report/evidence.ts';
-import { formatDate, formatHours, formatMinutes, formatUtc } from '../report/format.ts';
+import type { DrillEvidence } from '../evidence/index.ts';
+import { formatDate, formatHours, formatMinutes, formatUtc } from '../format/index.ts';
 
 export { createConsoleNotifier } from './console.ts';
 export type { DrillNotification, Notifier } from './types.ts';

@@ -1,4 +1,4 @@
-import type { Verdict } from '../report/evidence.ts';
+import type { Verdict } from '../evidence/index.ts';
 
 /** What a drill hands to every notifier once its report is rendered. */
 export interface DrillNotification {

@@ -1,5 +1,6 @@
-import type { DrillEvidence, HistoryEntry } from './evidence.ts';
-import { escapeHtml, formatDate, formatMinutes } from './format.ts';
+import type { DrillEvidence, HistoryEntry } from '../evidence/index.ts';
+import { formatDate, formatMinutes } from '../format/index.ts';
+import { escapeHtml } from './text.ts';
 
 // Inline SVG charts, generated from the evidence alone (no scripts, no external requests).
 // Each chart carries a <title> and <desc> so the PDF stays readable as text.

@@ -7,10 +7,8 @@ import Handlebars from 'handlebars';
 import puppeteer from 'puppeteer-core';
 import type { Browser } from 'puppeteer-core';
 import { ReportError } from '../errors/index.ts';
-import { parseEvidence, serializeEvidence } from './evidence.ts';
-import type { DrillEvidence, DrillEvidenceInput } from './evidence.ts';
-import { escapeHtml } from './format.ts';
-import { hashEvidence, signatureSidecar } from './ledger.ts';
+import { hashEvidence, parseEvidence, serializeEvidence, signatureSidecar, type DrillEvidence, type DrillEvidenceInput } from '../evidence/index.ts';
+import { escapeHtml } from './text.ts';
 import { buildView } from './view.ts';
 import type { SignatureInfo } from './view.ts';
 

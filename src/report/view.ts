@@ -1,7 +1,6 @@
 import { restoreTrendSvg, retentionGridSvg, verdictStripSvg, legendSwatchSvg } from './charts.ts';
-import type { CheckStatus, DrillEvidence } from './evidence.ts';
+import type { CheckStatus, DrillEvidence } from '../evidence/index.ts';
 import {
-  escapeHtml,
   formatBytes,
   formatDate,
   formatDuration,
@@ -11,10 +10,9 @@ import {
   formatMinutes,
   formatNumber,
   formatUtc,
-  redactPersonalData,
-  truncate,
   zoneAbbreviation,
-} from './format.ts';
+} from '../format/index.ts';
+import { escapeHtml, redactPersonalData, truncate } from './text.ts';
 
 // Turns evidence into the flat, pre-formatted view the Handlebars templates print. All wording
 // decisions and arithmetic live here (tested in TS); templates only lay things out.

@@ -1,4 +1,4 @@
-import type { BackupManifest } from '../dump/index.ts';
+import type { BackupManifest } from '../catalog/index.ts';
 import { restoreFetched, type FetchedBackup, type RestoreSelection } from './restore.ts';
 import type { RestoreTarget } from './target.ts';
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { TableRef } from '../dump/index.ts';
+import type { TableRef } from '../inspect/index.ts';
 import { ConfigError, IntegrityError } from '../errors/index.ts';
 
 // What is inside a decrypted backup, read without restoring it: `pg_restore --list` for custom

@@ -1,6 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createDecryptStream, type Keyring } from '../crypto/index.ts';
-import { createDecompressStream, HashTap, pipeAll, type BackupManifest, type StoredObjectRef } from '../dump/index.ts';
+import { createDecompressStream, HashTap, pipeAll } from '../streams/index.ts';
+import { type BackupManifest, type StoredObjectRef } from '../catalog/index.ts';
 import { ConfigError, IntegrityError, PgdrillError, StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 

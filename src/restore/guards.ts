@@ -1,15 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import pg from 'pg';
-import {
-  describeConnection,
-  displayName,
-  listTables,
-  parseDatabaseUrl,
-  pgClientConfig,
-  type BackupManifest,
-  type ConnectionInfo,
-  type TableRef,
-} from '../dump/index.ts';
+import { describeConnection, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../dump/index.ts';
+import { type BackupManifest } from '../catalog/index.ts';
+import { displayName, listTables, type TableRef } from '../inspect/index.ts';
 import { ConfigError, RestoreError } from '../errors/index.ts';
 import type { ArchiveListing } from './archive.ts';
 

@@ -32,11 +32,10 @@ export {
   parseJobs,
   manifestForSelection,
   needsSkeleton,
-  formatAge,
   describePlan,
   type BackupChoice,
   type RestorePlan,
 } from './plan.ts';
 export { applyRestore } from './apply.ts';
-export { compareRecordCounts, type CountComparison, type CountRow } from './counts.ts';
-export { verifyBackups, backupsToVerify, describeFailure, errorKindOf, type VerifyResult, type VerifyReport } from './verify.ts';
+export { verifyBackups, backupsToVerify, describeFailure, errorKindOf, verificationFailure, type VerifyResult, type VerifyReport } from './verify.ts';
+export { planRestore, executeRestore, type RestoreRequest, type PlannedRestore, type RestoreEvent, type RestoreResult, type ExecuteRestoreOptions } from './run.ts';

@@ -1,15 +1,8 @@
-import {
-  describeConnection,
-  displayName,
-  tableKey,
-  parseTableName,
-  type BackupManifest,
-  type BackupSelector,
-  type CatalogEntry,
-  type ConnectionInfo,
-  type TableRef,
-} from '../dump/index.ts';
+import { describeConnection, type ConnectionInfo } from '../dump/index.ts';
+import { type BackupManifest, type BackupSelector, type CatalogEntry } from '../catalog/index.ts';
+import { displayName, tableKey, parseTableName, type TableRef } from '../inspect/index.ts';
 import { ConfigError } from '../errors/index.ts';
+import { formatAge } from '../format/index.ts';
 import type { TargetState } from './guards.ts';
 import type { RestoreSelection } from './restore.ts';
 
@@ -111,17 +104,6 @@ export interface RestorePlan {
 /** Whether a selection restores into an empty database table by table (see RestorePlan.skeleton). */
 export function needsSkeleton(tables: readonly TableRef[] | undefined, selection: Pick<RestoreSelection, 'dataOnly'>, state: TargetState | undefined): boolean {
   return tables !== undefined && !selection.dataOnly && state !== undefined && state.userTables.length === 0;
-}
-
-/** `3 h 20 min`, `5 days`, `6.2 years`. */
-export function formatAge(ms: number): string {
-  const minutes = Math.max(0, Math.round(ms / 60_000));
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${hours} h ${minutes % 60} min`;
-  const days = Math.floor(hours / 24);
-  if (days < 730) return `${days} days`;
-  return `${(days / 365.25).toFixed(1)} years (${days} days)`;
 }
 
 function describeSelection(plan: RestorePlan): string {

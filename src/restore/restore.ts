@@ -4,8 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { Keyring } from '../crypto/index.ts';
-import { parseTableName, type BackupManifest } from '../dump/index.ts';
+import { type BackupManifest } from '../catalog/index.ts';
+import { parseTableName } from '../inspect/index.ts';
 import { ConfigError } from '../errors/index.ts';
+import { registerCleanup } from '../lifecycle/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { fillArchiveOffsets } from './archive-offsets.ts';
 import { fetchObject, type FetchTimings } from './fetch.ts';
@@ -47,14 +49,18 @@ export async function fetchBackup(options: {
   signal?: AbortSignal;
 }): Promise<FetchedBackup> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'pgdrill-restore-'));
-  // The plaintext is personal data: removed on cleanup, and at process exit (signals included) if
+  // The plaintext is personal data: removed on cleanup, and on a signal or at process exit if
   // cleanup never ran.
-  const removeAtExit = () => rmSync(workDir, { recursive: true, force: true });
-  process.on('exit', removeAtExit);
   const cleanup = async () => {
-    process.off('exit', removeAtExit);
+    unregister();
     await rm(workDir, { recursive: true, force: true });
   };
+  const unregister = registerCleanup({
+    kind: 'temp folder(s)',
+    label: workDir,
+    run: cleanup,
+    runSync: () => rmSync(workDir, { recursive: true, force: true }),
+  });
   try {
     const common = { storage: options.storage, manifest: options.manifest, keyring: options.keyring, workDir, signal: options.signal };
     const dump = await fetchObject({ ...common, object: options.manifest.objects.dump, name: options.manifest.format === 'custom' ? 'backup.dump' : 'backup.sql' });

@@ -1,6 +1,6 @@
 import type { Keyring } from '../crypto/index.ts';
-import type { BackupTier, Catalog, CatalogEntry } from '../dump/index.ts';
-import { ConfigError, CryptoError } from '../errors/index.ts';
+import type { BackupTier, Catalog, CatalogEntry } from '../catalog/index.ts';
+import { ConfigError, CryptoError, IntegrityError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { checkPlainDump, GLOBALS_TRAILER, listArchive, restoreClientBinDir } from './archive.ts';
 import { fetchBackup } from './restore.ts';
@@ -14,7 +14,7 @@ import { fetchBackup } from './restore.ts';
 
 export interface VerifyResult {
   id: string;
-  tier: BackupTier | 'unknown';
+  tier: BackupTier;
   manifestKey: string;
   takenAt?: string;
   ok: boolean;
@@ -108,10 +108,9 @@ export async function verifyBackups(options: {
     options.onResult?.(result);
   };
   for (const bad of options.catalog.invalid) {
-    const match = /manifests\/(daily|weekly|monthly)\/([^/]+)\.json$/.exec(bad.manifestKey);
     report({
-      id: match?.[2] ?? bad.manifestKey,
-      tier: (match?.[1] as BackupTier | undefined) ?? 'unknown',
+      id: bad.id,
+      tier: bad.tier,
       manifestKey: bad.manifestKey,
       ok: false,
       error: `InvalidManifest: ${bad.reason}`,
@@ -121,4 +120,16 @@ export async function verifyBackups(options: {
   }
   for (const entry of selected) report(await verifyOne(entry, options));
   return { ok: results.length > 0 && results.every((r) => r.ok), results };
+}
+
+/** The error a verification pass ends with (exit 4): nothing was verified, or a backup failed. */
+export function verificationFailure(report: VerifyReport, location: string, since?: string): IntegrityError | undefined {
+  if (report.results.length === 0) {
+    return new IntegrityError(`No backup to verify in ${location}${since ? ` taken since ${since}` : ''}`, { hint: 'Check PGDRILL_STORAGE and the prefix; an empty retention set restores nothing' });
+  }
+  const failed = report.results.filter((r) => !r.ok);
+  if (failed.length === 0) return undefined;
+  return new IntegrityError(`${failed.length} of ${report.results.length} backups failed verification: ${failed.map((r) => `${r.tier}/${r.id} (${r.errorKind})`).join(', ')}`, {
+    hint: 'Restore from a backup that passed; investigate the storage and take a fresh backup now',
+  });
 }

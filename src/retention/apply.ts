@@ -1,4 +1,15 @@
-import { dataKey, listBackups, manifestKey, type BackupManifest, type CatalogEntry, type StoredObjectRef } from '../dump/index.ts';
+import {
+  backupObjects,
+  dataKey,
+  dataKeyStem,
+  extensionOfDataKey,
+  listBackups,
+  tierPrefix,
+  writeManifest,
+  type BackupManifest,
+  type CatalogEntry,
+  type StoredObjectRef,
+} from '../catalog/index.ts';
 import { StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.ts';
@@ -46,13 +57,10 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
   });
 
   const referenced = new Set<string>();
-  for (const entry of catalog.backups) for (const object of objectsOf(entry.manifest)) referenced.add(object.key);
+  for (const entry of catalog.backups) for (const object of backupObjects(entry.manifest)) referenced.add(object.key);
   // A manifest that does not validate (damaged, or written by a newer pgdrill) is left for a human:
   // its objects are never swept as orphans. They are recognised by the key stem of its id.
-  const protectedStems = catalog.invalid.flatMap((bad) => {
-    const match = /\/manifests\/(daily|weekly|monthly)\/(.+)\.json$/.exec(bad.manifestKey);
-    return match ? [`${prefix}/${match[1]}/${match[2]}.`] : [];
-  });
+  const protectedStems = catalog.invalid.map((bad) => dataKeyStem(prefix, bad.tier, bad.id));
   const isProtected = (key: string) => referenced.has(key) || protectedStems.some((stem) => key.startsWith(stem));
 
   if (!options.dryRun) {
@@ -60,7 +68,7 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
       const source = catalog.backups.find((e) => e.manifest.tier === 'daily' && e.manifest.id === promotion.fromId);
       if (!source) continue;
       const copy = await promote(storage, prefix, source, promotion.tier, promotion.toId);
-      for (const object of objectsOf(copy)) referenced.add(object.key);
+      for (const object of backupObjects(copy)) referenced.add(object.key);
       log(`promoted ${promotion.fromId} → ${promotion.tier}/${promotion.toId} (${promotion.reason})`);
     }
     for (const decision of plan.delete) {
@@ -69,9 +77,9 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
       await storage.delete([entry.manifestKey]);
       // Only objects under this backup's own key stem: a copied or edited manifest cannot make
       // retention delete another backup's data.
-      const stem = `${prefix}/${entry.manifest.tier}/${entry.manifest.id}.`;
-      await storage.delete(objectsOf(entry.manifest).map((o) => o.key).filter((key) => key.startsWith(stem)));
-      for (const object of objectsOf(entry.manifest)) referenced.delete(object.key);
+      const stem = dataKeyStem(prefix, entry.manifest.tier, entry.manifest.id);
+      await storage.delete(backupObjects(entry.manifest).map((o) => o.key).filter((key) => key.startsWith(stem)));
+      for (const object of backupObjects(entry.manifest)) referenced.delete(object.key);
       log(`deleted ${decision.tier}/${decision.id} (${decision.reasons.join('; ')})`);
     }
   }
@@ -79,7 +87,7 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
   const orphans: string[] = [];
   const graceMs = options.orphanGraceHours * 3_600_000;
   for (const tier of ['daily', 'weekly', 'monthly'] as const) {
-    for await (const object of storage.list(`${prefix}/${tier}/`)) {
+    for await (const object of storage.list(tierPrefix(prefix, tier))) {
       if (!isProtected(object.key) && now.getTime() - object.lastModified.getTime() > graceMs) orphans.push(object.key);
     }
   }
@@ -90,15 +98,10 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
   return { plan, orphans, dryRun: Boolean(options.dryRun) };
 }
 
-function objectsOf(manifest: BackupManifest): StoredObjectRef[] {
-  return [manifest.objects.dump, ...(manifest.objects.globals ? [manifest.objects.globals] : [])];
-}
-
 /** Copies a daily backup's objects to the tier's keys, then writes the copy's own manifest last. */
 async function promote(storage: BackupStorage, prefix: string, source: CatalogEntry, tier: 'monthly' | 'weekly', toId: string): Promise<BackupManifest> {
   const copyObject = async (object: StoredObjectRef): Promise<StoredObjectRef> => {
-    const extension = object.key.slice(object.key.lastIndexOf('/') + 1 + source.manifest.id.length + 1);
-    const target = dataKey(prefix, tier, toId, extension);
+    const target = dataKey(prefix, tier, toId, extensionOfDataKey(object.key, source.manifest.id));
     const copied = await storage.copy(object.key, target);
     if (copied.size !== object.size) {
       throw new StorageError(`Promotion copy ${target} has ${copied.size} bytes, expected ${object.size}`, {
@@ -115,6 +118,6 @@ async function promote(storage: BackupStorage, prefix: string, source: CatalogEn
     promotedFrom: source.manifest.id,
     objects: { dump: await copyObject(dump), ...(globals ? { globals: await copyObject(globals) } : {}) },
   };
-  await storage.put(manifestKey(prefix, tier, toId), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), { contentType: 'application/json' });
+  await writeManifest(storage, prefix, manifest);
   return manifest;
 }

@@ -13,7 +13,7 @@
 //   before the day's backup time reports them.
 // Coverage is per database: pass one database's backups, or name it in `database`.
 
-import { isoDay, isoMonth } from '../dump/layout.ts';
+import { isoDay, isoMonth } from '../catalog/index.ts';
 import { PgdrillError } from '../errors/index.ts';
 import { assertRetentionPolicy } from './plan.ts';
 import type { RetentionCandidate, RetentionPolicy } from './plan.ts';

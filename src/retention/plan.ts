@@ -26,8 +26,8 @@
 // - Every input backup appears in exactly one of keep/delete; a kept backup lists every reason it
 //   is kept. Output is ordered by database, tier (daily, weekly, monthly), takenAt, id.
 
-import type { BackupTier } from '../dump/manifest.ts';
-import { backupId, isoDay, isoMonth, isoWeek } from '../dump/layout.ts';
+import type { BackupTier } from '../catalog/index.ts';
+import { backupId, isoDay, isoMonth, isoWeek } from '../catalog/index.ts';
 import { ConfigError, PgdrillError } from '../errors/index.ts';
 
 export interface RetentionCandidate {

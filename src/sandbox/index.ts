@@ -13,7 +13,7 @@ export type { PostgresBinaries, PostgresBinary } from './binaries.ts';
 export { startEmbeddedSandbox } from './embedded.ts';
 export { startDockerSandbox, isDockerAvailable, isDockerImageAvailable, dockerImageFor, SANDBOX_LABEL } from './docker.ts';
 export { findPostgresBinaries } from './binaries.ts';
-export { stopAllSandboxes, liveSandboxCount, setSandboxSignalHandling } from './registry.ts';
+export { stopAllSandboxes, liveSandboxCount } from './registry.ts';
 
 export type SandboxChoice = 'auto' | 'docker' | 'embedded';
 

@@ -1,95 +1,11 @@
-// Process-wide registry of live sandboxes, so nothing outlives pgdrill: not a normal return,
-// not an exception, not Ctrl-C (SIGINT → exit 130), not SIGTERM (→ exit 143).
-//
-// - Every sandbox registers itself as soon as it starts creating anything (temp dir, container)
-//   and unregisters when its stop() has finished.
-// - While at least one is registered, SIGINT/SIGTERM handlers stop them all and then exit; the
-//   handlers are removed again when the registry empties, so an idle CLI is not kept alive and
-//   Node's default signal behaviour comes back.
-// - A synchronous `exit` hook is the last resort (process.exit from elsewhere, an uncaught
-//   exception): it kills what is still registered with blocking calls.
+// Live sandboxes of this process, so nothing outlives pgdrill: every sandbox registers itself
+// as soon as it starts creating anything (temp dir, container) and unregisters when its stop() has
+// finished. Signals and the exit hook are the lifecycle module's: each sandbox is one of its
+// cleanups (stopped on SIGINT/SIGTERM, killed with blocking calls at exit).
 import { SandboxError } from '../errors/index.ts';
+import { registerCleanup } from '../lifecycle/index.ts';
 
-export interface TrackedSandbox {
-  /** For messages: e.g. `embedded /tmp/pgdrill-sandbox-abc` or `docker postgres:15`. */
-  readonly label: string;
-  /** Full teardown (the sandbox's own idempotent stop()). */
-  stop(): Promise<void>;
-  /** Best-effort blocking teardown for the process `exit` event; must not throw. */
-  stopSync(): void;
-}
-
-const live = new Set<TrackedSandbox>();
-let handlersInstalled = false;
-let signalHandlingEnabled = true;
-let shuttingDown = false;
-
-/** How long a signal-triggered teardown may take before the process exits anyway. */
-const SIGNAL_TEARDOWN_TIMEOUT_MS = 60_000;
-
-const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
-type HandledSignal = keyof typeof EXIT_CODES;
-
-function onSignal(signal: HandledSignal): void {
-  const code = EXIT_CODES[signal];
-  if (shuttingDown) {
-    // Second signal while tearing down: stop waiting. The exit hook still kills what is left.
-    process.exit(code);
-  }
-  shuttingDown = true;
-  console.error(`pgdrill: ${signal} received, stopping ${live.size} sandbox(es) before exiting`);
-  const timer = setTimeout(() => {
-    console.error(`pgdrill: sandbox teardown took longer than ${SIGNAL_TEARDOWN_TIMEOUT_MS / 1000}s, exiting anyway`);
-    process.exit(code);
-  }, SIGNAL_TEARDOWN_TIMEOUT_MS);
-  timer.unref();
-  stopAllSandboxes()
-    .catch((error: unknown) => {
-      console.error(`pgdrill: ${error instanceof Error ? error.message : String(error)}`);
-    })
-    .finally(() => process.exit(code));
-}
-
-const onSigint = (): void => onSignal('SIGINT');
-const onSigterm = (): void => onSignal('SIGTERM');
-
-function onExit(): void {
-  for (const sandbox of [...live]) {
-    try {
-      sandbox.stopSync();
-    } catch {
-      // last resort: nothing more can be done while exiting
-    }
-  }
-  live.clear();
-}
-
-function syncHandlers(): void {
-  const want = live.size > 0;
-  if (want && !handlersInstalled) {
-    if (signalHandlingEnabled) {
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigterm);
-    }
-    process.on('exit', onExit);
-    handlersInstalled = true;
-  } else if (!want && handlersInstalled) {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
-    process.off('exit', onExit);
-    handlersInstalled = false;
-  }
-}
-
-/** Registers a sandbox for teardown on exit or signal; returns its unregister function. */
-export function trackSandbox(sandbox: TrackedSandbox): () => void {
-  live.add(sandbox);
-  syncHandlers();
-  return () => {
-    live.delete(sandbox);
-    syncHandlers();
-  };
-}
+const live = new Set<{ label: string; stop(): Promise<void> }>();
 
 export interface SandboxLifecycleOptions {
   label: string;
@@ -131,31 +47,19 @@ export function manageSandbox(options: SandboxLifecycleOptions): SandboxLifecycl
       );
     return stopping;
   };
-  const untrack = trackSandbox({ label: options.label, stop, stopSync: options.stopSync });
+  const entry = { label: options.label, stop };
+  live.add(entry);
+  const unregister = registerCleanup({ kind: 'sandbox(es)', label: options.label, run: stop, runSync: options.stopSync });
+  const untrack = (): void => {
+    live.delete(entry);
+    unregister();
+  };
   return { stop, settled: markSettled };
 }
 
 /** Number of sandboxes started and not yet stopped in this process. */
 export function liveSandboxCount(): number {
   return live.size;
-}
-
-/**
- * Lets a caller that handles SIGINT/SIGTERM itself (and calls stopAllSandboxes()) turn off the
- * registry's own signal handlers. The synchronous exit hook stays either way.
- */
-export function setSandboxSignalHandling(enabled: boolean): void {
-  if (enabled === signalHandlingEnabled) return;
-  signalHandlingEnabled = enabled;
-  if (handlersInstalled) {
-    if (enabled) {
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigterm);
-    } else {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigterm);
-    }
-  }
 }
 
 /** Stops every live sandbox (in parallel); throws one SandboxError naming those that failed. */

@@ -21,8 +21,12 @@ export function newKeyring(id = 'k1'): string {
 }
 
 /** Runs `pgdrill ARGS` with only the given environment on top of PATH/HOME; never throws. */
-export function runCli(args: string[], env: Record<string, string | undefined>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<Result> {
-  return execa('node', [BIN, ...args], {
+export function runCli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: { cwd?: string; timeoutMs?: number; nodeArgs?: string[] } = {},
+): Promise<Result> {
+  return execa('node', [...(options.nodeArgs ?? []), BIN, ...args], {
     cwd: options.cwd ?? tempDir('cwd'),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: process.env.CI, ...env },
     extendEnv: false,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { DrillResult } from '../../src/drill/index.ts';
 import type { TestDrillOptions } from '../helpers/run-drill.ts';
-import { parseEvidence, type DrillEvidence } from '../../src/report/index.ts';
+import { parseEvidence, type DrillEvidence } from '../../src/evidence/index.ts';
 import { REPO_ROOT, tempDir } from '../helpers/pgdrill.ts';
 
 export interface DrillRun {

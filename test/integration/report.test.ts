@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReportError } from '../../src/errors/index.ts';
-import { parseEvidence } from '../../src/report/evidence.ts';
-import type { DrillEvidenceInput } from '../../src/report/evidence.ts';
-import { generateSigningKey, hashEvidence, verifyEvidenceSignature } from '../../src/report/ledger.ts';
+import { parseEvidence } from '../../src/evidence/schema.ts';
+import type { DrillEvidenceInput } from '../../src/evidence/schema.ts';
+import { generateSigningKey, hashEvidence, verifyEvidenceSignature } from '../../src/evidence/ledger.ts';
 import { renderReport, rerenderReport } from '../../src/report/render.ts';
 import type { RenderResult } from '../../src/report/render.ts';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ReportError } from '../../src/errors/index.ts';
-import { defaultControls, defaultSignoff, parseEvidence, serializeEvidence } from '../../src/report/evidence.ts';
+import { defaultControls, defaultSignoff, parseEvidence, serializeEvidence } from '../../src/evidence/schema.ts';
 
 const passJson = readFileSync(new URL('../fixtures/evidence-pass.json', import.meta.url), 'utf8');
 const failJson = readFileSync(new URL('../fixtures/evidence-fail.json', import.meta.url), 'utf8');

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { restoreTrendSvg, retentionGridSvg, verdictStripSvg } from '../../src/report/charts.ts';
-import { parseEvidence } from '../../src/report/evidence.ts';
-import { formatBytes, formatDuration, formatLocal, redactPersonalData } from '../../src/report/format.ts';
+import { parseEvidence } from '../../src/evidence/schema.ts';
+import { formatBytes, formatDuration, formatLocal } from '../../src/format/index.ts';
+import { redactPersonalData } from '../../src/report/text.ts';
 import { renderReportHtml } from '../../src/report/render.ts';
 import { buildView } from '../../src/report/view.ts';
 

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { drillReportKey } from '../../src/dump/layout.ts';
+import { drillReportKey } from '../../src/catalog/index.ts';
 import { ReportError } from '../../src/errors/index.ts';
-import { parseEvidence, serializeEvidence } from '../../src/report/evidence.ts';
-import type { DrillEvidence } from '../../src/report/evidence.ts';
+import { parseEvidence, serializeEvidence } from '../../src/evidence/schema.ts';
+import type { DrillEvidence } from '../../src/evidence/schema.ts';
 import {
   generateSigningKey,
   hashEvidence,
@@ -19,8 +19,8 @@ import {
   signEvidence,
   verifyEvidenceSignature,
   verifyReports,
-} from '../../src/report/ledger.ts';
-import type { RecordProblemKind } from '../../src/report/ledger.ts';
+} from '../../src/evidence/ledger.ts';
+import type { RecordProblemKind } from '../../src/evidence/ledger.ts';
 import { createLocalStorage } from '../../src/storage/index.ts';
 import type { BackupStorage } from '../../src/storage/types.ts';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { buildNotification, createConsoleNotifier } from '../../src/notify/index.ts';
-import { parseEvidence } from '../../src/report/evidence.ts';
+import { parseEvidence } from '../../src/evidence/schema.ts';
 
 const pass = parseEvidence(await readFile(new URL('../fixtures/evidence-pass.json', import.meta.url)));
 const fail = parseEvidence(await readFile(new URL('../fixtures/evidence-fail.json', import.meta.url)));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BackupTier } from '../../src/dump/manifest.ts';
-import { backupId, isoDay, isoMonth, isoWeek } from '../../src/dump/layout.ts';
+import type { BackupTier } from '../../src/catalog/index.ts';
+import { backupId, isoDay, isoMonth, isoWeek } from '../../src/catalog/index.ts';
 import { ConfigError, PgdrillError } from '../../src/errors/index.ts';
 // The pure modules directly, not the index: it also exports the storage-bound apply step.
 import { DEFAULT_RETENTION, planRetention } from '../../src/retention/plan.ts';

@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
 import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
-import { listBackups, runBackup } from '../../dump/index.ts';
+import { runBackup } from '../../dump/index.ts';
+import { listBackups } from '../../catalog/index.ts';
+import { readDrillHistory } from '../../evidence/index.ts';
 import { applyRetention, type RetentionOutcome } from '../../retention/index.ts';
 import { openStorage, type BackupStorage } from '../../storage/index.ts';
-import { formatBytes, formatDuration, interruptSignal, progressLine } from '../output.ts';
+import { formatBytes, formatDuration } from '../../format/index.ts';
+import { interruptSignal } from '../../lifecycle/index.ts';
+import { printBackupList, progressLine } from '../output.ts';
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -120,8 +124,6 @@ export function register(program: Command): void {
       const storage = openStorage(config);
       try {
         const catalog = await listBackups(storage, config.storage.prefix);
-        // Loaded here only: the report module pulls in Chromium's driver.
-        const { readDrillHistory } = await import('../../report/index.ts');
         const drills = await readDrillHistory(storage, config.storage.prefix, Number.MAX_SAFE_INTEGER, { onInvalid: () => {} });
         // The last drill that restored this backup, as the main backup or as the older one proven.
         const lastDrill = (id: string) => {
@@ -141,21 +143,8 @@ export function register(program: Command): void {
           manifestKey,
           lastDrill: lastDrill(m.id),
         }));
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify({ backups: rows, invalid: catalog.invalid }, null, 2)}\n`);
-          return;
-        }
-        for (const tier of ['daily', 'weekly', 'monthly'] as const) {
-          const ofTier = rows.filter((r) => r.tier === tier);
-          if (ofTier.length === 0) continue;
-          process.stdout.write(`${tier}:\n`);
-          for (const r of ofTier) {
-            const drill = r.lastDrill ? `drill ${r.lastDrill.verdict} ${r.lastDrill.at.slice(0, 10)}` : 'never drilled';
-            process.stdout.write(`  ${r.id.padEnd(32)} ${r.takenAt}  ${formatBytes(r.size).padStart(10)}  key ${(r.keyId ?? 'none').padEnd(10)} ${drill}\n`);
-          }
-        }
-        if (rows.length === 0) process.stdout.write(`no backups in ${storage.location}\n`);
-        for (const bad of catalog.invalid) process.stdout.write(`INVALID ${bad.manifestKey}: ${bad.reason}\n`);
+        if (flags.json) process.stdout.write(`${JSON.stringify({ backups: rows, invalid: catalog.invalid }, null, 2)}\n`);
+        else printBackupList((line) => process.stdout.write(`${line}\n`), catalog, { location: storage.location, now: new Date(), lastDrill });
       } finally {
         await storage.close();
       }

@@ -9,7 +9,7 @@ import { generateKey, loadKeyring } from '../../crypto/index.ts';
 import { runDrill, type DrillResult } from '../../drill/index.ts';
 import { runBackup } from '../../dump/index.ts';
 import { ConfigError, ExitCode, exitCodeOf, IntegrityError } from '../../errors/index.ts';
-import { rerenderReport, verifyReports } from '../../report/index.ts';
+import { verifyReports } from '../../evidence/index.ts';
 import { startEmbeddedSandbox } from '../../sandbox/index.ts';
 import { openStorage } from '../../storage/index.ts';
 import { pruneAfterBackup } from './backup.ts';
@@ -113,6 +113,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder (default: report.outDir)')
     .action(async (flags: { from: string; out?: string }) => {
       const config = await loadConfig({ configFile: program.opts().config });
+      const { rerenderReport } = await import('../../report/index.ts');
       const result = await rerenderReport(flags.from, {
         outDir: flags.out ?? config.report.outDir,
         chromiumPath: config.report.chromiumPath,

@@ -1,51 +1,29 @@
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Command } from 'commander';
+import { listBackups, type BackupManifest } from '../../catalog/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
+import { describeConnection } from '../../dump/index.ts';
+import { ConfigError, RefusedError } from '../../errors/index.ts';
+import { formatBytes, formatDuration } from '../../format/index.ts';
+import { countDiffers, displayName, type RecordCountComparison } from '../../inspect/index.ts';
+import { interruptSignal } from '../../lifecycle/index.ts';
 import {
-  describeConnection,
-  displayName,
-  listBackups,
-  parseDatabaseUrl,
-  qualifiedName,
-  selectBackup,
-  type BackupSelector,
-  type CatalogEntry,
-} from '../../dump/index.ts';
-import { ConfigError, CryptoError, IntegrityError, PgdrillError, RefusedError, RestoreError, StorageError } from '../../errors/index.ts';
-import {
-  applyRestore,
-  checkPlainDump,
-  compareRecordCounts,
   confirmByTypingName,
-  createDatabaseTarget,
   describePlan,
-  fetchBackup,
-  formatAge,
-  inspectTarget,
-  listArchive,
-  listingHasTable,
-  manifestForSelection,
-  needsSkeleton,
+  executeRestore,
   parseBackupChoice,
   parseIsoDay,
   parseJobs,
   parseTables,
-  pgRestoreArgs,
-  restoreClientBinDir,
-  restoreGuards,
-  rolesReferenced,
+  planRestore,
+  verificationFailure,
   verifyBackups,
-  type ArchiveListing,
-  type CountComparison,
-  type FetchedBackup,
-  type RestorePlan,
-  type RestoreSelection,
-  type TargetState,
+  type RestoreEvent,
   type VerifyResult,
 } from '../../restore/index.ts';
 import { openStorage, type BackupStorage } from '../../storage/index.ts';
-import { formatBytes, formatDuration, interruptSignal, isTTY, progressLine } from '../output.ts';
+import { isTTY, printBackupList, progressLine } from '../output.ts';
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -124,55 +102,51 @@ function ticker(label: string): { stop(): void } {
   };
 }
 
-function describeSelector(selector: BackupSelector): string {
-  if (selector.key) return `key ${selector.key}`;
-  if (selector.monthly) return `the monthly backup of ${selector.monthly}`;
-  if (selector.date) return `a backup taken on ${selector.date} (UTC)`;
-  return 'the newest backup';
-}
-
-function printCatalog(entries: CatalogEntry[], invalid: Array<{ manifestKey: string; reason: string }>, location: string, now: Date): void {
-  if (entries.length === 0) out(`no backups in ${location}`);
-  for (const tier of ['daily', 'weekly', 'monthly'] as const) {
-    const ofTier = entries.filter((e) => e.manifest.tier === tier);
-    if (ofTier.length === 0) continue;
-    out(`${tier}:`);
-    for (const { manifest: m } of ofTier) {
-      const size = m.objects.dump.size + (m.objects.globals?.size ?? 0);
-      const key = m.encryption.algorithm === 'none' ? 'none (unencrypted)' : m.encryption.keyId;
-      out(
-        `  ${m.id.padEnd(28)} ${m.startedAt}  ${formatAge(now.getTime() - Date.parse(m.startedAt)).padStart(10)} ago  ${formatBytes(size).padStart(10)}  ${String(m.tables.length).padStart(3)} tables  key ${key}`,
-      );
-    }
-  }
-  for (const bad of invalid) out(`INVALID ${bad.manifestKey}: ${bad.reason}`);
-}
-
-function printCounts(comparison: CountComparison): void {
-  const width = Math.max(12, ...comparison.rows.map((r) => r.table.length));
+function printCounts(comparison: RecordCountComparison): void {
+  const rows = comparison.tables.map((t) => ({ ...t, table: displayName(t) }));
+  const width = Math.max(12, ...rows.map((r) => r.table.length));
   out(`${'table'.padEnd(width)}  ${'expected'.padStart(12)}  ${'restored'.padStart(12)}`);
-  for (const row of comparison.rows) {
-    const same = row.actual === row.expected;
-    const verdict = same ? 'OK' : comparison.status === 'fail' ? 'DIFF' : 'DIFF (within tolerance)';
+  for (const row of rows) {
+    const verdict = row.actual === row.expected ? 'OK' : countDiffers(row, comparison.tolerance) ? 'DIFF' : 'DIFF (within tolerance)';
     const actual = row.actual === null ? 'missing' : row.actual.toLocaleString('en');
     out(`${row.table.padEnd(width)}  ${row.expected.toLocaleString('en').padStart(12)}  ${actual.padStart(12)}  ${verdict}`);
   }
   out(`record counts: ${comparison.summary}${comparison.tolerance > 0 ? ` (tolerance ${comparison.tolerance})` : ''}`);
 }
 
-/** The key the backup needs is present, before anything is downloaded. */
-function checkKey(entry: CatalogEntry, keyring: ReturnType<typeof loadKeyring>): void {
-  const enc = entry.manifest.encryption;
-  if (enc.algorithm === 'none') return;
-  if (!keyring) {
-    throw new ConfigError(`Backup ${entry.manifest.id} is encrypted with key ${enc.keyId} but PGDRILL_ENCRYPTION_KEYS is not set`, {
-      hint: 'Set PGDRILL_ENCRYPTION_KEYS (from the key escrow) with that key id; retired keys stay listed after the active one',
-    });
-  }
-  if (!keyring.keys.has(enc.keyId)) {
-    throw new CryptoError('UNKNOWN_KEY', `backup ${entry.manifest.id} is encrypted with key ${enc.keyId}, which is not in PGDRILL_ENCRYPTION_KEYS (${[...keyring.keys.keys()].join(', ')})`, {
-      hint: `Add key ${enc.keyId} from the key escrow after the active key: PGDRILL_ENCRYPTION_KEYS=new:…,${enc.keyId}:…`,
-    });
+/** Prints one step of executeRestore. */
+function printEvent(event: RestoreEvent, manifest: BackupManifest): void {
+  switch (event.kind) {
+    case 'downloading':
+      out(`downloading ${event.keys.join(' and ')} from ${event.location}`);
+      return;
+    case 'verified': {
+      const { timings } = event.fetched;
+      out(
+        `verified: ${formatBytes(manifest.objects.dump.size)} stored, SHA-256 matches (${formatDuration(timings.downloadMs)}); ` +
+          `${manifest.encryption.algorithm === 'none' ? 'not encrypted' : `decrypted with key ${manifest.encryption.keyId}`}, plaintext SHA-256 matches (${formatDuration(timings.decryptMs)})`,
+      );
+      return;
+    }
+    case 'empty-table':
+      out(
+        `  note       ${event.table} holds no rows of its own in this backup${event.partitions.length ? ` (a partitioned table: name its partitions too, e.g. ${event.partitions.slice(0, 3).join(', ')})` : ''}`,
+      );
+      return;
+    case 'archive':
+      out(`archive: pg_restore --list reads ${event.listed} entries; this restore applies ${event.applied.entries.length} (${event.applied.tableDefinitions} table definitions, ${event.applied.tableData} table data)`);
+      return;
+    case 'plain-archive':
+      out(`archive: plain SQL, ${formatBytes(event.bytes)}, ends with pg_dump's completion comment`);
+      return;
+    case 'roles':
+      out(event.willCreate ? `  roles      will be created from the backup: ${event.missing.join(', ')}` : `  roles      missing on the target: ${event.missing.join(', ')} (${event.hint})`);
+      return;
+    case 'restoring':
+      return;
+    case 'restored':
+      out(`restored in ${formatDuration(event.restoreMs)}`);
+      return;
   }
 }
 
@@ -184,7 +158,7 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
     const storage = openStorage(config);
     try {
       const catalog = await listBackups(storage, config.storage.prefix);
-      printCatalog(catalog.backups, catalog.invalid, storage.location, now);
+      printBackupList(out, catalog, { location: storage.location, now });
     } finally {
       await storage.close();
     }
@@ -208,15 +182,6 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
       hint: 'Pass --target-db postgres://user@host:5432/db (password via PGPASSWORD), or set DATABASE_URL',
     });
   }
-  const targetInfo = targetUrl ? parseDatabaseUrl(targetUrl, flags.targetDb ? '--target-db' : 'DATABASE_URL') : undefined;
-  let selection: RestoreSelection = {
-    tables: tables?.map(qualifiedName),
-    schemaOnly: flags.schemaOnly,
-    dataOnly: flags.dataOnly,
-    noOwner: flags.owner === false,
-    withGlobals: Boolean(flags.withRoles),
-    jobs,
-  };
 
   const signal = interruptSignal();
   const line = progressLine('download');
@@ -236,178 +201,66 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
   const baseStorage = openStorage(config);
   let downloadStarted = started;
   const storage = isTTY() ? countingStorage(baseStorage, (bytes) => download.update(bytes, Date.now() - downloadStarted)) : baseStorage;
-  let fetched: FetchedBackup | undefined;
   try {
-    const catalog = await listBackups(storage, config.storage.prefix);
-    const entry = selectBackup(catalog, selector);
-    if (!entry) {
-      throw new StorageError(`No valid backup matches ${describeSelector(selector)} in ${storage.location}`, {
-        hint: `List what exists with \`pgdrill restore --list\`${catalog.invalid.length ? ` (${catalog.invalid.length} manifest(s) are invalid)` : ''}`,
-      });
-    }
-    const manifest = entry.manifest;
-    // psql restores a plain dump in one stream: the default --jobs does not apply (an explicit one is an error).
-    if (manifest.format !== 'custom' && flags.jobs === undefined) selection = { ...selection, jobs: 1 };
-    pgRestoreArgs(manifest, selection); // plain-format restrictions: a ConfigError before anything is downloaded
     const keyring = loadKeyring(config, 'read');
-    checkKey(entry, keyring);
-
-    // Read-only look at the target; a dry run goes on without one.
-    let targetState: TargetState | undefined;
-    if (targetInfo) {
-      try {
-        targetState = await inspectTarget(targetInfo);
-      } catch (error) {
-        if (!flags.dryRun) throw error;
-        note(`target: cannot inspect ${describeConnection(targetInfo)}: ${(error as Error).message}`);
-      }
-    }
-    const plan: RestorePlan = {
-      entry,
-      target: targetInfo,
-      targetState,
+    const plan = await planRestore({
+      config,
+      storage,
+      selector,
+      targetUrl,
+      targetSource: flags.targetDb ? '--target-db' : 'DATABASE_URL',
       tables,
-      selection,
-      skeleton: needsSkeleton(tables, selection, targetState),
-    };
+      selection: { schemaOnly: flags.schemaOnly, dataOnly: flags.dataOnly, noOwner: flags.owner === false, withGlobals: Boolean(flags.withRoles), jobs },
+      jobsGiven: flags.jobs !== undefined,
+      dryRun: Boolean(flags.dryRun),
+      keyring,
+    });
+    if (plan.targetProblem) note(`target: ${plan.targetProblem}`);
     for (const text of describePlan(plan, now, { bytes: formatBytes })) out(text);
-
-    const findings =
-      targetInfo && targetState
-        ? restoreGuards({ target: targetInfo, targetState, sourceUrl: config.databaseUrl, manifest, productionPatterns: config.productionPatterns })
-        : [];
-    for (const finding of findings) out(`  guard      ${finding.reason}`);
+    for (const finding of plan.findings) out(`  guard      ${finding.reason}`);
     if (flags.dryRun) {
-      if (findings.length) out('  (a real restore into this target needs --confirm)');
-    } else if (findings.length > 0 && !flags.confirm) {
-      const reasons = findings.map((f) => f.reason).join('; ');
+      if (plan.findings.length) out('  (a real restore into this target needs --confirm)');
+    } else if (plan.findings.length > 0 && !flags.confirm) {
+      const where = describeConnection(plan.target!);
       if (process.stdin.isTTY && process.stderr.isTTY && process.env.CI !== 'true') {
-        const ok = await confirmByTypingName({ input: process.stdin, output: process.stderr, database: targetInfo!.database });
-        if (!ok) throw new RefusedError(`Restore into ${describeConnection(targetInfo!)} cancelled: the database name was not typed`, { hint: 'Nothing was changed' });
+        const ok = await confirmByTypingName({ input: process.stdin, output: process.stderr, database: plan.target!.database });
+        if (!ok) throw new RefusedError(`Restore into ${where} cancelled: the database name was not typed`, { hint: 'Nothing was changed' });
       } else {
-        throw new RefusedError(`Refusing to restore into ${describeConnection(targetInfo!)}: ${reasons}`, {
+        throw new RefusedError(`Refusing to restore into ${where}: ${plan.findings.map((f) => f.reason).join('; ')}`, {
           hint: 'Nothing was changed. Restore into a new empty database, or re-run with --confirm if this target is really meant',
         });
       }
-    } else if (findings.length > 0) {
+    } else if (plan.findings.length > 0) {
       out('  confirmed  --confirm given: proceeding despite the guards above');
     }
 
-    // Download, verify, decrypt, verify again: only a fully verified file is ever restored.
-    out(`downloading ${manifest.objects.dump.key}${selection.withGlobals && manifest.objects.globals ? ` and ${manifest.objects.globals.key}` : ''} from ${storage.location}`);
-    downloadStarted = Date.now();
-    fetched = await fetchBackup({ storage, manifest, keyring, withGlobals: selection.withGlobals, signal });
-    download.done();
-    out(
-      `verified: ${formatBytes(manifest.objects.dump.size)} stored, SHA-256 matches (${formatDuration(fetched.timings.downloadMs)}); ` +
-        `${manifest.encryption.algorithm === 'none' ? 'not encrypted' : `decrypted with key ${manifest.encryption.keyId}`}, plaintext SHA-256 matches (${formatDuration(fetched.timings.decryptMs)})`,
-    );
-
-    const binDir = await restoreClientBinDir(manifest.serverMajor, config.backup.binDir);
-    let listing: ArchiveListing | undefined;
-    if (manifest.format === 'custom') {
-      const full = await listArchive(fetched.dumpPath, { binDir, label: manifest.objects.dump.key });
-      for (const table of tables ?? []) {
-        if (!listingHasTable(full, table)) {
-          throw new ConfigError(`Table ${displayName(table)} is not in backup ${manifest.id}`, {
-            hint: `Tables in this backup: ${manifest.tables.map(displayName).join(', ')}`,
-          });
-        }
-        if (!manifest.tables.some((t) => displayName(t) === displayName(table))) {
-          const parts = manifest.tables.filter((t) => t.schema === table.schema && t.name.startsWith(`${table.name}_`)).map(displayName);
-          out(
-            `  note       ${displayName(table)} holds no rows of its own in this backup${parts.length ? ` (a partitioned table: name its partitions too, e.g. ${parts.slice(0, 3).join(', ')})` : ''}`,
-          );
-        }
-      }
-      const args = pgRestoreArgs(manifest, selection);
-      listing = plan.skeleton
-        ? merge(
-            await listArchive(fetched.dumpPath, { binDir, args: ['--section=pre-data'] }),
-            selection.schemaOnly ? undefined : await listArchive(fetched.dumpPath, { binDir, args: [...args, '--section=data'] }),
-          )
-        : await listArchive(fetched.dumpPath, { binDir, args });
-      out(`archive: pg_restore --list reads ${full.entries.length} entries; this restore applies ${listing.entries.length} (${listing.tableDefinitions} table definitions, ${listing.tableData} table data)`);
-    } else {
-      const { bytes } = await checkPlainDump(fetched.dumpPath, { label: manifest.objects.dump.key });
-      out(`archive: plain SQL, ${formatBytes(bytes)}, ends with pg_dump's completion comment`);
-    }
-
-    if (targetState && listing) {
-      // A skeleton restores every table's grants, not only the named tables'.
-      const needed = rolesReferenced({ manifest, listing, tables: plan.skeleton ? undefined : tables, noOwner: selection.noOwner, dataOnly: selection.dataOnly });
-      const missing = [...needed].filter((role) => !targetState.roles.has(role)).sort();
-      const created = selection.withGlobals && manifest.objects.globals !== undefined;
-      if (missing.length > 0 && !created) {
-        const message = `The target cluster lacks role(s) this restore assigns ownership or privileges to: ${missing.join(', ')}`;
-        const hint = 'Pass --with-roles to create them from the roles captured with the backup, or create them first; --no-owner drops ownership (privileges still name roles)';
-        if (!flags.dryRun) throw new ConfigError(`${message}. Nothing was changed`, { hint });
-        out(`  roles      missing on the target: ${missing.join(', ')} (${hint})`);
-      } else if (missing.length > 0) {
-        out(`  roles      will be created from the backup: ${missing.join(', ')}`);
-      }
-    }
-
-    if (flags.dryRun) {
-      const restoring = manifestForSelection(manifest, { tables, schemaOnly: selection.schemaOnly }).tables;
-      out(`would restore ${restoring.length} table${restoring.length === 1 ? '' : 's'}:`);
-      for (const t of restoring) out(`  ${displayName(t).padEnd(40)} ${selection.schemaOnly ? 'definition only' : `${t.rows.toLocaleString('en')} rows`}`);
+    const manifest = plan.entry.manifest;
+    let restoring: { stop(): void } | undefined;
+    const result = await executeRestore(plan, {
+      storage,
+      keyring,
+      config,
+      signal,
+      onEvent: (event) => {
+        if (event.kind === 'downloading') downloadStarted = Date.now();
+        if (event.kind === 'verified') download.done();
+        if (event.kind === 'restoring') restoring = ticker(`restoring into ${event.where}`);
+        if (event.kind === 'restored') restoring?.stop();
+        printEvent(event, manifest);
+      },
+      onCounts: printCounts,
+    }).finally(() => restoring?.stop());
+    if (result.dryRun) {
+      out(`would restore ${result.tables.length} table${result.tables.length === 1 ? '' : 's'}:`);
+      for (const t of result.tables) out(`  ${displayName(t).padEnd(40)} ${flags.schemaOnly ? 'definition only' : `${t.rows.toLocaleString('en')} rows`}`);
       out('dry run: backup downloaded, verified and decrypted; nothing was restored and the target was not changed');
       return;
     }
-
-    const where = describeConnection(targetInfo!);
-    const stopIfInterrupted = () => {
-      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new RestoreError('Interrupted');
-    };
-    stopIfInterrupted();
-    const restoring = ticker(`restoring into ${where}`);
-    let restoreMs: number;
-    try {
-      const target = createDatabaseTarget(targetUrl!, binDir);
-      ({ restoreMs } = await applyRestore({ target, manifest, fetched, selection, skeleton: plan.skeleton }));
-    } catch (error) {
-      stopIfInterrupted();
-      if (error instanceof PgdrillError) throw error;
-      throw new RestoreError(`Restore into ${where} failed: ${(error as Error).message}`, {
-        hint: 'The target may be partly restored; drop it and restore into an empty database',
-        cause: error,
-      });
-    } finally {
-      restoring.stop();
-    }
-    stopIfInterrupted();
-    out(`restored in ${formatDuration(restoreMs)}`);
-    await fetched.cleanup();
-    fetched = undefined;
-
-    const comparison = await compareRecordCounts({
-      target: targetInfo!,
-      manifest: manifestForSelection(manifest, { tables, schemaOnly: selection.schemaOnly }),
-      tolerance: config.drill.recordCountTolerance,
-    });
-    printCounts(comparison);
-    if (comparison.status === 'fail') {
-      throw new IntegrityError(`Verification failed after restoring ${manifest.id} into ${where}: ${comparison.summary}`, {
-        hint: 'The restored data does not match the backup snapshot; do not put this database into service before finding out why',
-      });
-    }
-    out(`restore OK: ${manifest.id} into ${where} in ${formatDuration(Date.now() - started)}`);
+    out(`restore OK: ${manifest.id} into ${describeConnection(plan.target!)} in ${formatDuration(Date.now() - started)}`);
   } finally {
     download.done();
-    await fetched?.cleanup();
     await storage.close();
   }
-}
-
-function merge(a: ArchiveListing, b: ArchiveListing | undefined): ArchiveListing {
-  if (!b) return a;
-  return {
-    entries: [...a.entries, ...b.entries],
-    tableDefinitions: a.tableDefinitions + b.tableDefinitions,
-    tableData: a.tableData + b.tableData,
-    owners: new Set([...a.owners, ...b.owners]),
-  };
 }
 
 function verifyLine(r: VerifyResult): string {
@@ -466,14 +319,8 @@ export function register(program: Command): void {
         const failed = report.results.filter((r) => !r.ok);
         if (flags.json) out(JSON.stringify(report, null, 2));
         else out(`verified ${report.results.length} backup${report.results.length === 1 ? '' : 's'} in ${storage.location}: ${report.results.length - failed.length} OK, ${failed.length} FAILED`);
-        if (report.results.length === 0) {
-          throw new IntegrityError(`No backup to verify in ${storage.location}${since ? ` taken since ${since}` : ''}`, { hint: 'Check PGDRILL_STORAGE and the prefix; an empty retention set restores nothing' });
-        }
-        if (failed.length > 0) {
-          throw new IntegrityError(`${failed.length} of ${report.results.length} backups failed verification: ${failed.map((r) => `${r.tier}/${r.id} (${r.errorKind})`).join(', ')}`, {
-            hint: 'Restore from a backup that passed; investigate the storage and take a fresh backup now',
-          });
-        }
+        const failure = verificationFailure(report, storage.location, since);
+        if (failure) throw failure;
       } finally {
         await storage.close();
       }

@@ -1,6 +1,7 @@
-import type { BackupTier } from './manifest.ts';
+import { BackupTier } from './manifest.ts';
 
-// Key layout (seed 001), under a configurable prefix (default `backups`):
+// Key layout (seed 001), under a configurable prefix (default `backups`). The one place that
+// builds and parses these keys:
 //   {prefix}/daily/{YYYY-MM-DD}-{db}[-N].{ext}        data objects
 //   {prefix}/weekly/{GGGG}-W{ww}-{db}.{ext}
 //   {prefix}/monthly/{YYYY-MM}-{db}.{ext}
@@ -49,8 +50,41 @@ export function manifestsPrefix(prefix: string): string {
   return `${prefix}/manifests/`;
 }
 
+/** Where a tier's data objects live: `{prefix}/{tier}/`. */
+export function tierPrefix(prefix: string, tier: BackupTier): string {
+  return `${prefix}/${tier}/`;
+}
+
+/**
+ * Every data object of a backup starts with this stem (`{prefix}/{tier}/{id}.`): retention only
+ * ever deletes under it, and a same-day id is free only when nothing starts with it.
+ */
+export function dataKeyStem(prefix: string, tier: BackupTier, id: string): string {
+  return `${tierPrefix(prefix, tier)}${id}.`;
+}
+
+/** The extension part of a data key (`dump.zst.enc`), given the backup it belongs to. */
+export function extensionOfDataKey(key: string, id: string): string {
+  return key.slice(key.lastIndexOf('/') + 1 + id.length + 1);
+}
+
+/** Tier and id of a manifest key under `prefix`, or undefined for any other key. */
+export function parseManifestKey(prefix: string, key: string): { tier: BackupTier; id: string } | undefined {
+  const start = manifestsPrefix(prefix);
+  if (!key.startsWith(start) || !key.endsWith('.json')) return undefined;
+  const [tier, id, ...rest] = key.slice(start.length, -'.json'.length).split('/');
+  const parsedTier = BackupTier.safeParse(tier);
+  if (!parsedTier.success || !id || rest.length > 0) return undefined;
+  return { tier: parsedTier.data, id };
+}
+
+/** Storage folder of every drill record under a backup prefix: `{prefix}/drills/`. */
+export function drillsPrefix(prefix: string): string {
+  return `${prefix}/drills/`;
+}
+
 export function drillReportKey(prefix: string, drillId: string, startedAt: Date, extension: 'json' | 'html' | 'pdf'): string {
-  return `${prefix}/drills/${isoMonth(startedAt)}/${drillId}.${extension}`;
+  return `${drillsPrefix(prefix)}${isoMonth(startedAt)}/${drillId}.${extension}`;
 }
 
 /** File extension of a stored object: `dump|sql` + compression + `.enc` when encrypted. */

@@ -1,9 +1,9 @@
 import type { PgdrillConfig } from '../config/index.ts';
 import { TOOL_VERSION } from '../config/index.ts';
-import { defaultSignoff, historyWith, nextLedger, type CheckResult, type DrillEvidenceInput, type StoredDrillRecord } from '../report/index.ts';
+import { defaultSignoff, historyWith, nextLedger, type CheckResult, type DrillEvidenceInput, type StoredDrillRecord } from '../evidence/index.ts';
 import { retentionCoverage } from '../retention/index.ts';
 import { drillRunner } from './prepare.ts';
-import type { DrillState } from './types.ts';
+import type { DrillState } from '../check/index.ts';
 
 /** One finished drill test as the reporter saw it. */
 export type CheckRecord = CheckResult;
@@ -20,6 +20,7 @@ const SANDBOX_STATEMENT: Record<'docker' | 'embedded', string> = {
 export function buildEvidence(input: {
   state: DrillState;
   checks: CheckRecord[];
+  /** Time the check tests took (the record-count comparison in setup is added to it). */
   checksMs: number;
   finishedAt: Date;
   config: PgdrillConfig;
@@ -32,13 +33,13 @@ export function buildEvidence(input: {
   const failed = checks.filter((c) => c.status === 'fail');
   const verdict = state.restore.ok && failed.length === 0 && input.unhandledErrors.length === 0 && checks.length > 0 ? 'PASS' : 'FAIL';
   const restoreReached = state.restore.ok && state.timings.restoreMs !== null;
-  const rtoMs = restoreReached ? (state.timings.downloadMs ?? 0) + (state.timings.decryptMs ?? 0) + (state.timings.restoreMs ?? 0) + input.checksMs : null;
+  const checksMs = input.checksMs + (state.timings.countMs ?? 0);
+  const rtoMs = restoreReached ? (state.timings.downloadMs ?? 0) + (state.timings.decryptMs ?? 0) + (state.timings.restoreMs ?? 0) + checksMs : null;
   const startedAt = new Date(state.startedAt);
   const now = new Date(state.now);
   const rpoHours = Math.max(0, (now.getTime() - Date.parse(manifest.startedAt)) / 3_600_000);
 
-  const counts = checks.find((c) => c.id === 'record-counts')?.evidence as { tables?: Array<{ schema: string; name: string; expected: number; actual: number | null }> } | undefined;
-  const tables = counts?.tables ?? manifest.tables.map((t) => ({ schema: t.schema, name: t.name, expected: t.rows, actual: null }));
+  const tables = state.recordCounts?.tables ?? manifest.tables.map((t) => ({ schema: t.schema, name: t.name, expected: t.rows, actual: null }));
 
   const coverage = retentionCoverage({
     backups: state.catalog
@@ -107,7 +108,7 @@ export function buildEvidence(input: {
       downloadMs: state.timings.downloadMs,
       decryptMs: state.timings.decryptMs,
       restoreMs: state.timings.restoreMs,
-      checksMs: input.checksMs,
+      checksMs,
       rtoMs,
     },
     targets: { rtoMinutes: report.rtoTargetMinutes, rpoHours: report.rpoTargetHours },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Sha256Hex } from '../dump/manifest.ts';
+import { Sha256Hex } from '../catalog/index.ts';
 import { ReportError } from '../errors/index.ts';
 
 // The drill evidence: the one record a drill leaves behind. The JSON file is what gets hashed,

@@ -1,6 +1,6 @@
 import { text } from 'node:stream/consumers';
 import type { BackupStorage } from '../storage/index.ts';
-import { manifestsPrefix } from './layout.ts';
+import { manifestKey, manifestsPrefix, parseManifestKey } from './layout.ts';
 import { BackupManifest, type BackupTier } from './manifest.ts';
 
 export interface CatalogEntry {
@@ -10,6 +10,9 @@ export interface CatalogEntry {
 
 export interface InvalidManifest {
   manifestKey: string;
+  /** From the key (the manifest itself could not be read). */
+  tier: BackupTier;
+  id: string;
   reason: string;
 }
 
@@ -30,16 +33,24 @@ export async function readManifest(storage: BackupStorage, key: string): Promise
   return result.data;
 }
 
+/** Stores a backup's manifest: the commit point, written after every object it names. Returns its key. */
+export async function writeManifest(storage: BackupStorage, prefix: string, manifest: BackupManifest): Promise<string> {
+  const key = manifestKey(prefix, manifest.tier, manifest.id);
+  await storage.put(key, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), { contentType: 'application/json' });
+  return key;
+}
+
 /** Every backup whose manifest exists and validates. A backup without one does not exist. */
 export async function listBackups(storage: BackupStorage, prefix: string): Promise<Catalog> {
   const backups: CatalogEntry[] = [];
   const invalid: InvalidManifest[] = [];
   for await (const object of storage.list(manifestsPrefix(prefix))) {
-    if (!object.key.endsWith('.json')) continue;
+    const place = parseManifestKey(prefix, object.key);
+    if (!place) continue;
     try {
       backups.push({ manifest: await readManifest(storage, object.key), manifestKey: object.key });
     } catch (error) {
-      invalid.push({ manifestKey: object.key, reason: (error as Error).message });
+      invalid.push({ manifestKey: object.key, ...place, reason: (error as Error).message });
     }
   }
   // Ties (a promoted copy shares its source's startedAt) put the original daily last, so "newest" picks it.

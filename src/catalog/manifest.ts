@@ -97,3 +97,8 @@ export const BackupManifest = z.object({
   largeObjects: z.number().int().nonnegative().optional(),
 });
 export type BackupManifest = z.infer<typeof BackupManifest>;
+
+/** The objects a backup stored: the dump, and the role globals when they were captured. */
+export function backupObjects(manifest: BackupManifest): StoredObjectRef[] {
+  return [manifest.objects.dump, ...(manifest.objects.globals ? [manifest.objects.globals] : [])];
+}

@@ -3,11 +3,11 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { drillReportKey } from '../dump/layout.ts';
+import { drillReportKey, drillsPrefix } from '../catalog/index.ts';
 import { ReportError } from '../errors/index.ts';
-import type { BackupStorage, StoredObject } from '../storage/types.ts';
-import { parseEvidence } from './evidence.ts';
-import type { DrillEvidence, HistoryEntry, Ledger } from './evidence.ts';
+import type { BackupStorage, StoredObject } from '../storage/index.ts';
+import { parseEvidence } from './schema.ts';
+import type { DrillEvidence, HistoryEntry, Ledger } from './schema.ts';
 
 // The ledger: every drill's evidence JSON records the SHA-256 of the previous drill's evidence
 // JSON, and may carry a detached Ed25519 signature (`.json.sig`). verifyReports walks the chain in
@@ -116,11 +116,6 @@ export interface PublishedReport {
   htmlKey: string;
   pdfKey: string;
   signatureKey?: string;
-}
-
-/** Storage folder of every drill record under a backup prefix: `{prefix}/drills/`. */
-export function drillsPrefix(prefix: string): string {
-  return `${prefix}/drills/`;
 }
 
 /**

@@ -1,0 +1,5 @@
+// The backup catalog, at the ground floor: the manifest schema (a backup's commit point), the key
+// layout that builds and parses every storage key, and reading, writing and choosing manifests.
+export * from './manifest.ts';
+export * from './layout.ts';
+export { listBackups, readManifest, selectBackup, writeManifest, type BackupSelector, type Catalog, type CatalogEntry, type InvalidManifest } from './catalog.ts';

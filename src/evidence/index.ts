@@ -1,0 +1,56 @@
+// The drill's evidence record (light: zod and node:crypto only): its schema, the hash chain of
+// records (ledger), signatures, and publishing/reading records in storage. Rendering is in src/report.
+export {
+  DEFAULT_TIME_ZONE,
+  DrillEvidence,
+  EVIDENCE_FORMAT_VERSION,
+  defaultBreachAssessment,
+  defaultControls,
+  defaultSignoff,
+  parseEvidence,
+  serializeEvidence,
+} from './schema.ts';
+export type {
+  BackupUnderTest,
+  CheckResult,
+  CheckStatus,
+  Control,
+  CorrectiveAction,
+  DrillEvidenceInput,
+  HistoryEntry,
+  Ledger,
+  OlderBackup,
+  Retention,
+  SignoffNames,
+  SignoffRole,
+  TableReconciliation,
+  TimelineEntry,
+  Timings,
+  Verdict,
+} from './schema.ts';
+export {
+  generateSigningKey,
+  hashEvidence,
+  historyWith,
+  nextLedger,
+  publicKeyFingerprint,
+  publishReport,
+  readDrillHistory,
+  signEvidence,
+  signatureSidecar,
+  verifyEvidenceSignature,
+  verifyReports,
+} from './ledger.ts';
+export type {
+  PublishedReport,
+  ReadHistoryOptions,
+  RecordProblem,
+  RecordProblemKind,
+  ReportPaths,
+  SignatureSidecar,
+  SignatureState,
+  StoredDrillRecord,
+  VerifiedRecord,
+  VerifyReportsOptions,
+  VerifyReportsResult,
+} from './ledger.ts';

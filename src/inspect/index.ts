@@ -1,0 +1,18 @@
+// Read-only views of a live database, the same on the backup's source (inside its snapshot) and on a
+// restored copy: table names and patterns, counts, roles, schema fingerprint, audit-chain head, and
+// the record-count comparison against a manifest.
+export { displayName, matchesPattern, parseTableName, qualifiedName, quoteIdent, tableKey, type TableRef } from './names.ts';
+export {
+  auditChainHead,
+  countLargeObjects,
+  countRows,
+  existingTables,
+  listTables,
+  readRoles,
+  schemaFingerprint,
+  serverVersion,
+  type AuditChainColumns,
+  type Queryable,
+  type TableFilter,
+} from './database.ts';
+export { compareRecordCounts, countDiffers, type RecordCountComparison, type TableCountComparison } from './record-counts.ts';
