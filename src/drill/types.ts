@@ -21,6 +21,10 @@ export interface CatalogItem {
   database: string;
   startedAt: string;
   finishedAt: string;
+  /** Whole database with data; freshness and retention coverage count only full backups. */
+  full: boolean;
+  /** `full`, or the partial selection (backupSeries). */
+  series: string;
 }
 
 export interface RestoreOutcome {

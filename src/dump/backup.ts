@@ -10,7 +10,7 @@ import type { BackupStorage } from '../storage/index.ts';
 import { describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
 import { auditChainHead, countLargeObjects, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from './inspect.ts';
 import { backupId, dataKey, manifestKey, objectExtension } from './layout.ts';
-import { BackupManifest, MANIFEST_FORMAT_VERSION, type StoredObjectRef } from './manifest.ts';
+import { BackupManifest, MANIFEST_FORMAT_VERSION, scopeOfOptions, type StoredObjectRef } from './manifest.ts';
 import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from './streams.ts';
 
 export interface BackupProgress {
@@ -25,6 +25,11 @@ export interface RunBackupOptions {
   /** null only when config.encryption.allowUnencrypted is set. */
   keyring: Keyring | null;
   now?: () => Date;
+  /**
+   * True when the caller replaced the configured exclusions for this run (`--exclude-table`): the
+   * backup is then recorded as partial. --tables and --schema-only make it partial anyway.
+   */
+  narrowed?: boolean;
   /** Aborting kills pg_dump and aborts the upload; no manifest is written. */
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
@@ -180,6 +185,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
         : { algorithm: 'none' },
       objects: { dump: dumpObject, globals: globals.object },
       options: { schemaOnly: config.backup.schemaOnly, tables: config.backup.tables, excludeTables: config.backup.excludeTables },
+      scope: scopeOfOptions(config.backup, options.narrowed),
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),

@@ -1,4 +1,4 @@
-import { dataKey, listBackups, manifestKey, type BackupManifest, type CatalogEntry, type StoredObjectRef } from '../dump/index.ts';
+import { backupSeries, dataKey, listBackups, manifestKey, type BackupManifest, type CatalogEntry, type StoredObjectRef } from '../dump/index.ts';
 import { StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.ts';
@@ -40,6 +40,7 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
       database: e.manifest.database,
       takenAt: new Date(e.manifest.startedAt),
       valid: true,
+      ...backupSeries(e.manifest),
     })),
     policy: options.policy,
     now,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
-import { listBackups, runBackup } from '../../dump/index.ts';
+import { backupSeries, listBackups, runBackup, type BackupManifest } from '../../dump/index.ts';
 import { applyRetention, type RetentionOutcome } from '../../retention/index.ts';
 import { openStorage, type BackupStorage } from '../../storage/index.ts';
 import { formatBytes, formatDuration, interruptSignal, progressLine } from '../output.ts';
@@ -17,6 +17,12 @@ interface BackupFlags {
   compression?: 'zstd' | 'gzip' | 'none';
   json?: boolean;
   prune?: boolean;
+}
+
+/** `scope` and `series` as `pgdrill list --json` shows them. */
+function scopeAndSeries(manifest: BackupManifest): { scope: 'full' | 'partial'; series: string } {
+  const { full, series } = backupSeries(manifest);
+  return { scope: full ? 'full' : 'partial', series };
 }
 
 function printRetention(outcome: RetentionOutcome, write: (line: string) => void): void {
@@ -72,6 +78,8 @@ export function register(program: Command): void {
           config,
           storage,
           keyring: loadKeyring(config, 'write'),
+          // --exclude-table replaces the configured exclusions, which define a full backup.
+          narrowed: (flags.excludeTable?.length ?? 0) > 0,
           signal: interruptSignal(),
           onProgress: (p) => progress.update(p.bytes, p.elapsedMs),
           log: verbose ? log : undefined,
@@ -138,6 +146,7 @@ export function register(program: Command): void {
           takenAt: m.startedAt,
           size: m.objects.dump.size + (m.objects.globals?.size ?? 0),
           keyId: m.encryption.algorithm === 'none' ? null : m.encryption.keyId,
+          ...scopeAndSeries(m),
           manifestKey,
           lastDrill: lastDrill(m.id),
         }));
@@ -151,7 +160,8 @@ export function register(program: Command): void {
           process.stdout.write(`${tier}:\n`);
           for (const r of ofTier) {
             const drill = r.lastDrill ? `drill ${r.lastDrill.verdict} ${r.lastDrill.at.slice(0, 10)}` : 'never drilled';
-            process.stdout.write(`  ${r.id.padEnd(32)} ${r.takenAt}  ${formatBytes(r.size).padStart(10)}  key ${(r.keyId ?? 'none').padEnd(10)} ${drill}\n`);
+            const partial = r.scope === 'partial' ? `  ${r.series}` : '';
+            process.stdout.write(`  ${r.id.padEnd(32)} ${r.takenAt}  ${formatBytes(r.size).padStart(10)}  key ${(r.keyId ?? 'none').padEnd(10)} ${drill}${partial}\n`);
           }
         }
         if (rows.length === 0) process.stdout.write(`no backups in ${storage.location}\n`);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
 import {
+  backupSeries,
   describeConnection,
   displayName,
   listBackups,
@@ -126,9 +127,9 @@ function ticker(label: string): { stop(): void } {
 
 function describeSelector(selector: BackupSelector): string {
   if (selector.key) return `key ${selector.key}`;
-  if (selector.monthly) return `the monthly backup of ${selector.monthly}`;
-  if (selector.date) return `a backup taken on ${selector.date} (UTC)`;
-  return 'the newest backup';
+  if (selector.monthly) return `the full monthly backup of ${selector.monthly}`;
+  if (selector.date) return `a full backup taken on ${selector.date} (UTC)`;
+  return 'the newest full backup';
 }
 
 function printCatalog(entries: CatalogEntry[], invalid: Array<{ manifestKey: string; reason: string }>, location: string, now: Date): void {
@@ -140,8 +141,9 @@ function printCatalog(entries: CatalogEntry[], invalid: Array<{ manifestKey: str
     for (const { manifest: m } of ofTier) {
       const size = m.objects.dump.size + (m.objects.globals?.size ?? 0);
       const key = m.encryption.algorithm === 'none' ? 'none (unencrypted)' : m.encryption.keyId;
+      const { full, series } = backupSeries(m);
       out(
-        `  ${m.id.padEnd(28)} ${m.startedAt}  ${formatAge(now.getTime() - Date.parse(m.startedAt)).padStart(10)} ago  ${formatBytes(size).padStart(10)}  ${String(m.tables.length).padStart(3)} tables  key ${key}`,
+        `  ${m.id.padEnd(28)} ${m.startedAt}  ${formatAge(now.getTime() - Date.parse(m.startedAt)).padStart(10)} ago  ${formatBytes(size).padStart(10)}  ${String(m.tables.length).padStart(3)} tables  key ${key}${full ? '' : `  ${series}`}`,
       );
     }
   }
@@ -242,7 +244,7 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
     const entry = selectBackup(catalog, selector);
     if (!entry) {
       throw new StorageError(`No valid backup matches ${describeSelector(selector)} in ${storage.location}`, {
-        hint: `List what exists with \`pgdrill restore --list\`${catalog.invalid.length ? ` (${catalog.invalid.length} manifest(s) are invalid)` : ''}`,
+        hint: `List what exists with \`pgdrill restore --list\`${catalog.invalid.length ? ` (${catalog.invalid.length} manifest(s) are invalid)` : ''}; a partial backup (--tables, --schema-only, --exclude-table) is restored only by --key`,
       });
     }
     const manifest = entry.manifest;
@@ -423,10 +425,10 @@ export function register(program: Command): void {
     .description(
       'download, verify and decrypt a backup (choose it with one of --latest, --date, --monthly, --key), print the plan, restore it into a database and compare record counts with the manifest',
     )
-    .option('--latest', 'the newest backup')
-    .option('--date <YYYY-MM-DD>', 'the newest backup taken that day (UTC)')
+    .option('--latest', 'the newest full backup')
+    .option('--date <YYYY-MM-DD>', 'the newest full backup taken that day (UTC)')
     .option('--monthly <YYYY-MM>', 'the monthly backup of that month')
-    .option('--key <key>', 'a backup by id, manifest key or object key')
+    .option('--key <key>', 'a backup by id, manifest key or object key (full or partial)')
     .option('--target-db <url>', 'database to restore into (default: DATABASE_URL); password via PGPASSWORD or ~/.pgpass, never in this URL')
     .option('--list', 'list the backups and exit')
     .option('--dry-run', 'download, verify, decrypt and pg_restore --list; print what would be restored; change nothing')
