@@ -3,18 +3,18 @@ import { defineCheck } from '../src/check/index.ts';
 export default defineCheck({
   id: 'freshness',
   title: 'Newest backup is fresh enough (RPO)',
-  description: "The newest backup finished within the freshness window (default 26 hours).",
+  description: "The newest full backup finished within the freshness window (default 26 hours); partial backups (schema-only, some tables) do not count.",
   needsDatabase: false,
   async run({ manifest, state }) {
     const limitHours = state.config.drill.freshnessHours;
-    const newest = state.catalog.filter((b) => b.database === manifest.database).at(-1);
-    if (!newest) return { status: 'fail', summary: 'no valid backup in storage', evidence: { limitHours } };
+    const newest = state.catalog.filter((b) => b.database === manifest.database && b.full).at(-1);
+    if (!newest) return { status: 'fail', summary: 'no valid full backup in storage', evidence: { limitHours } };
     const ageHours = (Date.parse(state.now) - Date.parse(newest.finishedAt)) / 3_600_000;
     const evidence = { newest: newest.id, finishedAt: newest.finishedAt, ageHours: Number(ageHours.toFixed(2)), limitHours };
-    if (ageHours <= limitHours) return { status: 'pass', summary: `newest backup ${newest.id} is ${ageHours.toFixed(1)} h old (limit ${limitHours} h)`, evidence };
+    if (ageHours <= limitHours) return { status: 'pass', summary: `newest full backup ${newest.id} is ${ageHours.toFixed(1)} h old (limit ${limitHours} h)`, evidence };
     return {
       status: state.config.drill.freshnessSeverity,
-      summary: `newest backup ${newest.id} is ${ageHours.toFixed(1)} h old, older than the ${limitHours} h limit: backups have stopped or are failing`,
+      summary: `newest full backup ${newest.id} is ${ageHours.toFixed(1)} h old, older than the ${limitHours} h limit: backups have stopped or are failing`,
       evidence,
     };
   },

@@ -1,7 +1,7 @@
 import { text } from 'node:stream/consumers';
 import type { BackupStorage } from '../storage/index.ts';
 import { manifestKey, manifestsPrefix, parseManifestKey } from './layout.ts';
-import { BackupManifest, type BackupTier } from './manifest.ts';
+import { BackupManifest, backupSeries, type BackupTier } from './manifest.ts';
 
 export interface CatalogEntry {
   manifest: BackupManifest;
@@ -65,23 +65,26 @@ export async function listBackups(storage: BackupStorage, prefix: string): Promi
 }
 
 export interface BackupSelector {
-  /** Exact manifest key or data-object key or backup id. */
+  /** Exact manifest key or data-object key or backup id: any backup, full or partial. */
   key?: string;
-  /** `YYYY-MM-DD`: the newest backup taken that UTC day. */
+  /** `YYYY-MM-DD`: the newest full backup taken that UTC day. */
   date?: string;
   /** `YYYY-MM`: the monthly copy of that month. */
   monthly?: string;
   tier?: BackupTier;
 }
 
-/** Picks one backup: by key, date or month; by default the newest valid one. */
+/**
+ * Picks one backup: by key (any backup), date or month; by default the newest valid full one. Only
+ * a key selects a partial backup: a schema-only or --tables backup is never "the latest backup".
+ */
 export function selectBackup(catalog: Catalog, selector: BackupSelector = {}): CatalogEntry | undefined {
-  const { backups } = catalog;
   if (selector.key) {
     const k = selector.key;
-    return backups.find((b) => b.manifestKey === k || b.manifest.id === k || b.manifest.objects.dump.key === k);
+    return catalog.backups.find((b) => b.manifestKey === k || b.manifest.id === k || b.manifest.objects.dump.key === k);
   }
-  if (selector.monthly) return backups.findLast((b) => b.manifest.tier === 'monthly' && b.manifest.startedAt.startsWith(selector.monthly!));
-  if (selector.date) return backups.findLast((b) => b.manifest.startedAt.startsWith(selector.date!));
-  return selector.tier ? backups.findLast((b) => b.manifest.tier === selector.tier) : backups.at(-1);
+  const full = catalog.backups.filter((b) => backupSeries(b.manifest).full);
+  if (selector.monthly) return full.findLast((b) => b.manifest.tier === 'monthly' && b.manifest.startedAt.startsWith(selector.monthly!));
+  if (selector.date) return full.findLast((b) => b.manifest.startedAt.startsWith(selector.date!));
+  return selector.tier ? full.findLast((b) => b.manifest.tier === selector.tier) : full.at(-1);
 }

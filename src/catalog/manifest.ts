@@ -58,6 +58,14 @@ export const RoleInfo = z.object({
 export type RoleInfo = z.infer<typeof RoleInfo>;
 
 /**
+ * `full`: the deployment's whole-database backup with data (its configured `backup.excludeTables`
+ * define what whole means). `partial`: narrowed for one run. Only a full backup may supersede,
+ * or be promoted over, another full one; restore and the drill choose full backups by default.
+ */
+export const BackupScope = z.enum(['full', 'partial']);
+export type BackupScope = z.infer<typeof BackupScope>;
+
+/**
  * The commit point of a backup: written last, after every object it names has been stored and
  * verified. A backup without a valid manifest does not exist for listing, drills or retention.
  */
@@ -83,6 +91,8 @@ export const BackupManifest = z.object({
     tables: z.array(z.string()),
     excludeTables: z.array(z.string()),
   }),
+  /** `partial` when narrowed by its caller (--tables, --schema-only, --exclude-table); absent in older manifests: see backupSeries. */
+  scope: BackupScope.optional(),
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
   durationMs: z.number().int().nonnegative(),
@@ -101,4 +111,37 @@ export type BackupManifest = z.infer<typeof BackupManifest>;
 /** The objects a backup stored: the dump, and the role globals when they were captured. */
 export function backupObjects(manifest: BackupManifest): StoredObjectRef[] {
   return [manifest.objects.dump, ...(manifest.objects.globals ? [manifest.objects.globals] : [])];
+}
+
+/** Every full backup of a database is in this series. */
+export const FULL_SERIES = 'full';
+
+/** The series a backup belongs to: retention lets a backup supersede only backups of its own series. */
+export interface BackupSeries {
+  full: boolean;
+  /**
+   * `full`, or for a partial backup its selection, which also serves as its label:
+   * `partial: schema-only; tables public.a,public.b; exclude-table public.c` (lists sorted).
+   */
+  series: string;
+}
+
+/**
+ * The scope the options alone imply: --tables and --schema-only never make a full backup, and
+ * `narrowed` says the caller replaced the configured exclusions (--exclude-table).
+ */
+export function scopeOfOptions(options: { schemaOnly: boolean; tables: readonly string[] }, narrowed = false): BackupScope {
+  return narrowed || options.schemaOnly || options.tables.length > 0 ? 'partial' : 'full';
+}
+
+/** Scope and series of a backup from its manifest; manifests written before `scope` existed get scopeOfOptions. */
+export function backupSeries(manifest: Pick<BackupManifest, 'scope' | 'options'>): BackupSeries {
+  const { schemaOnly, tables, excludeTables } = manifest.options;
+  if ((manifest.scope ?? scopeOfOptions(manifest.options)) === 'full') return { full: true, series: FULL_SERIES };
+  const parts = [
+    ...(schemaOnly ? ['schema-only'] : []),
+    ...(tables.length > 0 ? [`tables ${[...tables].sort().join(',')}`] : []),
+    ...(excludeTables.length > 0 ? [`exclude-table ${[...excludeTables].sort().join(',')}`] : []),
+  ];
+  return { full: false, series: parts.length > 0 ? `partial: ${parts.join('; ')}` : 'partial' };
 }

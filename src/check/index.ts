@@ -25,6 +25,10 @@ export interface CatalogItem {
   database: string;
   startedAt: string;
   finishedAt: string;
+  /** Whole database with data; freshness and retention coverage count only full backups. */
+  full: boolean;
+  /** `full`, or the partial selection (backupSeries). */
+  series: string;
 }
 
 export interface RestoreOutcome {

@@ -1,4 +1,4 @@
-import type { Catalog } from '../catalog/index.ts';
+import { backupSeries, type Catalog } from '../catalog/index.ts';
 import { exitCodeOf, PgdrillError } from '../errors/index.ts';
 import { formatAge, formatBytes } from '../format/index.ts';
 
@@ -53,7 +53,8 @@ export function printBackupList(
       const age = formatAge(options.now.getTime() - Date.parse(m.startedAt));
       const drill = options.lastDrill ? options.lastDrill(m.id) : undefined;
       const drillColumn = drill === undefined ? '' : drill ? `  drill ${drill.verdict} ${drill.at.slice(0, 10)}` : '  never drilled';
-      write(`  ${m.id.padEnd(28)} ${m.startedAt}  ${age.padStart(10)} ago  ${formatBytes(size).padStart(10)}  ${String(m.tables.length).padStart(3)} tables  key ${key}${drillColumn}`);
+      const { full, series } = backupSeries(m);
+      write(`  ${m.id.padEnd(28)} ${m.startedAt}  ${age.padStart(10)} ago  ${formatBytes(size).padStart(10)}  ${String(m.tables.length).padStart(3)} tables  key ${key}${drillColumn}${full ? '' : `  ${series}`}`);
     }
   }
   for (const bad of catalog.invalid) write(`INVALID ${bad.manifestKey}: ${bad.reason}`);

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { DrillState, OlderBackupOutcome, RestoreOutcome } from '../check/index.ts';
 import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../config/index.ts';
 import { loadKeyring, type Keyring } from '../crypto/index.ts';
-import { listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog } from '../catalog/index.ts';
+import { backupSeries, listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog } from '../catalog/index.ts';
 import { CryptoError, IntegrityError, PgdrillError } from '../errors/index.ts';
 import { compareRecordCounts } from '../inspect/index.ts';
 import { fetchBackup, restoreFetched } from '../restore/index.ts';
@@ -77,11 +77,18 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
 
   try {
     const catalog = await listBackups(storage, config.storage.prefix);
-    state.catalog = catalog.backups.map(({ manifest: m }) => ({ id: m.id, tier: m.tier, database: m.database, startedAt: m.startedAt, finishedAt: m.finishedAt }));
+    state.catalog = catalog.backups.map(({ manifest: m }) => ({
+      id: m.id,
+      tier: m.tier,
+      database: m.database,
+      startedAt: m.startedAt,
+      finishedAt: m.finishedAt,
+      ...backupSeries(m),
+    }));
     state.invalidManifests = catalog.invalid.map((i) => `${i.manifestKey}: ${i.reason}`);
     const entry = selectBackup(catalog, options.selector);
     if (!entry) {
-      state.restore = fail('locate', new PgdrillError(`No valid backup matches ${JSON.stringify(options.selector ?? 'the newest')} in ${storage.location}`));
+      state.restore = fail('locate', new PgdrillError(`No valid backup matches ${JSON.stringify(options.selector ?? 'the newest full backup')} in ${storage.location}`));
       return { state, teardown };
     }
     const manifest = entry.manifest;
@@ -198,7 +205,14 @@ async function restoreIntoNewSandbox(o: RestoreIntoSandboxOptions) {
   return result;
 }
 
-/** Restores the oldest monthly backup still retained (not the one under test) into its own sandbox. */
+/** The oldest full monthly copy of the database taken before the backup under test (the catalog is oldest first). */
+export function olderFullMonthly(catalog: Catalog, current: BackupManifest): BackupManifest | undefined {
+  return catalog.backups.find(
+    (b) => b.manifest.tier === 'monthly' && b.manifest.database === current.database && b.manifest.startedAt < current.startedAt && backupSeries(b.manifest).full,
+  )?.manifest;
+}
+
+/** Restores the oldest full monthly backup still retained (not the one under test) into its own sandbox. */
 async function proveOlderBackup(o: {
   config: PgdrillConfig;
   storage: BackupStorage;
@@ -211,9 +225,7 @@ async function proveOlderBackup(o: {
   mark: (step: string, detail?: string) => void;
 }): Promise<OlderBackupOutcome | null> {
   if (o.config.drill.olderBackup === 'none') return null;
-  const older = o.catalog.backups.find(
-    (b) => b.manifest.tier === 'monthly' && b.manifest.database === o.current.database && b.manifest.startedAt < o.current.startedAt,
-  )?.manifest;
+  const older = olderFullMonthly(o.catalog, o.current);
   if (!older) return null;
   const base = {
     id: older.id,

@@ -9,7 +9,7 @@ import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/
 import type { BackupStorage } from '../storage/index.ts';
 import { describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
 import { auditChainHead, countLargeObjects, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from '../inspect/index.ts';
-import { BackupManifest, backupId, dataKey, dataKeyStem, manifestKey, MANIFEST_FORMAT_VERSION, objectExtension, writeManifest, type StoredObjectRef } from '../catalog/index.ts';
+import { BackupManifest, backupId, dataKey, dataKeyStem, manifestKey, MANIFEST_FORMAT_VERSION, objectExtension, scopeOfOptions, writeManifest, type StoredObjectRef } from '../catalog/index.ts';
 import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from '../streams/index.ts';
 
 export interface BackupProgress {
@@ -24,6 +24,11 @@ export interface RunBackupOptions {
   /** null only when config.encryption.allowUnencrypted is set. */
   keyring: Keyring | null;
   now?: () => Date;
+  /**
+   * True when the caller replaced the configured exclusions for this run (`--exclude-table`): the
+   * backup is then recorded as partial. --tables and --schema-only make it partial anyway.
+   */
+  narrowed?: boolean;
   /** Aborting kills pg_dump and aborts the upload; no manifest is written. */
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
@@ -179,6 +184,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
         : { algorithm: 'none' },
       objects: { dump: dumpObject, globals: globals.object },
       options: { schemaOnly: config.backup.schemaOnly, tables: config.backup.tables, excludeTables: config.backup.excludeTables },
+      scope: scopeOfOptions(config.backup, options.narrowed),
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),

@@ -1,5 +1,5 @@
 import { describeConnection, type ConnectionInfo } from '../dump/index.ts';
-import { type BackupManifest, type BackupSelector, type CatalogEntry } from '../catalog/index.ts';
+import { backupSeries, type BackupManifest, type BackupSelector, type CatalogEntry } from '../catalog/index.ts';
 import { displayName, tableKey, parseTableName, type TableRef } from '../inspect/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import { formatAge } from '../format/index.ts';
@@ -120,13 +120,14 @@ function describeSelection(plan: RestorePlan): string {
 /** The plan as printed before anything is touched. Never contains a password. */
 export function describePlan(plan: RestorePlan, now: Date, format: { bytes(n: number): string }): string[] {
   const m = plan.entry.manifest;
+  const series = backupSeries(m);
   const rows = m.tables.reduce((sum, t) => sum + t.rows, 0);
   const restoring = plan.tables ? manifestForSelection(m, { tables: plan.tables }).tables.length : m.tables.length;
   const key = m.encryption.algorithm === 'none' ? 'NOT encrypted' : `encrypted with key ${m.encryption.keyId}`;
   const state = plan.targetState;
   const lines = [
     'Restore plan',
-    `  backup     ${m.tier} ${m.id}${m.promotedFrom ? ` (copy of ${m.promotedFrom})` : ''}  [${plan.entry.manifestKey}]`,
+    `  backup     ${m.tier} ${m.id}${m.promotedFrom ? ` (copy of ${m.promotedFrom})` : ''}${series.full ? '' : ` (${series.series})`}  [${plan.entry.manifestKey}]`,
     `  source     ${m.database} on ${m.source.host}:${m.source.port}, PostgreSQL ${m.serverVersion}, ${m.format} format, pg_dump ${m.pgDumpVersion}`,
     `  taken at   ${m.startedAt} (${formatAge(now.getTime() - Date.parse(m.startedAt))} ago)`,
     `  size       ${format.bytes(m.objects.dump.size)} stored, ${format.bytes(m.objects.dump.plaintextSize)} plaintext, ${m.compression.algorithm}, ${key}`,

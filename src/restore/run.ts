@@ -63,9 +63,9 @@ function checkKey(manifest: BackupManifest, keyring: Keyring | null): void {
 
 function describeSelector(selector: BackupSelector): string {
   if (selector.key) return `key ${selector.key}`;
-  if (selector.monthly) return `the monthly backup of ${selector.monthly}`;
-  if (selector.date) return `a backup taken on ${selector.date} (UTC)`;
-  return 'the newest backup';
+  if (selector.monthly) return `the full monthly backup of ${selector.monthly}`;
+  if (selector.date) return `a full backup taken on ${selector.date} (UTC)`;
+  return 'the newest full backup';
 }
 
 /**
@@ -79,7 +79,7 @@ export async function planRestore(request: RestoreRequest): Promise<PlannedResto
   const entry: CatalogEntry | undefined = selectBackup(catalog, selector);
   if (!entry) {
     throw new StorageError(`No valid backup matches ${describeSelector(selector)} in ${storage.location}`, {
-      hint: `List what exists with \`pgdrill restore --list\`${catalog.invalid.length ? ` (${catalog.invalid.length} manifest(s) are invalid)` : ''}`,
+      hint: `List what exists with \`pgdrill restore --list\`${catalog.invalid.length ? ` (${catalog.invalid.length} manifest(s) are invalid)` : ''}; a partial backup (--tables, --schema-only, --exclude-table) is restored only by --key`,
     });
   }
   const manifest = entry.manifest;

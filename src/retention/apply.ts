@@ -1,5 +1,6 @@
 import {
   backupObjects,
+  backupSeries,
   dataKey,
   dataKeyStem,
   extensionOfDataKey,
@@ -51,6 +52,7 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
       database: e.manifest.database,
       takenAt: new Date(e.manifest.startedAt),
       valid: true,
+      ...backupSeries(e.manifest),
     })),
     policy: options.policy,
     now,

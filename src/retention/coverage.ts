@@ -4,11 +4,13 @@
 // - `monthly`: exactly `policy.monthly` calendar months ending with the current month, OLDEST
 //   FIRST. A month is `not-due` when it is before the month of the first backup ever taken
 //   (`firstBackupAt`, default the earliest backup in the input, or `now` when there is none), so the
-//   policy could not have covered it yet; `present` when a valid monthly copy is dated in it (for the
-//   current month a valid daily also counts: promotion follows the month's first backup); else
-//   `missing`.
+//   policy could not have covered it yet; `present` when a valid full monthly copy is dated in it
+//   (for the current month a valid full daily also counts: promotion follows the month's first
+//   full backup); else `missing`.
 // - `daily`: the last `policy.daily` UTC days (7 by default), today included, oldest first; a day
-//   is `present` when a valid backup of any tier is dated on it.
+//   is `present` when a valid full backup of any tier is dated on it.
+// - Partial backups (--schema-only, --tables, --exclude-table) cover nothing: a day or month with
+//   only partial backups cannot be restored whole, so it is `missing`.
 // - Today and the current month are `missing` until their first backup exists: a check run
 //   before the day's backup time reports them.
 // Coverage is per database: pass one database's backups, or name it in `database`.
@@ -69,10 +71,10 @@ export function retentionCoverage(input: RetentionCoverageInput): RetentionCover
   const firstMonth = isoMonth(first);
   const firstDay = isoDay(first);
   const currentMonth = isoMonth(now);
-  const valid = backups.filter((c) => c.valid);
-  const monthsWithCopy = new Set(valid.filter((c) => c.tier === 'monthly').map((c) => isoMonth(c.takenAt)));
-  const monthsWithDaily = new Set(valid.filter((c) => c.tier === 'daily').map((c) => isoMonth(c.takenAt)));
-  const daysWithBackup = new Set(valid.map((c) => isoDay(c.takenAt)));
+  const covering = backups.filter((c) => c.valid && c.full);
+  const monthsWithCopy = new Set(covering.filter((c) => c.tier === 'monthly').map((c) => isoMonth(c.takenAt)));
+  const monthsWithDaily = new Set(covering.filter((c) => c.tier === 'daily').map((c) => isoMonth(c.takenAt)));
+  const daysWithBackup = new Set(covering.map((c) => isoDay(c.takenAt)));
 
   const monthly = lastMonths(now, policy.monthly).map((month): MonthSlot => {
     if (month < firstMonth) return { month, state: 'not-due' };

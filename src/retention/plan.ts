@@ -3,31 +3,37 @@
 // manifests, runs the promotions (copies), then the deletions.
 //
 // Semantics, per database independently (all dates in UTC):
+// - Series: every full backup of a database (whole database, data included) is one series; each
+//   distinct partial selection (--schema-only, --tables, --exclude-table) is a series of its own.
+//   The windows below apply per series: a backup only supersedes or expires backups of its own
+//   series, so a schema-only backup never replaces the day's full one. Decisions about a partial
+//   backup name its series (`kept: daily 2026-11-23 (partial: schema-only)`).
 // - Daily tier, like restic's `keep-daily N`: take the newest N distinct UTC days that have a valid
-//   daily backup; keep the newest valid backup of each of those days. Other valid dailies are
-//   deleted: on an older day `expired`, on a kept day but not the newest `superseded`.
+//   daily backup of the series; keep the newest valid backup of each of those days. Other valid
+//   dailies are deleted: on an older day `expired`, on a kept day but not the newest `superseded`.
 // - Weekly (ISO weeks) and monthly tiers: the same rule over the promoted copies of that tier, with
 //   N = policy.weekly / policy.monthly. With N = 0 every copy of the tier goes.
-// - Promotion (weekly only when policy.weekly > 0): a month (ISO week) that has a valid daily but
-//   no copy of the tier (valid or not: an invalid copy is left for a human, and coverage reports
-//   the month missing) gets its FIRST (earliest) valid daily still present copied, if the month
-//   falls inside the tier's window counted over existing valid copies plus this run's promotions.
-//   The source daily is kept in this plan (`kept: source of monthly promotion 2026-11`).
+// - Promotion (weekly only when policy.weekly > 0), of full backups only: a month (ISO week) that
+//   has a valid full daily but no full copy of the tier (nor an invalid one: it is left for a
+//   human, and coverage reports the month missing) gets its FIRST (earliest) valid full daily still
+//   present copied, if the month falls inside the tier's window counted over existing valid full
+//   copies plus this run's promotions. The source daily is kept in this plan
+//   (`kept: source of monthly promotion 2026-11`).
 // - Deletions of copies count only copies that exist now: a copy pushed out of the window by this
 //   run's promotion is deleted by the next run, once the new copy exists. Never delete more than
 //   needed. Execute promotions before deletions, and skip deletions if a promotion failed.
-// - Invalid candidates (manifest did not validate) never fill a day/week/month, are never promoted
-//   and never count as the newest valid backup. They are deleted only by age: when the tier's
-//   window is full and their period is older than its oldest kept period (or N = 0); until then
-//   they are kept for inspection.
-// - Safety: the newest valid backup of each database (of any tier, not dated in the future) is
-//   never deleted (`kept: newest valid backup`), whatever the policy says. Backups dated after
-//   `now` are kept (`kept: dated in the future (clock skew?)`) and take no part in the windows.
+// - Invalid candidates (manifest did not validate, so their series is unknown) never fill a
+//   day/week/month, are never promoted and never count as the newest valid backup. They are deleted
+//   only by age: when the tier's FULL series window is full and their period is older than its
+//   oldest kept period (or N = 0); until then they are kept for inspection.
+// - Safety: the newest valid full backup of each database (of any tier, not dated in the future)
+//   is never deleted (`kept: newest valid backup`), whatever the policy says; nor is the newest of
+//   each partial series. Backups dated after `now` are kept
+//   (`kept: dated in the future (clock skew?)`) and take no part in the windows.
 // - Every input backup appears in exactly one of keep/delete; a kept backup lists every reason it
 //   is kept. Output is ordered by database, tier (daily, weekly, monthly), takenAt, id.
 
-import type { BackupTier } from '../catalog/index.ts';
-import { backupId, isoDay, isoMonth, isoWeek } from '../catalog/index.ts';
+import { backupId, FULL_SERIES, isoDay, isoMonth, isoWeek, type BackupTier } from '../catalog/index.ts';
 import { ConfigError, PgdrillError } from '../errors/index.ts';
 
 export interface RetentionCandidate {
@@ -38,6 +44,10 @@ export interface RetentionCandidate {
   takenAt: Date;
   /** True only when the manifest validated. */
   valid: boolean;
+  /** Whole database with data (backupSeries); only full backups are promoted or restored by default. */
+  full: boolean;
+  /** FULL_SERIES for every full backup, else the partial selection (backupSeries). */
+  series: string;
 }
 
 export interface RetentionPolicy {
@@ -88,13 +98,22 @@ interface TierRule {
 
 type Verdict = { keep: string[]; drop: string | undefined };
 
+/** One series' window over one tier: the newest backup of each period and the periods kept. */
+interface SeriesWindow {
+  newestPerPeriod: Map<string, RetentionCandidate>;
+  kept: Set<string>;
+  /** As many periods as the tier keeps (always with a count of 0). */
+  filled: boolean;
+  oldestKept: string | undefined;
+}
+
 const TIER_ORDER: Record<BackupTier, number> = { daily: 0, weekly: 1, monthly: 2 };
 
 export function planRetention(input: RetentionPlanInput): RetentionPlan {
   const { backups, policy, now } = input;
   assertRetentionPolicy(policy);
   if (Number.isNaN(now.getTime())) throw new ConfigError('retention: `now` is not a valid date');
-  const takenIds = assertUnique(backups);
+  const takenIds = assertCandidates(backups);
 
   const rules: Record<BackupTier, TierRule> = {
     daily: { tier: 'daily', count: policy.daily, unit: 'day', periodOf: isoDay },
@@ -119,7 +138,7 @@ export function planRetention(input: RetentionPlanInput): RetentionPlan {
 
     for (const tier of ['daily', 'weekly', 'monthly'] as const) planTier(ofTier(tier), rules[tier], keep, drop);
 
-    const usableDailies = ofTier('daily').filter((c) => c.valid);
+    const usableDailies = ofTier('daily').filter((c) => c.valid && c.full);
     for (const tier of ['weekly', 'monthly'] as const) {
       const copies = mine.filter((c) => c.tier === tier);
       for (const p of planPromotions(tier, database, usableDailies, copies, rules[tier], isFuture, takenIds)) {
@@ -129,8 +148,11 @@ export function planRetention(input: RetentionPlanInput): RetentionPlan {
       }
     }
 
-    const newest = newestOf(present.filter((c) => c.valid)) ?? newestOf(mine.filter((c) => c.valid));
-    if (newest) keep(newest, 'kept: newest valid backup');
+    for (const series of new Set(mine.filter((c) => c.valid).map((c) => c.series))) {
+      const ofSeries = (list: readonly RetentionCandidate[]) => list.filter((c) => c.valid && c.series === series);
+      const newest = newestOf(ofSeries(present)) ?? newestOf(ofSeries(mine));
+      if (newest) keep(newest, `kept: newest valid backup${seriesNote(newest)}`);
+    }
     for (const c of mine) if (isFuture(c)) keep(c, 'kept: dated in the future (clock skew?)');
   }
 
@@ -145,24 +167,18 @@ export function planRetention(input: RetentionPlanInput): RetentionPlan {
   return plan;
 }
 
-/** Applies one tier's window to that tier's backups of one database (none dated in the future). */
+/** Applies one tier's window to that tier's backups of one database (none dated in the future), per series. */
 function planTier(
   backups: readonly RetentionCandidate[],
   rule: TierRule,
   keep: (c: RetentionCandidate, reason: string) => void,
   drop: (c: RetentionCandidate, reason: string) => void,
 ): void {
-  const newestPerPeriod = new Map<string, RetentionCandidate>();
-  for (const c of backups) {
-    if (!c.valid) continue;
-    const period = rule.periodOf(c.takenAt);
-    const current = newestPerPeriod.get(period);
-    if (!current || compareTime(c, current) > 0) newestPerPeriod.set(period, c);
+  const windows = new Map<string, SeriesWindow>();
+  for (const series of new Set(backups.filter((c) => c.valid).map((c) => c.series))) {
+    windows.set(series, seriesWindow(backups.filter((c) => c.valid && c.series === series), rule));
   }
-  const periods = [...newestPerPeriod.keys()].sort(compareText).reverse();
-  const kept = new Set(periods.slice(0, rule.count));
-  const windowFull = periods.length >= rule.count;
-  const oldestKept = rule.count > 0 ? periods[rule.count - 1] : undefined;
+  const fullWindow = windows.get(FULL_SERIES) ?? seriesWindow([], rule);
   const expired = (period: string, note: string): string =>
     rule.count === 0
       ? `expired: ${rule.tier} ${period}${note}, ${rule.tier} retention is 0`
@@ -171,10 +187,12 @@ function planTier(
   for (const c of backups) {
     const period = rule.periodOf(c.takenAt);
     if (c.valid) {
-      if (!kept.has(period)) drop(c, expired(period, ''));
-      else if (newestPerPeriod.get(period) === c) keep(c, `kept: ${rule.tier} ${period}`);
-      else drop(c, `superseded: a newer backup of ${period} is kept`);
-    } else if (windowFull && (oldestKept === undefined || period < oldestKept)) {
+      const window = windows.get(c.series) as SeriesWindow;
+      const note = seriesNote(c);
+      if (!window.kept.has(period)) drop(c, expired(period, note));
+      else if (window.newestPerPeriod.get(period) === c) keep(c, `kept: ${rule.tier} ${period}${note}`);
+      else drop(c, `superseded: a newer backup of ${period}${note} is kept`);
+    } else if (fullWindow.filled && (fullWindow.oldestKept === undefined || period < fullWindow.oldestKept)) {
       drop(c, expired(period, ' (not validated)'));
     } else {
       keep(c, `kept: not validated, ${rule.tier} ${period} is inside the window (not counted)`);
@@ -182,7 +200,29 @@ function planTier(
   }
 }
 
-/** The weekly or monthly copies to make for one database from its valid, non-future dailies. */
+/** The window of one series' valid backups of one tier. */
+function seriesWindow(backups: readonly RetentionCandidate[], rule: TierRule): SeriesWindow {
+  const newestPerPeriod = new Map<string, RetentionCandidate>();
+  for (const c of backups) {
+    const period = rule.periodOf(c.takenAt);
+    const current = newestPerPeriod.get(period);
+    if (!current || compareTime(c, current) > 0) newestPerPeriod.set(period, c);
+  }
+  const periods = [...newestPerPeriod.keys()].sort(compareText).reverse();
+  return {
+    newestPerPeriod,
+    kept: new Set(periods.slice(0, rule.count)),
+    filled: periods.length >= rule.count,
+    oldestKept: rule.count > 0 ? periods[rule.count - 1] : undefined,
+  };
+}
+
+/** How a decision names a partial backup's series; nothing for a full backup. */
+function seriesNote(c: RetentionCandidate): string {
+  return c.full ? '' : ` (${c.series})`;
+}
+
+/** The weekly or monthly copies to make for one database from its valid, full, non-future dailies. */
 function planPromotions(
   tier: 'weekly' | 'monthly',
   database: string,
@@ -193,8 +233,9 @@ function planPromotions(
   takenIds: Set<string>,
 ): RetentionPromotion[] {
   if (rule.count === 0) return [];
-  const withCopy = new Set(copies.map((c) => rule.periodOf(c.takenAt)));
-  const validCopyPeriods = copies.filter((c) => c.valid && !isFuture(c)).map((c) => rule.periodOf(c.takenAt));
+  // A partial copy (promoted before partial backups were a series of their own) covers no period.
+  const withCopy = new Set(copies.filter((c) => !c.valid || c.full).map((c) => rule.periodOf(c.takenAt)));
+  const validCopyPeriods = copies.filter((c) => c.valid && c.full && !isFuture(c)).map((c) => rule.periodOf(c.takenAt));
 
   const firstDaily = new Map<string, RetentionCandidate>();
   for (const c of usableDailies) {
@@ -234,11 +275,15 @@ export function assertRetentionPolicy(policy: RetentionPolicy): void {
   }
 }
 
-/** Refuses two candidates with one tier and id: keeping one and deleting the other deletes both. */
-function assertUnique(backups: readonly RetentionCandidate[]): Set<string> {
+/**
+ * Refuses two candidates with one tier and id (keeping one and deleting the other deletes both),
+ * and a candidate whose series contradicts its scope.
+ */
+function assertCandidates(backups: readonly RetentionCandidate[]): Set<string> {
   const seen = new Set<string>();
   for (const c of backups) {
     if (Number.isNaN(c.takenAt.getTime())) throw new PgdrillError(`retention: ${c.tier} ${c.id} has an invalid takenAt`);
+    if (c.full !== (c.series === FULL_SERIES)) throw new PgdrillError(`retention: ${c.tier} ${c.id} is ${c.full ? 'full' : 'partial'} but in series "${c.series}" (bug)`);
     const key = `${c.tier}/${c.id}`;
     if (seen.has(key)) throw new PgdrillError(`retention: ${c.tier} ${c.id} is listed twice; refusing to plan`);
     seen.add(key);

@@ -313,6 +313,56 @@ describe('retention against storage', () => {
     await storage.close();
   });
 
+  it('a partial backup never supersedes the newest full one; restore --latest picks the full one (issue 11 item 1)', async () => {
+    const dir = tempDir('store');
+    const backup = async (...flags: string[]): Promise<BackupManifest> => {
+      const result = await runCli(['backup', '--json', ...flags], env(dir));
+      expect(result.exitCode, String(result.stderr)).toBe(0);
+      return BackupManifest.parse(JSON.parse(String(result.stdout)));
+    };
+    const lgaRows = (m: BackupManifest) => m.tables.find((t) => t.schema === 'public' && t.name === 'lgas')!.rows;
+    const writer = new pg.Client({ connectionString: source.url });
+    await writer.connect();
+    try {
+      const first = await backup();
+      await writer.query(`INSERT INTO public.lgas (id, name, wards) SELECT 9000 + g, 'Inserted between backups ' || g, 1 FROM generate_series(1, 5) g`);
+      const second = await backup();
+      expect(lgaRows(second)).toBe(lgaRows(first) + 5);
+      const partials = [await backup('--schema-only'), await backup('--tables', 'public.lgas'), await backup('--exclude-table', 'public.audit_logs')];
+
+      const listed = await runCli(['list', '--json'], env(dir));
+      expect(listed.exitCode, String(listed.stderr)).toBe(0);
+      const dailies = (JSON.parse(String(listed.stdout)) as { backups: Array<{ tier: string; id: string; scope: string; series: string }> }).backups.filter((b) => b.tier === 'daily');
+      // The newer full backup (with the inserted rows) survives every partial backup after it, and each partial survives in its own series.
+      expect(dailies.map((b) => b.id)).toContain(second.id);
+      expect(dailies.find((b) => b.id === second.id)).toMatchObject({ scope: 'full', series: 'full' });
+      expect([first, second].map((m) => m.scope)).toEqual(['full', 'full']);
+      expect(partials.map((m) => m.scope)).toEqual(['partial', 'partial', 'partial']);
+      expect(dailies.filter((b) => b.scope === 'partial').map((b) => [b.id, b.series])).toEqual([
+        [partials[0]!.id, 'partial: schema-only; exclude-table *._prisma_migrations'],
+        [partials[1]!.id, 'partial: tables public.lgas; exclude-table *._prisma_migrations'],
+        [partials[2]!.id, 'partial: exclude-table public.audit_logs'],
+      ]);
+      for (const command of [['list'], ['restore', '--list']]) {
+        const text = await runCli(command, env(dir));
+        expect(String(text.stdout)).toMatch(new RegExp(`${partials[0]!.id} .*partial: schema-only`));
+        expect(String(text.stdout)).not.toMatch(new RegExp(`${second.id} .*partial`));
+      }
+
+      const restore = await runCli(['restore', '--latest', '--dry-run'], env(dir));
+      expect(restore.exitCode, String(restore.stderr)).toBe(0);
+      expect(String(restore.stdout)).toContain(`backup     daily ${second.id}  [`);
+      expect(String(restore.stdout)).toMatch(new RegExp(`public\\.lgas +${lgaRows(second)} rows`));
+      // A partial backup is restored only when asked for by key, and the plan says what it is.
+      const byKey = await runCli(['restore', '--key', partials[0]!.id, '--dry-run'], env(dir));
+      expect(byKey.exitCode, String(byKey.stderr)).toBe(0);
+      expect(String(byKey.stdout)).toContain(`backup     daily ${partials[0]!.id} (partial: schema-only; exclude-table *._prisma_migrations)  [`);
+    } finally {
+      await writer.query('DELETE FROM public.lgas WHERE id > 9000');
+      await writer.end();
+    }
+  });
+
   it('`pgdrill prune --dry-run` prints reasons and deletes nothing', async () => {
     const dir = tempDir('store');
     const config = await configFromEnv(env(dir), { retention: { daily: 1 } });

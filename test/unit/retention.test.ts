@@ -9,11 +9,15 @@ import { retentionCoverage } from '../../src/retention/coverage.ts';
 
 const DB = 'app_db';
 
-/** A candidate whose id follows the key layout: backupId(tier, takenAt, db) plus an optional `-N`. */
-function bk(tier: BackupTier, when: string, opts: { db?: string; valid?: boolean; n?: number } = {}): RetentionCandidate {
+/**
+ * A candidate whose id follows the key layout: backupId(tier, takenAt, db) plus an optional `-N`.
+ * Full unless `partial` names its series (as backupSeries derives it from a manifest).
+ */
+function bk(tier: BackupTier, when: string, opts: { db?: string; valid?: boolean; n?: number; partial?: string } = {}): RetentionCandidate {
   const takenAt = new Date(when);
   const database = opts.db ?? DB;
-  return { id: backupId(tier, takenAt, database) + (opts.n ? `-${opts.n}` : ''), tier, database, takenAt, valid: opts.valid ?? true };
+  const scope = opts.partial === undefined ? { full: true, series: 'full' } : { full: false, series: opts.partial };
+  return { id: backupId(tier, takenAt, database) + (opts.n ? `-${opts.n}` : ''), tier, database, takenAt, valid: opts.valid ?? true, ...scope };
 }
 
 /** One daily at 01:00 UTC (the 02:00 WAT schedule) on each of `count` consecutive days. */
@@ -357,7 +361,7 @@ describe('planRetention: safety', () => {
   });
 
   it('puts every backup in exactly one list, deterministically, whatever the input order', () => {
-    // Three years of daily backups with gaps and a few invalid ones, two databases, plus copies.
+    // Three years of daily backups with gaps and a few invalid ones, some partial ones, two databases, plus copies.
     let seed = 42;
     const rand = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const backups: RetentionCandidate[] = [];
@@ -366,6 +370,7 @@ describe('planRetention: safety', () => {
         if (rand() < 0.15) continue;
         const when = new Date(Date.UTC(2024, 0, 1 + day, 1));
         backups.push(bk('daily', when.toISOString(), { db, valid: rand() > 0.05 }));
+        if (rand() < 0.2) backups.push(bk('daily', new Date(when.getTime() + 3_600_000).toISOString(), { db, n: 2, partial: rand() < 0.5 ? 'partial: schema-only' : 'partial: tables public.users' }));
         if (when.getUTCDate() === 1 && rand() < 0.8) backups.push(bk('monthly', when.toISOString(), { db }));
       }
     }
@@ -382,17 +387,168 @@ describe('planRetention: safety', () => {
     expect(a.delete.every((d) => d.reasons.length === 1 && /^(expired|superseded): /.test(d.reasons[0] ?? ''))).toBe(true);
     const kept = new Set(a.keep.map((d) => d.id));
     expect(a.promote.every((p) => kept.has(p.fromId))).toBe(true);
+    const full = new Set(backups.filter((c) => c.full).map((c) => c.id));
+    expect(a.promote.every((p) => full.has(p.fromId))).toBe(true);
+    for (const db of ['app_db', 'audit']) {
+      const newestFull = backups.filter((c) => c.database === db && c.full && c.valid).sort((x, y) => x.takenAt.getTime() - y.takenAt.getTime()).at(-1);
+      expect(a.keep.find((d) => d.id === newestFull?.id && d.tier === newestFull.tier)?.reasons).toContain('kept: newest valid backup');
+    }
   });
 
   it('refuses duplicate ids and invalid policies', () => {
     const one = bk('daily', '2026-11-23T01:00:00Z');
     expect(() => plan([one, { ...one }], '2026-11-23T03:00:00Z')).toThrow(PgdrillError);
+    // A full candidate outside the full series (or the reverse) would escape the safety rule.
+    expect(() => plan([{ ...one, series: 'partial: schema-only' }], '2026-11-23T03:00:00Z')).toThrow(/is full but in series "partial: schema-only"/);
+    expect(() => plan([{ ...one, full: false }], '2026-11-23T03:00:00Z')).toThrow(/is partial but in series "full"/);
     expect(() => plan([one], '2026-11-23T03:00:00Z', { daily: -1, weekly: 0, monthly: 84 })).toThrow(ConfigError);
     expect(() => plan([one], '2026-11-23T03:00:00Z', { daily: 7, weekly: 0, monthly: 1.5 })).toThrow(ConfigError);
   });
 
   it('exports the 7 / 0 / 84 defaults', () => {
     expect(DEFAULT_RETENTION).toEqual({ daily: 7, weekly: 0, monthly: 84 });
+  });
+});
+
+describe('planRetention: partial backups are their own series (issue 11 item 1)', () => {
+  const SCHEMA_ONLY = 'partial: schema-only';
+  const TABLES = 'partial: tables public.lgas,public.users';
+  const EXCLUDE = 'partial: exclude-table public.audit_logs';
+
+  it.each([
+    ['--schema-only', SCHEMA_ONLY],
+    ['--tables', TABLES],
+    ['--exclude-table', EXCLUDE],
+  ])('full, full, then a %s backup on one day: the newer full is kept, the partial is kept in its own series', (_flag, series) => {
+    const backups = [
+      bk('monthly', '2026-11-01T01:00:00Z'),
+      bk('daily', '2026-11-23T01:00:00Z'),
+      bk('daily', '2026-11-23T13:00:00Z', { n: 2 }),
+      bk('daily', '2026-11-23T14:00:00Z', { n: 3, partial: series }),
+    ];
+    expect(golden(plan(backups, '2026-11-23T15:00:00Z'))).toEqual({
+      keep: [
+        'daily 2026-11-23-app_db-2 | kept: daily 2026-11-23 | kept: newest valid backup',
+        `daily 2026-11-23-app_db-3 | kept: daily 2026-11-23 (${series}) | kept: newest valid backup (${series})`,
+        'monthly 2026-11-app_db | kept: monthly 2026-11',
+      ],
+      delete: ['daily 2026-11-23-app_db | superseded: a newer backup of 2026-11-23 is kept'],
+      promote: [],
+    });
+  });
+
+  it('two partial series and the full one on one day: each keeps its own newest, supersedes only its own', () => {
+    const backups = [
+      bk('monthly', '2026-11-01T01:00:00Z'),
+      bk('daily', '2026-11-23T01:00:00Z'),
+      bk('daily', '2026-11-23T02:00:00Z', { n: 2, partial: SCHEMA_ONLY }),
+      bk('daily', '2026-11-23T03:00:00Z', { n: 3, partial: TABLES }),
+      bk('daily', '2026-11-23T04:00:00Z', { n: 4, partial: SCHEMA_ONLY }),
+    ];
+    expect(golden(plan(backups, '2026-11-23T15:00:00Z'))).toEqual({
+      keep: [
+        'daily 2026-11-23-app_db | kept: daily 2026-11-23 | kept: newest valid backup',
+        `daily 2026-11-23-app_db-3 | kept: daily 2026-11-23 (${TABLES}) | kept: newest valid backup (${TABLES})`,
+        `daily 2026-11-23-app_db-4 | kept: daily 2026-11-23 (${SCHEMA_ONLY}) | kept: newest valid backup (${SCHEMA_ONLY})`,
+        'monthly 2026-11-app_db | kept: monthly 2026-11',
+      ],
+      delete: [`daily 2026-11-23-app_db-2 | superseded: a newer backup of 2026-11-23 (${SCHEMA_ONLY}) is kept`],
+      promote: [],
+    });
+  });
+
+  it('days with only partial backups do not push full dailies out of the daily window', () => {
+    const partials = ['2026-11-21', '2026-11-22', '2026-11-23'].map((d) => bk('daily', `${d}T02:00:00Z`, { n: 2, partial: SCHEMA_ONLY }));
+    const backups = [bk('monthly', '2026-11-01T01:00:00Z'), ...dailies('2026-11-14', 7), ...partials];
+    const result = plan(backups, '2026-11-23T15:00:00Z');
+    expect(result.delete).toEqual([]);
+    expect(golden(result).keep.filter((l) => !l.includes('partial'))).toEqual([
+      'daily 2026-11-14-app_db | kept: daily 2026-11-14',
+      'daily 2026-11-15-app_db | kept: daily 2026-11-15',
+      'daily 2026-11-16-app_db | kept: daily 2026-11-16',
+      'daily 2026-11-17-app_db | kept: daily 2026-11-17',
+      'daily 2026-11-18-app_db | kept: daily 2026-11-18',
+      'daily 2026-11-19-app_db | kept: daily 2026-11-19',
+      'daily 2026-11-20-app_db | kept: daily 2026-11-20 | kept: newest valid backup',
+      'monthly 2026-11-app_db | kept: monthly 2026-11',
+    ]);
+    // And the other way round: the partial series has its own window of 7 days with backups.
+    const manyPartials = dailies('2026-11-10', 10).map((c) => ({ ...c, full: false, series: SCHEMA_ONLY }));
+    expect(golden(plan([...manyPartials, ...dailies('2026-11-23', 1), bk('monthly', '2026-11-01T01:00:00Z')], '2026-11-23T15:00:00Z')).delete).toEqual([
+      `daily 2026-11-10-app_db | expired: daily 2026-11-10 (${SCHEMA_ONLY}) beyond the last 7 days with backups`,
+      `daily 2026-11-11-app_db | expired: daily 2026-11-11 (${SCHEMA_ONLY}) beyond the last 7 days with backups`,
+      `daily 2026-11-12-app_db | expired: daily 2026-11-12 (${SCHEMA_ONLY}) beyond the last 7 days with backups`,
+    ]);
+  });
+
+  it('promotes only full dailies: a month whose first backup is partial gets its first full one', () => {
+    const backups = [
+      bk('monthly', '2026-11-01T01:00:00Z'),
+      bk('daily', '2026-12-01T01:00:00Z', { partial: SCHEMA_ONLY }),
+      bk('daily', '2026-12-01T02:00:00Z', { n: 2, partial: TABLES }),
+      bk('daily', '2026-12-02T01:00:00Z'),
+      bk('daily', '2026-12-03T01:00:00Z'),
+    ];
+    expect(golden(plan(backups, '2026-12-03T03:00:00Z', { daily: 7, weekly: 4, monthly: 84 })).promote).toEqual([
+      'weekly 2026-W49 2026-12-02-app_db -> 2026-W49-app_db',
+      'monthly 2026-12 2026-12-02-app_db -> 2026-12-app_db',
+    ]);
+    // A database with partial backups only gets no copy at all.
+    const onlyPartial = [bk('daily', '2026-12-01T01:00:00Z', { db: 'crm', partial: SCHEMA_ONLY }), bk('daily', '2026-12-02T01:00:00Z', { db: 'crm', partial: TABLES })];
+    expect(plan(onlyPartial, '2026-12-03T03:00:00Z', { daily: 7, weekly: 4, monthly: 84 }).promote).toEqual([]);
+  });
+
+  it('never deletes the newest full backup, even when a partial one is newer and the policy is 0', () => {
+    const none: RetentionPolicy = { daily: 0, weekly: 0, monthly: 0 };
+    const backups = [bk('monthly', '2026-11-01T01:00:00Z'), bk('daily', '2026-11-22T01:00:00Z'), bk('daily', '2026-11-23T01:00:00Z', { partial: SCHEMA_ONLY })];
+    expect(golden(plan(backups, '2026-11-23T03:00:00Z', none))).toEqual({
+      keep: [
+        'daily 2026-11-22-app_db | kept: newest valid backup',
+        `daily 2026-11-23-app_db | kept: newest valid backup (${SCHEMA_ONLY})`,
+      ],
+      delete: ['monthly 2026-11-app_db | expired: monthly 2026-11, monthly retention is 0'],
+      promote: [],
+    });
+    // The newest full backup may be a monthly copy: it is kept whatever its tier.
+    const copyOnly = [bk('monthly', '2026-11-01T01:00:00Z'), bk('daily', '2026-11-23T01:00:00Z', { partial: SCHEMA_ONLY })];
+    expect(golden(plan(copyOnly, '2026-11-23T03:00:00Z', none)).keep).toEqual([
+      `daily 2026-11-23-app_db | kept: newest valid backup (${SCHEMA_ONLY})`,
+      'monthly 2026-11-app_db | kept: newest valid backup',
+    ]);
+  });
+
+  it('judges a backup whose manifest did not validate against the full series window, not the partial days', () => {
+    const backups = [
+      bk('monthly', '2026-11-01T01:00:00Z'),
+      ...dailies('2026-11-20', 2),
+      bk('daily', '2026-11-20T12:00:00Z', { n: 2, valid: false }),
+      ...['2026-11-22', '2026-11-23'].map((d) => bk('daily', `${d}T01:00:00Z`, { partial: SCHEMA_ONLY })),
+    ];
+    const result = golden(plan(backups, '2026-11-23T15:00:00Z', { daily: 2, weekly: 0, monthly: 84 }));
+    expect(result.delete).toEqual([]);
+    expect(result.keep).toContain('daily 2026-11-20-app_db-2 | kept: not validated, daily 2026-11-20 is inside the window (not counted)');
+  });
+
+  it('a partial monthly copy (promoted before this fix) neither fills a month nor pushes a full copy out', () => {
+    const backups = [
+      bk('monthly', '2026-09-01T01:00:00Z'),
+      bk('monthly', '2026-10-01T01:00:00Z'),
+      bk('monthly', '2026-11-01T01:00:00Z', { partial: SCHEMA_ONLY }),
+      ...dailies('2026-11-22', 2),
+    ];
+    expect(golden(plan(backups, '2026-11-23T15:00:00Z', { daily: 7, weekly: 0, monthly: 2 }))).toEqual({
+      keep: [
+        'daily 2026-11-22-app_db | kept: daily 2026-11-22',
+        'daily 2026-11-23-app_db | kept: daily 2026-11-23 | kept: newest valid backup',
+        'monthly 2026-09-app_db | kept: monthly 2026-09',
+        'monthly 2026-10-app_db | kept: monthly 2026-10',
+        `monthly 2026-11-app_db | kept: monthly 2026-11 (${SCHEMA_ONLY}) | kept: newest valid backup (${SCHEMA_ONLY})`,
+      ],
+      delete: [],
+      // November wants a full copy, but its id is taken by the partial copy: left for a human
+      // (coverage reports the month missing).
+      promote: [],
+    });
   });
 });
 
@@ -480,5 +636,30 @@ describe('retentionCoverage', () => {
     expect(() => retentionCoverage(input)).toThrow(PgdrillError);
     expect(retentionCoverage({ ...input, database: 'audit' }).complete).toBe(true);
     expect(retentionCoverage({ ...input, database: 'other' }).complete).toBe(false);
+  });
+
+  it('counts only full backups: a day, a past month or the current month with only partial backups is missing', () => {
+    const policy = { daily: 3, weekly: 0, monthly: 3 };
+    const backups = [
+      bk('monthly', '2027-01-01T01:00:00Z'),
+      bk('monthly', '2027-02-01T01:00:00Z', { partial: 'partial: schema-only' }),
+      bk('daily', '2027-03-01T01:00:00Z'),
+      bk('daily', '2027-03-02T01:00:00Z', { partial: 'partial: schema-only' }),
+      bk('daily', '2027-03-03T01:00:00Z', { partial: 'partial: tables public.users' }),
+    ];
+    const cov = retentionCoverage({ backups, policy, now: new Date('2027-03-03T12:00:00Z') });
+    expect(cov.monthly).toEqual([
+      { month: '2027-01', state: 'present' },
+      { month: '2027-02', state: 'missing' },
+      { month: '2027-03', state: 'present' },
+    ]);
+    expect(cov.missingDays).toEqual(['2027-03-02', '2027-03-03']);
+    const nextMonth = retentionCoverage({
+      backups: [bk('monthly', '2027-03-01T01:00:00Z'), bk('daily', '2027-04-01T01:00:00Z', { partial: 'partial: schema-only' })],
+      policy,
+      now: new Date('2027-04-01T12:00:00Z'),
+    });
+    expect(nextMonth.missingMonths).toEqual(['2027-04']);
+    expect(nextMonth.missingDays).toEqual(['2027-03-30', '2027-03-31', '2027-04-01']);
   });
 });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
 import { runBackup } from '../../dump/index.ts';
-import { listBackups } from '../../catalog/index.ts';
+import { backupSeries, listBackups, type BackupManifest } from '../../catalog/index.ts';
 import { readDrillHistory } from '../../evidence/index.ts';
 import { applyRetention, type RetentionOutcome } from '../../retention/index.ts';
 import { openStorage, type BackupStorage } from '../../storage/index.ts';
@@ -21,6 +21,12 @@ interface BackupFlags {
   compression?: 'zstd' | 'gzip' | 'none';
   json?: boolean;
   prune?: boolean;
+}
+
+/** `scope` and `series` as `pgdrill list --json` shows them. */
+function scopeAndSeries(manifest: BackupManifest): { scope: 'full' | 'partial'; series: string } {
+  const { full, series } = backupSeries(manifest);
+  return { scope: full ? 'full' : 'partial', series };
 }
 
 function printRetention(outcome: RetentionOutcome, write: (line: string) => void): void {
@@ -76,6 +82,8 @@ export function register(program: Command): void {
           config,
           storage,
           keyring: loadKeyring(config, 'write'),
+          // --exclude-table replaces the configured exclusions, which define a full backup.
+          narrowed: (flags.excludeTable?.length ?? 0) > 0,
           signal: interruptSignal(),
           onProgress: (p) => progress.update(p.bytes, p.elapsedMs),
           log: verbose ? log : undefined,
@@ -140,6 +148,7 @@ export function register(program: Command): void {
           takenAt: m.startedAt,
           size: m.objects.dump.size + (m.objects.globals?.size ?? 0),
           keyId: m.encryption.algorithm === 'none' ? null : m.encryption.keyId,
+          ...scopeAndSeries(m),
           manifestKey,
           lastDrill: lastDrill(m.id),
         }));

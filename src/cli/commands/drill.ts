@@ -39,9 +39,9 @@ export function register(program: Command): void {
   program
     .command('drill')
     .description('restore a backup into a fresh sandbox, run every check in drills/ and checks/, file the PDF report')
-    .option('--date <YYYY-MM-DD>', 'the newest backup taken that day (default: newest backup)')
+    .option('--date <YYYY-MM-DD>', 'the newest full backup taken that day (default: the newest full backup)')
     .option('--monthly <YYYY-MM>', 'the monthly backup of that month')
-    .option('--key <key>', 'a backup by id or object key')
+    .option('--key <key>', 'a backup by id or object key (full or partial)')
     .option('--sandbox <kind>', 'auto (default), docker or embedded (PGDRILL_SANDBOX)')
     .action(async (flags: DrillFlags) => {
       const result = await runDrill({

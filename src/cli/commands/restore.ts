@@ -276,10 +276,10 @@ export function register(program: Command): void {
     .description(
       'download, verify and decrypt a backup (choose it with one of --latest, --date, --monthly, --key), print the plan, restore it into a database and compare record counts with the manifest',
     )
-    .option('--latest', 'the newest backup')
-    .option('--date <YYYY-MM-DD>', 'the newest backup taken that day (UTC)')
+    .option('--latest', 'the newest full backup')
+    .option('--date <YYYY-MM-DD>', 'the newest full backup taken that day (UTC)')
     .option('--monthly <YYYY-MM>', 'the monthly backup of that month')
-    .option('--key <key>', 'a backup by id, manifest key or object key')
+    .option('--key <key>', 'a backup by id, manifest key or object key (full or partial)')
     .option('--target-db <url>', 'database to restore into (default: DATABASE_URL); password via PGPASSWORD or ~/.pgpass, never in this URL')
     .option('--list', 'list the backups and exit')
     .option('--dry-run', 'download, verify, decrypt and pg_restore --list; print what would be restored; change nothing')
