@@ -1,4 +1,4 @@
-export { runBackup, pgClientBinary, type RunBackupOptions, type BackupResult, type BackupProgress } from './backup.ts';
+export { runBackup, type RunBackupOptions, type BackupResult, type BackupProgress } from './backup.ts';
 export { listBackups, readManifest, selectBackup, type Catalog, type CatalogEntry, type BackupSelector, type InvalidManifest } from './catalog.ts';
 export { parseDatabaseUrl, libpqEnv, pgClientConfig, describeConnection, type ConnectionInfo } from './connection.ts';
 export {
