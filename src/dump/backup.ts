@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { execa, type ResultPromise } from 'execa';
 import pg from 'pg';
 import { TOOL_VERSION, type PgdrillConfig } from '../config/index.ts';
 import { createEncryptStream, missingKeyError, type Keyring } from '../crypto/index.ts';
 import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/index.ts';
+import { findPgBinDir, pgBinary, pgToolError, spawnPgTool, toolVersion } from '../pgtools/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
 import { auditChainHead, countLargeObjects, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from '../inspect/index.ts';
@@ -38,13 +36,6 @@ export interface RunBackupOptions {
 export interface BackupResult {
   manifest: BackupManifest;
   manifestKey: string;
-}
-
-/** pg_dump / pg_dumpall matching the server: configured dir, Debian's versioned dir, else PATH. */
-export function pgClientBinary(name: 'pg_dump' | 'pg_dumpall', major: number, binDir?: string): string {
-  if (binDir) return path.join(binDir, name);
-  const debian = `/usr/lib/postgresql/${major}/bin/${name}`;
-  return existsSync(debian) ? debian : name;
 }
 
 const LOCK_SQL = `SELECT pg_try_advisory_lock(hashtextextended('pgdrill:backup:' || current_database(), 0)) AS locked`;
@@ -80,8 +71,15 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     }
     const startedAt = now();
     const version = await serverVersion(client);
-    const bin = (name: 'pg_dump' | 'pg_dumpall') => pgClientBinary(name, version.major, config.backup.binDir);
-    const pgDumpVersion = await toolVersion(bin('pg_dump'));
+    // pg_dump refuses a server newer than itself: the server's major, or a newer one.
+    const clientBinDir = await findPgBinDir(version.major, { binDir: config.backup.binDir, need: 'client' });
+    const bin = (name: 'pg_dump' | 'pg_dumpall') => pgBinary(clientBinDir, name);
+    const pgDumpVersion = (
+      await toolVersion(bin('pg_dump'), {
+        as: BackupError,
+        hint: 'Install postgresql-client matching the server major version, or set backup.binDir (PGDRILL_PG_BINDIR)',
+      })
+    ).text;
 
     // One repeatable-read transaction: its snapshot is exported to pg_dump, and every count and
     // fingerprint below reads the same snapshot, so a drill can demand exact equality.
@@ -207,16 +205,6 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
   }
 }
 
-async function toolVersion(binary: string): Promise<string> {
-  const result = await execa(binary, ['--version'], { reject: false });
-  if (result.exitCode !== 0) {
-    throw new BackupError(`Cannot run ${binary}: ${result.stderr || result.shortMessage}`, {
-      hint: 'Install postgresql-client matching the server major version, or set backup.binDir (PGDRILL_PG_BINDIR)',
-    });
-  }
-  return result.stdout.trim().replace(/^.*\(PostgreSQL\)\s*/, '');
-}
-
 /** Same-day backups never overwrite each other: `2026-11-23-db`, then `-2`, `-3`, ... */
 async function freeBackupId(storage: BackupStorage, prefix: string, base: string): Promise<string> {
   for (let n = 1; ; n++) {
@@ -235,6 +223,7 @@ interface StreamToStorageOptions {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** How errors name it: `pg_dump`, `pg_dumpall --roles-only`. */
   what: string;
   storage: BackupStorage;
   key: string;
@@ -250,34 +239,23 @@ interface StreamToStorageOptions {
 /** Runs a dump command and streams its stdout → SHA-256 → compress → encrypt → SHA-256 → storage. */
 async function streamCommandToStorage(o: StreamToStorageOptions): Promise<StoredObjectRef> {
   const started = Date.now();
-  // libpqEnv is the whole environment: no keys or S3 secrets, and no stray PG* variables that could
-  // point pg_dump at another server than the one whose snapshot it must import.
-  const child: ResultPromise<{ buffer: { stdout: false; stderr: true }; env: Record<string, string>; extendEnv: false; reject: false; cancelSignal?: AbortSignal; maxBuffer: number }> = execa(o.command, o.args, {
-    env: o.env,
-    extendEnv: false,
-    buffer: { stdout: false, stderr: true },
-    reject: false,
-    maxBuffer: 1_000_000,
-    ...(o.signal ? { cancelSignal: o.signal } : {}),
-  });
+  // libpqEnv on top of childEnv is the whole environment: no keys or S3 secrets, and no stray PG*
+  // variables that could point pg_dump at another server than the one whose snapshot it must import.
+  const child = spawnPgTool(o.command, o.args, { env: o.env, command: o.what, cancelSignal: o.signal });
   const plain = new HashTap();
   const stored = new HashTap();
   let progressTimer: NodeJS.Timeout | undefined;
   if (o.onProgress) progressTimer = setInterval(() => o.onProgress!({ bytes: plain.bytes, elapsedMs: Date.now() - started }), 500);
   const failure = async (): Promise<void> => {
-    const result = await child;
+    const ended = await child.result;
     if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new BackupError(`${o.what} was interrupted`);
-    if (result.exitCode !== 0) {
-      throw new BackupError(`${o.what} failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr).trim().split('\n').slice(-5).join(' | ')}`, {
-        hint: 'Nothing was published; fix the cause above and run the backup again',
-      });
-    }
+    if (ended.failure) throw pgToolError(ended.failure, { as: BackupError, hint: 'Nothing was published; fix the cause above and run the backup again' });
   };
   const chain: NodeJS.ReadWriteStream[] = [plain, createCompressStream(o.compression, o.level)];
   if (o.keyring) chain.push(createEncryptStream(o.keyring, { chunkSize: o.chunkSize }));
   chain.push(gateEnd(failure), stored);
   try {
-    const produce = pipeAll([child.stdout!, ...chain]);
+    const produce = pipeAll([child.stdout, ...chain]);
     const upload = o.storage.put(o.key, stored as unknown as Readable);
     const [, object] = await Promise.all([produce, upload]).catch(async (error: unknown) => {
       child.kill();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors/index.ts';
+import { childEnv } from '../pgtools/index.ts';
 
 /** A parsed postgres:// URL. The password is kept only to hand to libpq via the environment. */
 export interface ConnectionInfo {
@@ -50,13 +51,12 @@ export function parseDatabaseUrl(url: string | undefined, what = 'DATABASE_URL')
 }
 
 /**
- * The whole environment of pg_dump / pg_restore / psql (spawn with `extendEnv: false`): PATH and
- * locale, then the connection as libpq variables. The password never goes on the command line,
- * and no encryption key, S3 secret or stray PG* variable reaches the tool.
+ * The whole environment of pg_dump / pg_restore / psql: childEnv (PATH, locale, ...) plus the
+ * connection as libpq variables. The password never goes on the command line, and no encryption
+ * key, S3 secret or stray PG* variable reaches the tool.
  */
 export function libpqEnv(info: ConnectionInfo): Record<string, string> {
   const env: Record<string, string> = {
-    ...baseEnv(),
     PGHOST: info.host,
     PGPORT: String(info.port),
     PGUSER: info.user,
@@ -67,13 +67,7 @@ export function libpqEnv(info: ConnectionInfo): Record<string, string> {
     const name = LIBPQ_PARAM_ENV[param];
     if (name) env[name] = value;
   }
-  return env;
-}
-
-/** What every client tool may inherit: no secrets, no PG* variables. */
-function baseEnv(): Record<string, string> {
-  const keep = /^(PATH|HOME|LANG|LC_[A-Z]+|TZ|TMPDIR|USER)$/;
-  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => keep.test(e[0]) && e[1] !== undefined));
+  return childEnv(env);
 }
 
 /** TLS for node-postgres with libpq's meaning of sslmode (node-postgres cannot fall back like `prefer`). */

@@ -1,2 +1,2 @@
-export { runBackup, pgClientBinary, type RunBackupOptions, type BackupResult, type BackupProgress } from './backup.ts';
+export { runBackup, type RunBackupOptions, type BackupResult, type BackupProgress } from './backup.ts';
 export { parseDatabaseUrl, libpqEnv, pgClientConfig, describeConnection, type ConnectionInfo } from './connection.ts';

@@ -1,33 +1,18 @@
-import { existsSync } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { execa } from 'execa';
+import { open } from 'node:fs/promises';
 import type { TableRef } from '../inspect/index.ts';
 import { ConfigError, IntegrityError } from '../errors/index.ts';
+import { findPgBinDir, pgBinary, pgToolError, runPgTool } from '../pgtools/index.ts';
 
 // What is inside a decrypted backup, read without restoring it: `pg_restore --list` for custom
 // archives, the pg_dump completion trailer for plain SQL. Used by `restore --dry-run` and `verify`.
 
-/** Root of Debian/Ubuntu's versioned PostgreSQL installs. */
-const DEBIAN_PG_ROOT = '/usr/lib/postgresql';
-
 /**
- * Directory with pg_restore and psql for a dump taken from server major `major`: the configured
- * one (PGDRILL_PG_BINDIR); else Debian's `/usr/lib/postgresql/{major}/bin`, or the newest newer
- * major installed there (a newer pg_restore reads older archives, never the reverse); else PATH
- * (undefined). Only client tools are needed, not a server.
+ * Directory with pg_restore and psql for a dump taken from server major `major` (PGDRILL_PG_BINDIR,
+ * else that major's or a newer one's client tools, see findPgBinDir); undefined means PATH.
  */
-export async function restoreClientBinDir(major: number, binDir?: string, root = DEBIAN_PG_ROOT): Promise<string | undefined> {
-  if (binDir) return binDir;
-  const majors = (await readdir(root).catch(() => [] as string[]))
-    .filter((entry) => /^\d+$/.test(entry) && existsSync(path.join(root, entry, 'bin', 'pg_restore')))
-    .map(Number)
-    .sort((a, b) => b - a);
-  const chosen = majors.includes(major) ? major : majors.find((m) => m >= major);
-  return chosen === undefined ? undefined : path.join(root, String(chosen), 'bin');
+export function restoreClientBinDir(major: number, binDir?: string): Promise<string | undefined> {
+  return findPgBinDir(major, { binDir, need: 'client' });
 }
-
-export const pgRestoreBinary = (binDir: string | undefined): string => (binDir ? path.join(binDir, 'pg_restore') : 'pg_restore');
 
 /** One table-of-contents entry of a custom-format archive. */
 export interface ArchiveEntry {
@@ -80,23 +65,28 @@ export function listingHasTable(listing: ArchiveListing, table: TableRef): boole
  * archive pg_restore cannot read, or one without entries, is an IntegrityError.
  */
 export async function listArchive(archivePath: string, options: { binDir?: string; args?: readonly string[]; label?: string } = {}): Promise<ArchiveListing> {
-  const binary = pgRestoreBinary(options.binDir);
+  const binary = pgBinary(options.binDir, 'pg_restore');
+  const label = options.label ?? 'the archive';
   const args = (options.args ?? []).filter((a) => !a.startsWith('--jobs') && a !== '--no-password');
-  const result = await execa(binary, ['--list', ...args, archivePath], { reject: false, stdin: 'ignore' });
-  const toolHint = 'Install postgresql-client of the dump\'s major version or newer, or set PGDRILL_PG_BINDIR to its bin directory';
-  if (result.exitCode === undefined) {
-    throw new ConfigError(`Cannot run ${binary}: ${result.shortMessage}`, { hint: toolHint });
-  }
-  if (result.exitCode !== 0) {
-    const reason = String(result.stderr).trim().split('\n').slice(-3).join(' | ');
-    if (/unsupported version/i.test(reason)) throw new ConfigError(`${binary} is older than the pg_dump that wrote ${options.label ?? 'the archive'}: ${reason}`, { hint: toolHint });
-    throw new IntegrityError(`pg_restore --list cannot read ${options.label ?? 'the archive'}: ${reason}`, {
+  const { stdout, failure } = await runPgTool(binary, ['--list', ...args, archivePath], { command: 'pg_restore --list', stdout: 'keep', reject: false });
+  if (failure) {
+    // A missing or too old pg_restore says nothing about the archive: a setup error (exit 3).
+    if (failure.notStarted || /unsupported version/i.test(failure.tail)) {
+      throw pgToolError(failure, {
+        as: ConfigError,
+        context: `of ${label}`,
+        hint: `${failure.notStarted ? `${binary} cannot be run` : `${binary} is older than the pg_dump that wrote the archive`}: install postgresql-client of the dump's major version or newer, or set PGDRILL_PG_BINDIR to its bin directory`,
+      });
+    }
+    throw pgToolError(failure, {
+      as: IntegrityError,
+      context: `of ${label}`,
       hint: 'The archive matched its checksums, so check that pg_restore is at least as new as the pg_dump that wrote it (PGDRILL_PG_BINDIR)',
     });
   }
-  const listing = parseArchiveListing(String(result.stdout));
+  const listing = parseArchiveListing(stdout);
   if (listing.entries.length === 0 && args.length === 0) {
-    throw new IntegrityError(`pg_restore --list found no entries in ${options.label ?? 'the archive'}`, { hint: 'Restore from another backup' });
+    throw new IntegrityError(`pg_restore --list found no entries in ${label}`, { hint: 'Restore from another backup' });
   }
   return listing;
 }

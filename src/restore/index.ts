@@ -4,7 +4,6 @@ export { createDatabaseTarget, type RestoreTarget } from './target.ts';
 export { filterGlobals } from './globals.ts';
 export {
   restoreClientBinDir,
-  pgRestoreBinary,
   parseArchiveListing,
   listArchive,
   listingHasTable,

@@ -1,14 +1,10 @@
-import { execa } from 'execa';
 import { describeConnection, libpqEnv, parseDatabaseUrl, type ConnectionInfo } from '../dump/index.ts';
 import { RestoreError } from '../errors/index.ts';
+import { pgBinary, runPgTool } from '../pgtools/index.ts';
 import type { Sandbox } from '../sandbox/index.ts';
 
 /** What a restore needs of where it restores to: a sandbox, or an existing database. */
 export type RestoreTarget = Pick<Sandbox, 'connectionUri' | 'pgRestore' | 'psqlFile'> & { readonly description: string };
-
-function tailOf(stderr: unknown): string {
-  return String(stderr).trim().split('\n').slice(-8).join(' | ');
-}
 
 /**
  * An existing database given by URL (`pgdrill restore --target-db`), restored with the host's
@@ -16,8 +12,8 @@ function tailOf(stderr: unknown): string {
  */
 export function createDatabaseTarget(url: string, binDir?: string): RestoreTarget & { info: ConnectionInfo } {
   const info = parseDatabaseUrl(url, '--target-db');
-  const bin = (name: string) => (binDir ? `${binDir}/${name}` : name);
   const env = libpqEnv(info);
+  const where = `into ${describeConnection(info)}`;
   return {
     info,
     description: describeConnection(info),
@@ -27,25 +23,16 @@ export function createDatabaseTarget(url: string, binDir?: string): RestoreTarge
       return u.toString();
     },
     async pgRestore(archivePath, args) {
-      const result = await execa(bin('pg_restore'), ['--no-password', `--dbname=${info.database}`, ...args, archivePath], { env, extendEnv: false, reject: false, stdout: 'ignore' });
-      if (result.exitCode !== 0) {
-        throw new RestoreError(`pg_restore into ${describeConnection(info)} failed (exit ${result.exitCode}): ${tailOf(result.stderr)}`, {
-          hint: 'Read the pg_restore errors above; the target may be partly restored — restore into an empty database',
-        });
-      }
+      await runPgTool(pgBinary(binDir, 'pg_restore'), ['--no-password', `--dbname=${info.database}`, ...args, archivePath], {
+        env,
+        error: { as: RestoreError, context: where, hint: 'Read the pg_restore errors above; the target may be partly restored — restore into an empty database' },
+      });
     },
     async psqlFile(sqlPath, database = info.database) {
-      const result = await execa(bin('psql'), ['--no-password', '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${database}`, `--file=${sqlPath}`], {
+      await runPgTool(pgBinary(binDir, 'psql'), ['--no-password', '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${database}`, `--file=${sqlPath}`], {
         env,
-        extendEnv: false,
-        reject: false,
-        stdout: 'ignore',
+        error: { as: RestoreError, context: where, hint: 'psql stopped at the first error (ON_ERROR_STOP); restore into an empty database' },
       });
-      if (result.exitCode !== 0) {
-        throw new RestoreError(`psql into ${describeConnection(info)} failed (exit ${result.exitCode}): ${tailOf(result.stderr)}`, {
-          hint: 'psql stopped at the first error (ON_ERROR_STOP); restore into an empty database',
-        });
-      }
     },
   };
 }

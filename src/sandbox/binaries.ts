@@ -1,10 +1,7 @@
-// Finds the PostgreSQL server and client binaries an embedded sandbox runs: an explicit
-// directory, Debian's /usr/lib/postgresql/{major}/bin (or the newest newer major there), or PATH.
-import { access, readdir } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import path from 'node:path';
-import { execa } from 'execa';
+// The PostgreSQL server and client binaries an embedded sandbox runs, resolved by pgtools
+// (configured directory, Debian's versioned layout, or PATH) and checked to be new enough.
 import { SandboxError } from '../errors/index.ts';
+import { debianBinDir, DEBIAN_PG_ROOT, findPgBinDir, holdsPgTools, installedPgMajors, pgBinary, toolVersion, type PgToolName } from '../pgtools/index.ts';
 
 export interface PostgresBinaries {
   /** Directory holding initdb, pg_ctl, postgres, pg_restore, psql (`''` when they come from PATH). */
@@ -17,57 +14,12 @@ export interface PostgresBinaries {
   bin(name: PostgresBinary): string;
 }
 
-export type PostgresBinary = 'initdb' | 'pg_ctl' | 'postgres' | 'pg_restore' | 'psql' | 'pg_dump';
+export type PostgresBinary = Exclude<PgToolName, 'pg_dumpall'>;
 
-/** Root of Debian/Ubuntu's versioned PostgreSQL installs. Overridable for tests. */
-export const DEBIAN_PG_ROOT = '/usr/lib/postgresql';
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Parses `initdb (PostgreSQL) 15.14 (Debian 15.14-0+deb12u1)` → { major: 15, version: '15.14' }. */
-export function parseVersionOutput(output: string): { major: number; version: string } | undefined {
-  const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(output);
-  if (!match?.[1]) return undefined;
-  const major = Number(match[1]);
-  return { major, version: match[2] === undefined ? String(major) : `${major}.${match[2]}` };
-}
-
-async function versionOf(initdb: string): Promise<{ major: number; version: string } | undefined> {
-  const result = await execa(initdb, ['--version'], { reject: false, timeout: 10_000 });
-  if (result.exitCode !== 0) return undefined;
-  return parseVersionOutput(result.stdout);
-}
+const versionOf = (initdb: string) => toolVersion(initdb).catch(() => undefined);
 
 function makeBinaries(binDir: string, major: number, version: string): PostgresBinaries {
-  return {
-    binDir,
-    major,
-    version,
-    bin: (name) => (binDir === '' ? name : path.join(binDir, name)),
-  };
-}
-
-/** Majors installed under /usr/lib/postgresql that have an initdb, newest first. */
-async function installedMajors(root: string): Promise<number[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(root);
-  } catch {
-    return [];
-  }
-  const majors: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    if (await isExecutable(path.join(root, entry, 'bin', 'initdb'))) majors.push(Number(entry));
-  }
-  return majors.sort((a, b) => b - a);
+  return { binDir, major, version, bin: (name) => pgBinary(binDir, name) };
 }
 
 const installHint = (major: number): string =>
@@ -80,29 +32,26 @@ const installHint = (major: number): string =>
  */
 export async function findPostgresBinaries(major: number, binDir?: string, root: string = DEBIAN_PG_ROOT): Promise<PostgresBinaries> {
   if (binDir) {
-    const initdb = path.join(binDir, 'initdb');
-    if (!(await isExecutable(initdb))) {
+    if (!(await holdsPgTools(binDir, 'server'))) {
       throw new SandboxError(`Embedded sandbox: no executable initdb in sandbox.binDir ${binDir}`, { hint: installHint(major) });
     }
-    const found = await versionOf(initdb);
-    if (!found) throw new SandboxError(`Embedded sandbox: \`${initdb} --version\` failed`, { hint: installHint(major) });
+    const found = await toolVersion(pgBinary(binDir, 'initdb'), { as: SandboxError, context: `in sandbox.binDir ${binDir}`, hint: installHint(major) });
     return makeBinaries(binDir, found.major, found.version);
   }
 
-  const majors = await installedMajors(root);
-  const chosen = majors.includes(major) ? major : majors.find((m) => m >= major);
-  if (chosen !== undefined) {
-    const dir = path.join(root, String(chosen), 'bin');
-    const found = await versionOf(path.join(dir, 'initdb'));
+  const dir = await findPgBinDir(major, { need: 'server', root });
+  if (dir !== undefined) {
+    const found = await versionOf(pgBinary(dir, 'initdb'));
     if (found) return makeBinaries(dir, found.major, found.version);
   }
 
-  const onPath = await versionOf('initdb').catch(() => undefined);
+  const onPath = await versionOf('initdb');
   if (onPath && onPath.major >= major) return makeBinaries('', onPath.major, onPath.version);
 
-  const seen = [...majors.map((m) => `${m} (${root}/${m}/bin)`), ...(onPath ? [`${onPath.version} (PATH)`] : [])];
+  const majors = await installedPgMajors('server', root);
+  const seen = [...majors.map((m) => `${m} (${debianBinDir(m, root)})`), ...(onPath ? [`${onPath.version} (PATH)`] : [])];
   const detail = seen.length
     ? `only older PostgreSQL found: ${seen.join(', ')}; a dump from ${major} needs a server of version ${major} or newer`
-    : `initdb not found in ${root}/${major}/bin nor on PATH`;
+    : `initdb not found in ${debianBinDir(major, root)} nor on PATH`;
   throw new SandboxError(`Embedded sandbox for PostgreSQL ${major}: ${detail}`, { hint: installHint(major) });
 }

@@ -9,9 +9,9 @@ import pg from 'pg';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import type * as Testcontainers from 'testcontainers';
 import { RestoreError, SandboxError } from '../errors/index.ts';
+import { childEnv, hasDbnameArg, pgToolError, pgToolFailure, scrubSecrets, tail, type PgToolErrorOptions } from '../pgtools/index.ts';
 import { manageSandbox } from './registry.ts';
 import type { Sandbox, SandboxConnection, SandboxOptions } from './types.ts';
-import { hasDbnameArg, tail } from './tool-output.ts';
 
 export const SANDBOX_LABEL = 'pgdrill.sandbox';
 const SANDBOX_ID_LABEL = 'pgdrill.sandbox.id';
@@ -115,7 +115,7 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
   const password = randomBytes(24).toString('base64url');
   const sandboxId = randomUUID();
   /** Error text from the engine, the image or its tools never carries the password. */
-  const scrub = (text: string): string => text.replaceAll(password, '********');
+  const scrub = (text: string): string => scrubSecrets(text, [password]);
   const { PostgreSqlContainer } = await (disableRyuk(), import('@testcontainers/postgresql'));
 
   let container: StartedPostgreSqlContainer | undefined;
@@ -125,9 +125,11 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
     await removeContainersById(sandboxId);
   };
   const stopSync = (): void => {
-    const list = spawnSync('docker', ['ps', '-aq', '--filter', `label=${SANDBOX_ID_LABEL}=${sandboxId}`], { encoding: 'utf8', timeout: 10_000 });
+    // The docker CLI needs its own DOCKER_* settings (host, context, TLS), none of pgdrill's secrets.
+    const env = childEnv(Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('DOCKER_') && e[1] !== undefined)));
+    const list = spawnSync('docker', ['ps', '-aq', '--filter', `label=${SANDBOX_ID_LABEL}=${sandboxId}`], { encoding: 'utf8', env, timeout: 10_000 });
     const ids = (list.stdout ?? '').split('\n').filter(Boolean);
-    if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore', timeout: 20_000 });
+    if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids], { env, stdio: 'ignore', timeout: 20_000 });
   };
   const { stop, settled } = manageSandbox({
     label: `docker sandbox ${image}`,
@@ -184,6 +186,12 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
       else await started.copyFilesToContainer([{ source: localPath, target: inside }]);
       return inside;
     };
+    /** Runs a tool inside the container; a failure has the same shape as a local run's. */
+    const execTool = async (command: string, args: string[], error: PgToolErrorOptions): Promise<void> => {
+      const result = await started.exec(args, { env: execEnv });
+      const failure = pgToolFailure({ command, exitCode: result.exitCode, output: result.stderr || result.output, scrub: [password] });
+      if (failure) throw pgToolError(failure, error);
+    };
     const removeInside = async (paths: string[]): Promise<void> => {
       if (paths.length > 0) await started.exec(['rm', '-rf', '--', ...paths]).catch(() => undefined);
     };
@@ -221,12 +229,11 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
           }
           const connArgs = target(database);
           if (hasDbnameArg(args)) connArgs.pop();
-          const result = await started.exec(['pg_restore', ...connArgs, ...mapped, inside], { env: execEnv });
-          if (result.exitCode !== 0) {
-            throw new RestoreError(`pg_restore of ${archivePath} in the docker sandbox (${image}) failed (exit code ${result.exitCode}): ${scrub(tail(result.stderr || result.output))}`, {
-              hint: 'Check that the archive is a custom, directory or tar pg_dump archive readable by the image\'s pg_restore, and the pg_restore arguments',
-            });
-          }
+          await execTool('pg_restore', ['pg_restore', ...connArgs, ...mapped, inside], {
+            as: RestoreError,
+            context: `of ${archivePath} in the docker sandbox (${image})`,
+            hint: 'Check that the archive is a custom, directory or tar pg_dump archive readable by the image\'s pg_restore, and the pg_restore arguments',
+          });
         } finally {
           await removeInside(copied);
         }
@@ -235,15 +242,11 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
         let inside: string | undefined;
         try {
           inside = await copyIn(sqlPath);
-          const result = await started.exec(
-            ['psql', ...target(db), '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--file=${inside}`, '--output=/dev/null'],
-            { env: execEnv },
-          );
-          if (result.exitCode !== 0) {
-            throw new RestoreError(`psql -f ${sqlPath} in the docker sandbox (${image}) failed (exit code ${result.exitCode}): ${scrub(tail(result.stderr || result.output))}`, {
-              hint: 'Check the SQL file; psql stops at the first error (ON_ERROR_STOP)',
-            });
-          }
+          await execTool(`psql -f ${sqlPath}`, ['psql', ...target(db), '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--file=${inside}`, '--output=/dev/null'], {
+            as: RestoreError,
+            context: `in the docker sandbox (${image})`,
+            hint: 'Check the SQL file; psql stops at the first error (ON_ERROR_STOP)',
+          });
         } finally {
           if (inside) await removeInside([inside]);
         }

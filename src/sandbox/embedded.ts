@@ -11,10 +11,10 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { RestoreError, SandboxError } from '../errors/index.ts';
+import { childEnv, hasDbnameArg, pgToolError, runPgTool, tail, type PgToolOptions } from '../pgtools/index.ts';
 import { findPostgresBinaries } from './binaries.ts';
 import type { PostgresBinaries } from './binaries.ts';
 import { manageSandbox } from './registry.ts';
-import { hasDbnameArg, tail } from './tool-output.ts';
 import type { Sandbox, SandboxConnection, SandboxOptions } from './types.ts';
 
 export interface EmbeddedSandboxOptions extends SandboxOptions {
@@ -48,24 +48,14 @@ interface ServerIdentity {
 
 async function serverIdentity(): Promise<ServerIdentity> {
   if (process.getuid?.() !== 0) return {};
-  const uid = await execa('id', ['-u', 'postgres'], { reject: false });
-  const gid = await execa('id', ['-g', 'postgres'], { reject: false });
+  const uid = await execa('id', ['-u', 'postgres'], { env: childEnv(), extendEnv: false, reject: false });
+  const gid = await execa('id', ['-g', 'postgres'], { env: childEnv(), extendEnv: false, reject: false });
   if (uid.exitCode !== 0 || gid.exitCode !== 0) {
     throw new SandboxError('Embedded sandbox: running as root, and initdb/postgres refuse to run as root, but there is no `postgres` OS user to run them as', {
       hint: 'Run pgdrill as a non-root user, or create the postgres user (Debian\'s postgresql package does), or use the docker sandbox',
     });
   }
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
-
-/** The caller's environment minus anything that could redirect a libpq client elsewhere. */
-export function sandboxClientEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined || key.startsWith('PG')) continue;
-    env[key] = value;
-  }
-  return { ...env, PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'pgdrill', ...extra };
 }
 
 async function freePort(): Promise<number> {
@@ -106,20 +96,22 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
   const dataDir = path.join(rootDir, 'data');
   const logFile = options.keepLogs ? `${rootDir}.log` : path.join(rootDir, 'server.log');
   const pidFile = path.join(dataDir, 'postmaster.pid');
-  const asServer = { ...identity, cwd: rootDir, env: sandboxClientEnv({}), extendEnv: false, reject: false } as const;
+  // The server binaries get childEnv() and nothing else: the server runs as another OS user,
+  // which can read its /proc/<pid>/environ.
+  const asServer: PgToolOptions = { ...identity, cwd: rootDir };
 
   const teardown = async (): Promise<void> => {
     if (existsSync(pidFile)) {
-      const fast = await execa(bins.bin('pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30'], { ...asServer, timeout: 40_000 });
-      if (fast.exitCode !== 0 && existsSync(pidFile)) {
-        await execa(bins.bin('pg_ctl'), ['stop', '-D', dataDir, '-m', 'immediate', '-w', '-t', '10'], { ...asServer, timeout: 20_000 });
+      const fast = await runPgTool(bins.bin('pg_ctl'), ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30'], { ...asServer, timeout: 40_000, reject: false });
+      if (fast.failure && existsSync(pidFile)) {
+        await runPgTool(bins.bin('pg_ctl'), ['stop', '-D', dataDir, '-m', 'immediate', '-w', '-t', '10'], { ...asServer, timeout: 20_000, reject: false });
       }
     }
     await rm(rootDir, { recursive: true, force: true, maxRetries: 3 });
   };
   const stopSync = (): void => {
     if (existsSync(pidFile)) {
-      spawnSync(bins.bin('pg_ctl'), ['stop', '-D', dataDir, '-m', 'immediate', '-w', '-t', '10'], { ...identity, cwd: os.tmpdir(), stdio: 'ignore', timeout: 15_000 });
+      spawnSync(bins.bin('pg_ctl'), ['stop', '-D', dataDir, '-m', 'immediate', '-w', '-t', '10'], { ...identity, cwd: os.tmpdir(), env: childEnv(), stdio: 'ignore', timeout: 15_000 });
     }
     rmSync(rootDir, { recursive: true, force: true, maxRetries: 3 });
   };
@@ -175,9 +167,8 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
       await client.end().catch(() => undefined);
     }
 
-    const clientEnv = sandboxClientEnv({ PGPASSWORD: password, PGSSLMODE: 'disable' });
-    /** Tool output never carries the password into an error message. */
-    const scrub = (text: string): string => text.replaceAll(password, '********');
+    // PGPASSWORD is scrubbed from any tool output that reaches an error message.
+    const clientEnv = { PGPASSWORD: password, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'pgdrill' };
     const target = (db: string): string[] => ['--host=127.0.0.1', `--port=${port}`, `--username=${SUPERUSER}`, `--dbname=${db}`];
 
     const sandbox: EmbeddedSandbox = {
@@ -196,29 +187,21 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
       async pgRestore(archivePath, args) {
         const connArgs = target(database);
         if (hasDbnameArg(args)) connArgs.pop();
-        const result = await execa(bins.bin('pg_restore'), [...connArgs, ...args, archivePath], {
+        await runPgTool(bins.bin('pg_restore'), [...connArgs, ...args, archivePath], {
           env: clientEnv,
-          extendEnv: false,
-          reject: false,
-          stdout: 'ignore',
-        });
-        if (result.exitCode !== 0) {
-          throw new RestoreError(`pg_restore of ${archivePath} into the embedded sandbox failed (${result.failed && result.exitCode === undefined ? result.shortMessage : `exit code ${result.exitCode}`}): ${scrub(tail(String(result.stderr)))}`, {
+          error: {
+            as: RestoreError,
+            context: `of ${archivePath} into the embedded sandbox`,
             hint: `Check that the archive is a custom, directory or tar pg_dump archive readable by pg_restore ${bins.version}, and the pg_restore arguments`,
-          });
-        }
+          },
+        });
       },
       async psqlFile(sqlPath, db = database) {
-        const result = await execa(
-          bins.bin('psql'),
-          [...target(db), '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--file=${sqlPath}`],
-          { env: clientEnv, extendEnv: false, reject: false, stdout: 'ignore' },
-        );
-        if (result.exitCode !== 0) {
-          throw new RestoreError(`psql -f ${sqlPath} in the embedded sandbox failed (exit code ${result.exitCode ?? 'none'}): ${scrub(tail(String(result.stderr)))}`, {
-            hint: 'Check the SQL file; psql stops at the first error (ON_ERROR_STOP)',
-          });
-        }
+        await runPgTool(bins.bin('psql'), [...target(db), '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--file=${sqlPath}`], {
+          env: clientEnv,
+          command: `psql -f ${sqlPath}`,
+          error: { as: RestoreError, context: 'in the embedded sandbox', hint: 'Check the SQL file; psql stops at the first error (ON_ERROR_STOP)' },
+        });
       },
       stop,
     };
@@ -234,7 +217,7 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
 async function initCluster(
   bins: PostgresBinaries,
   identity: ServerIdentity,
-  asServer: object,
+  asServer: PgToolOptions,
   rootDir: string,
   dataDir: string,
   password: string,
@@ -244,7 +227,7 @@ async function initCluster(
   await writeFile(pwFile, password, { mode: 0o600, flag: 'wx' });
   try {
     if (identity.uid !== undefined && identity.gid !== undefined) await chown(pwFile, identity.uid, identity.gid);
-    const result = await execa(
+    await runPgTool(
       bins.bin('initdb'),
       [
         '-D', dataDir,
@@ -256,31 +239,38 @@ async function initCluster(
         '--locale=C.UTF-8',
         '--no-sync',
       ],
-      { ...asServer, timeout: 120_000 },
+      {
+        ...asServer,
+        timeout: 120_000,
+        stdout: 'keep',
+        error: {
+          as: SandboxError,
+          context: 'for the embedded sandbox',
+          hint: `Check that ${bins.bin('initdb')} works, that the C.UTF-8 locale exists, and that ${os.tmpdir()} is writable and reachable by the server user`,
+        },
+      },
     );
-    if (result.exitCode !== 0) {
-      throw new SandboxError(`Embedded sandbox: initdb failed (exit code ${result.exitCode ?? 'none'}): ${tail(`${String(result.stderr)}\n${String(result.stdout)}`)}`, {
-        hint: `Check that ${bins.bin('initdb')} works, that the C.UTF-8 locale exists, and that ${os.tmpdir()} is writable and reachable by the server user`,
-      });
-    }
   } finally {
     await unlink(pwFile).catch(() => undefined);
   }
 }
 
 /** pg_ctl start -w on a random free port; retries on a port taken in between. Returns the port. */
-async function startServer(bins: PostgresBinaries, asServer: object, dataDir: string, logFile: string): Promise<number> {
+async function startServer(bins: PostgresBinaries, asServer: PgToolOptions, dataDir: string, logFile: string): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const result = await execa(
-      bins.bin('pg_ctl'),
-      ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${port}`],
-      { ...asServer, timeout: 90_000 },
-    );
-    if (result.exitCode === 0) return port;
+    const { failure } = await runPgTool(bins.bin('pg_ctl'), ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${port}`], {
+      ...asServer,
+      timeout: 90_000,
+      stdout: 'keep',
+      reject: false,
+    });
+    if (!failure) return port;
     const log = await readFile(logFile, 'utf8').catch(() => '');
     if (attempt < START_ATTEMPTS && /could not bind|address already in use/i.test(log)) continue;
-    throw new SandboxError(`Embedded sandbox: the PostgreSQL server did not start (pg_ctl exit code ${result.exitCode ?? 'none'}): ${tail(String(result.stderr || result.stdout), 5)}`, {
+    throw pgToolError(failure, {
+      as: SandboxError,
+      context: 'for the embedded sandbox',
       hint: `See the server log below; free shared memory or disk space, or set sandbox.binDir to a working installation${await logTail(logFile)}`,
     });
   }

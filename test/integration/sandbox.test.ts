@@ -212,6 +212,40 @@ describe('embedded sandbox', () => {
     }
   });
 
+  test('its server and its client tools never see pgdrill\'s secrets or stray PG* variables', async () => {
+    const planted = {
+      DATABASE_URL: 'postgres://app:planted-source-pass@db.example/oslrs',
+      S3_SECRET_KEY: 'planted-s3-secret',
+      PGDRILL_ENCRYPTION_KEYS: 'k1:cGxhbnRlZC1rZXk=',
+      PGSERVICE: 'planted-pg-service',
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, planted);
+    let s: EmbeddedSandbox | undefined;
+    try {
+      s = await startEmbeddedSandbox({ major: MAJOR });
+      // The postmaster runs as the postgres OS user, who can read this file.
+      const postmaster = readFileSync(`/proc/${s.pid}/environ`, 'utf8').split('\0');
+      // psql's \! runs a shell with psql's own environment.
+      const dumped = path.join(workDir, 'psql-environ.txt');
+      const script = path.join(workDir, 'environ.sql');
+      await writeFile(script, `\\! env > '${dumped}'\n`);
+      await s.psqlFile(script);
+      const psql = readFileSync(dumped, 'utf8').split('\n');
+      expect(postmaster.some((e) => e.startsWith('PATH='))).toBe(true);
+      expect(psql.some((e) => e.startsWith('PGPASSWORD='))).toBe(true);
+      for (const [who, environ] of [['postmaster', postmaster], ['psql', psql]] as const) {
+        for (const [name, value] of Object.entries(planted)) {
+          expect(environ.filter((e) => e.startsWith(`${name}=`)), `${who} ${name}`).toEqual([]);
+          expect(environ.join('\n'), `${who} ${name}`).not.toContain(value);
+        }
+      }
+    } finally {
+      process.env = saved;
+      await s?.stop();
+    }
+  });
+
   test('refuses a major with no binaries, telling what to install', async () => {
     await expect(startEmbeddedSandbox({ major: 99 })).rejects.toThrow(/postgresql-99 .*sandbox\.binDir/);
     await expect(startEmbeddedSandbox({ major: MAJOR, binDir: '/nonexistent/bin' })).rejects.toThrow(/no executable initdb/);

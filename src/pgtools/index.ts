@@ -1,0 +1,20 @@
+// PostgreSQL client and server tools, the one way pgdrill finds and runs them. Ground floor:
+// imports only src/errors, node and execa.
+//   findPgBinDir(major, { need }) → bin directory (Debian layout, newest newer major, or PATH)
+//   childEnv(extra)               → the allow-listed environment of every child process
+//   runPgTool / spawnPgTool       → run one; a failure is pgToolError's one shape
+export { DEBIAN_PG_ROOT, debianBinDir, findPgBinDir, holdsPgTools, installedPgMajors, pgBinary, type FindPgBinDirOptions, type PgToolName, type PgToolSet } from './binaries.ts';
+export { childEnv } from './env.ts';
+export { pgToolError, pgToolFailure, scrubSecrets, tail, type PgdrillErrorClass, type PgToolErrorOptions, type PgToolFailure, type ToolRunOutcome } from './output.ts';
+export {
+  hasDbnameArg,
+  parseVersionOutput,
+  runPgTool,
+  spawnPgTool,
+  toolVersion,
+  type PgToolOptions,
+  type PgToolProcess,
+  type PgToolResult,
+  type PgToolVersion,
+  type RunPgToolOptions,
+} from './run.ts';
