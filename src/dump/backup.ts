@@ -3,9 +3,19 @@ import pg from 'pg';
 import { TOOL_VERSION, type PgdrillConfig } from '../config/index.ts';
 import { createEncryptStream, missingKeyError, type Keyring } from '../crypto/index.ts';
 import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/index.ts';
-import { findPgBinDir, pgBinary, pgToolError, spawnPgTool, toolVersion } from '../pgtools/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
-import { describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
+import {
+  describeConnection,
+  findPgBinDir,
+  libpqEnv,
+  parseDatabaseUrl,
+  pgBinary,
+  pgClientConfig,
+  pgToolError,
+  spawnPgTool,
+  toolVersion,
+  type ConnectionInfo,
+} from '../pgtools/index.ts';
 import { auditChainHead, countLargeObjects, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from '../inspect/index.ts';
 import { BackupManifest, backupId, dataKey, dataKeyStem, manifestKey, MANIFEST_FORMAT_VERSION, objectExtension, scopeOfOptions, writeManifest, type StoredObjectRef } from '../catalog/index.ts';
 import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from '../streams/index.ts';

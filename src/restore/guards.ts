@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import pg from 'pg';
-import { describeConnection, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../dump/index.ts';
+import { describeConnection, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../pgtools/index.ts';
 import { type BackupManifest } from '../catalog/index.ts';
 import { displayName, listTables, type TableRef } from '../inspect/index.ts';
 import { ConfigError, RestoreError } from '../errors/index.ts';

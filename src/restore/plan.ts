@@ -1,4 +1,4 @@
-import { describeConnection, type ConnectionInfo } from '../dump/index.ts';
+import { describeConnection, type ConnectionInfo } from '../pgtools/index.ts';
 import { backupSeries, type BackupManifest, type BackupSelector, type CatalogEntry } from '../catalog/index.ts';
 import { displayName, tableKey, parseTableName, type TableRef } from '../inspect/index.ts';
 import { ConfigError } from '../errors/index.ts';

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { PgdrillConfig } from '../config/index.ts';
 import { listBackups, selectBackup, type BackupManifest, type BackupSelector, type CatalogEntry, type TableCount } from '../catalog/index.ts';
 import type { Keyring } from '../crypto/index.ts';
-import { describeConnection, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../dump/index.ts';
+import { describeConnection, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../pgtools/index.ts';
 import { ConfigError, CryptoError, IntegrityError, PgdrillError, RestoreError, StorageError } from '../errors/index.ts';
 import { compareRecordCounts, displayName, qualifiedName, type RecordCountComparison, type TableRef } from '../inspect/index.ts';
 import type { BackupStorage } from '../storage/index.ts';

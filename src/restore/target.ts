@@ -1,4 +1,4 @@
-import { describeConnection, libpqEnv, parseDatabaseUrl, type ConnectionInfo } from '../dump/index.ts';
+import { describeConnection, libpqEnv, parseDatabaseUrl, type ConnectionInfo } from '../pgtools/index.ts';
 import { RestoreError } from '../errors/index.ts';
 import { pgBinary, runPgTool } from '../pgtools/index.ts';
 import type { Sandbox } from '../sandbox/index.ts';

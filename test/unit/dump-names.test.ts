@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactUrl } from '../../src/config/index.ts';
-import { libpqEnv, parseDatabaseUrl } from '../../src/dump/index.ts';
+import { libpqEnv, parseDatabaseUrl } from '../../src/pgtools/index.ts';
 import { matchesPattern, parseTableName, tableKey } from '../../src/inspect/index.ts';
 
 const t = (schema: string, name: string) => ({ schema, name });

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { listBackups, type BackupManifest } from '../../catalog/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
-import { describeConnection } from '../../dump/index.ts';
+import { describeConnection } from '../../pgtools/index.ts';
 import { ConfigError, RefusedError } from '../../errors/index.ts';
 import { formatBytes, formatDuration } from '../../format/index.ts';
 import { countDiffers, displayName, type RecordCountComparison } from '../../inspect/index.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors/index.ts';
-import { childEnv } from '../pgtools/index.ts';
+import { childEnv } from './env.ts';
 
 /** A parsed postgres:// URL. The password is kept only to hand to libpq via the environment. */
 export interface ConnectionInfo {
