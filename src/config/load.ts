@@ -12,6 +12,8 @@ export function defineConfig(config: PgdrillConfigInput): PgdrillConfigInput {
 
 type Parse = (raw: string) => unknown;
 const asString: Parse = (raw) => raw;
+/** Digits become a number; anything else stays a string, so the schema rejects it naming the variable. */
+const asInteger: Parse = (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw) : raw);
 const asBoolean: Parse = (raw) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw);
 
 /** Environment variables every command reads, and the config path each sets. */
@@ -26,6 +28,8 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string; path: string; parse: Par
   { name: 'S3_FORCE_PATH_STYLE', path: 'storage.s3.forcePathStyle', parse: asBoolean },
   { name: 'S3_REQUEST_CHECKSUM_CALCULATION', path: 'storage.s3.requestChecksumCalculation', parse: asString },
   { name: 'S3_RESPONSE_CHECKSUM_VALIDATION', path: 'storage.s3.responseChecksumValidation', parse: asString },
+  { name: 'S3_CONNECT_TIMEOUT_MS', path: 'storage.s3.connectTimeoutMs', parse: asInteger },
+  { name: 'S3_REQUEST_TIMEOUT_MS', path: 'storage.s3.requestTimeoutMs', parse: asInteger },
   { name: 'PGDRILL_ENCRYPTION_KEYS', path: 'encryption.keys', parse: asString, secret: true },
   { name: 'PGDRILL_ALLOW_UNENCRYPTED', path: 'encryption.allowUnencrypted', parse: asBoolean },
   { name: 'PGDRILL_SANDBOX', path: 'sandbox.kind', parse: asString },

@@ -22,6 +22,10 @@ export const StorageConfig = z.strictObject({
       responseChecksumValidation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).optional(),
       partSizeMiB: positiveInt.min(5).max(5120).default(16),
       queueSize: positiveInt.max(16).default(2),
+      /** How long opening a connection to the endpoint may take (S3_CONNECT_TIMEOUT_MS). */
+      connectTimeoutMs: positiveInt.default(10_000),
+      /** How long a request may go without progress, nothing sent or received; tried up to 3 times (S3_REQUEST_TIMEOUT_MS). */
+      requestTimeoutMs: positiveInt.default(60_000),
     })
     .prefault({}),
 });

@@ -45,9 +45,25 @@ export class ConfigError extends PgdrillError {
 /** pg_dump, globals capture or snapshot export failed. */
 export class BackupError extends PgdrillError {}
 
+/**
+ * Storage failures callers act on, so they test `error.code`, never the message: `NOT_FOUND` (get or
+ * copy of a missing object), `TIMEOUT` (the service stopped answering within the configured time).
+ */
+export type StorageFailure = 'NOT_FOUND' | 'TIMEOUT';
+
+export interface StorageErrorOptions extends PgdrillErrorOptions {
+  code?: StorageFailure;
+}
+
 /** A storage backend could not list, read, write or delete. */
 export class StorageError extends PgdrillError {
   override readonly exitCode = ExitCode.storage;
+  /** Set for the failures callers tell apart; other storage failures have no code. */
+  readonly code: StorageFailure | undefined;
+  constructor(message: string, options: StorageErrorOptions = {}) {
+    super(message, options);
+    this.code = options.code;
+  }
 }
 
 export type CryptoFailure =

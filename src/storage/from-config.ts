@@ -1,9 +1,13 @@
 import type { PgdrillConfig } from '../config/index.ts';
+import type { StorageOptions } from './front.ts';
 import type { BackupStorage } from './types.ts';
 import { createStorageFromUrl } from './url.ts';
 
-/** The storage named by the configuration (PGDRILL_STORAGE and the S3_* settings). */
-export function openStorage(config: PgdrillConfig): BackupStorage {
+/**
+ * The storage named by the configuration (PGDRILL_STORAGE and the S3_* settings). `signal` (e.g.
+ * the command's interrupt) aborts every call in flight.
+ */
+export function openStorage(config: PgdrillConfig, options?: StorageOptions): BackupStorage {
   const s3 = config.storage.s3;
   return createStorageFromUrl(config.storage.url, {
     endpoint: s3.endpoint,
@@ -14,5 +18,7 @@ export function openStorage(config: PgdrillConfig): BackupStorage {
     responseChecksumValidation: s3.responseChecksumValidation,
     partSize: s3.partSizeMiB * 1024 * 1024,
     queueSize: s3.queueSize,
-  });
+    connectTimeoutMs: s3.connectTimeoutMs,
+    requestTimeoutMs: s3.requestTimeoutMs,
+  }, options);
 }

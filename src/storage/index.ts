@@ -1,5 +1,9 @@
-export type { BackupStorage, PutOptions, StoredObject } from './types.ts';
+// Light on purpose: nothing here loads the AWS SDK. An s3:// location loads it on its first call
+// (createStorageFromUrl / openStorage); src/storage/s3.ts is the explicit heavy entry.
+export type { BackupStorage, CallOptions, PutOptions, StorageDriver, StoredObject } from './types.ts';
+export { createLazyStorage, createStorage, type StorageOptions } from './front.ts';
 export { createLocalStorage, findLocalLeftovers, type LocalStorageOptions } from './local.ts';
-export { createS3Storage, type ChecksumMode, type S3StorageOptions } from './s3.ts';
+export type { ChecksumMode, S3StorageOptions } from './s3.ts';
 export { createStorageFromUrl, parseStorageUrl, type StorageTarget } from './url.ts';
 export { openStorage } from './from-config.ts';
+export { wrapStorage } from './wrap.ts';

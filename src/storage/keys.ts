@@ -43,3 +43,8 @@ function keyProblem(key: string, isPrefix: boolean): string | undefined {
 export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
+
+/** How an S3 bucket and key prefix are shown: `s3://bucket` or `s3://bucket/prefix`. */
+export function s3Location(bucket: string, prefix: string): string {
+  return prefix === '' ? `s3://${bucket}` : `s3://${bucket}/${prefix}`;
+}

@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
 import { copyFile, mkdir, open, opendir, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { StorageError } from '../errors/index.ts';
-import { assertKey, assertPrefix, compareKeys } from './keys.ts';
-import { guardDownload, readSource, releaseSource, type SourceState } from './streams.ts';
-import type { BackupStorage, PutOptions, StoredObject } from './types.ts';
+import { createStorage, type StorageOptions } from './front.ts';
+import { compareKeys } from './keys.ts';
+import type { BackupStorage, DriverFailure, StorageDriver, StoredObject } from './types.ts';
 
 export interface LocalStorageOptions {
   /** Folder that holds the objects; created on the first put. Relative paths resolve against the cwd. */
@@ -32,8 +31,10 @@ function errnoCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** ENOENT, or ENOTDIR when a part of the path is a file: either way nothing is stored under the key. */
+function isMissing(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 const FS_HINTS: Record<string, string> = {
@@ -46,32 +47,18 @@ const FS_HINTS: Record<string, string> = {
   EISDIR: 'The key names an existing folder; a folder backend cannot hold both `a` and `a/b`',
 };
 
-export function createLocalStorage(options: LocalStorageOptions): BackupStorage {
+export function createLocalStorage(options: LocalStorageOptions, storageOptions?: StorageOptions): BackupStorage {
+  return createStorage(createLocalDriver(options), storageOptions);
+}
+
+function createLocalDriver(options: LocalStorageOptions): StorageDriver {
   if (typeof options.root !== 'string' || options.root === '') {
     throw new StorageError('local storage: the folder path is empty', { hint: 'Set PGDRILL_STORAGE to a folder path or an s3:// URL' });
   }
   const root = path.resolve(options.root);
   const location = pathToFileURL(root).href;
 
-  /** `what` names the operation and key(s), e.g. `put "daily/x.dump"`. */
-  function fail(what: string, error: unknown): StorageError {
-    if (error instanceof StorageError) return error;
-    const code = errnoCode(error);
-    return new StorageError(`${what} in ${location} failed: ${reason(error)}`, {
-      hint: (code && FS_HINTS[code]) ?? `Check the backup folder ${root}`,
-      cause: error,
-    });
-  }
-
-  function missing(operation: string, key: string, error?: unknown): StorageError {
-    return new StorageError(`${operation} ${JSON.stringify(key)} in ${location}: no such object`, {
-      hint: 'Check the key; list the storage to see what exists (retention may have removed it)',
-      cause: error,
-    });
-  }
-
   function fileOf(key: string, operation: string): string {
-    assertKey(key, operation, location);
     if (TEMP_PATTERN.test(path.posix.basename(key))) {
       throw new StorageError(`${operation} ${JSON.stringify(key)} in ${location}: invalid key, it looks like a temp file (.name.partial-…)`, {
         hint: 'Choose another name; such files are hidden from listings',
@@ -122,8 +109,7 @@ export function createLocalStorage(options: LocalStorageOptions): BackupStorage 
       const info = await stat(file);
       return info.isFile() ? info : undefined;
     } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      if (isMissing(error)) return undefined;
       throw error;
     }
   }
@@ -134,8 +120,7 @@ export function createLocalStorage(options: LocalStorageOptions): BackupStorage 
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
-      const code = errnoCode(error);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      if (isMissing(error)) return;
       throw error;
     }
     // A folder `a` sorts as `a/` among its siblings, so its keys come out in global key order.
@@ -167,99 +152,67 @@ export function createLocalStorage(options: LocalStorageOptions): BackupStorage 
 
   return {
     location,
+    sizeMismatchHint: `Check the filesystem under ${root}`,
 
-    async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<StoredObject> {
-      const file = fileOf(key, 'put');
-      const state: SourceState = { bytes: 0 };
-      try {
-        const info = await publish(file, async (temp) => {
-          const handle = await open(temp, 'wx');
-          try {
-            if (Buffer.isBuffer(body)) {
-              state.bytes = body.length;
-              await writeAll(handle, body);
-            } else {
-              for await (const chunk of readSource(body, state)) await writeAll(handle, chunk);
-            }
-            if (options.contentLength !== undefined && state.bytes !== options.contentLength) {
-              throw new StorageError(
-                `put ${JSON.stringify(key)} in ${location}: the body had ${state.bytes} bytes but contentLength said ${options.contentLength}`,
-                { hint: 'Nothing was stored. This is a bug in the caller: report it' },
-              );
-            }
-            await handle.sync();
-          } finally {
-            await handle.close();
-          }
-          const written = await stat(temp);
-          if (written.size !== state.bytes) {
-            throw new StorageError(`put ${JSON.stringify(key)} in ${location}: wrote ${state.bytes} bytes but the file has ${written.size}`, {
-              hint: `Nothing was stored. Check the filesystem under ${root}`,
-            });
-          }
-        });
-        return stored(key, info);
-      } catch (error) {
-        releaseSource(body);
-        if (state.sourceError !== undefined) throw state.sourceError;
-        throw fail(`put ${JSON.stringify(key)}`, error);
-      }
+    explain(error: unknown): DriverFailure {
+      const code = errnoCode(error);
+      return { detail: error instanceof Error ? error.message : String(error), hint: (code && FS_HINTS[code]) ?? `Check the backup folder ${root}` };
     },
 
-    async get(key: string): Promise<Readable> {
-      const file = fileOf(key, 'get');
+    async put(key: string, body: Buffer | AsyncIterable<Buffer>): Promise<StoredObject> {
+      const file = fileOf(key, 'put');
+      const info = await publish(file, async (temp) => {
+        const handle = await open(temp, 'wx');
+        try {
+          if (Buffer.isBuffer(body)) await writeAll(handle, body);
+          else for await (const chunk of body) await writeAll(handle, chunk);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      });
+      return stored(key, info);
+    },
+
+    async get(key: string) {
       let handle: FileHandle;
       try {
-        handle = await open(file, 'r');
+        handle = await open(fileOf(key, 'get'), 'r');
       } catch (error) {
-        const code = errnoCode(error);
-        if (code === 'ENOENT' || code === 'ENOTDIR') throw missing('get', key, error);
-        throw fail(`get ${JSON.stringify(key)}`, error);
+        if (isMissing(error)) return undefined;
+        throw error;
       }
       let info: Stats;
       try {
         info = await handle.stat();
       } catch (error) {
         await handle.close().catch(() => undefined);
-        throw fail(`get ${JSON.stringify(key)}`, error);
+        throw error;
       }
       if (!info.isFile()) {
         await handle.close().catch(() => undefined);
-        throw missing('get', key);
+        return undefined;
       }
       // The open handle pins this version of the file even if a put renames over it meanwhile.
-      const source = handle.createReadStream({ autoClose: true });
-      return guardDownload(source, info.size, (why, cause) => fail(`get ${JSON.stringify(key)}`, new Error(why, { cause })));
+      return { body: handle.createReadStream({ autoClose: true }), size: info.size };
     },
 
     async head(key: string): Promise<StoredObject | undefined> {
-      const file = fileOf(key, 'head');
-      try {
-        const info = await regularFile(file);
-        return info && stored(key, info);
-      } catch (error) {
-        throw fail(`head ${JSON.stringify(key)}`, error);
-      }
+      const info = await regularFile(fileOf(key, 'head'));
+      return info && stored(key, info);
     },
 
     async *list(prefix: string): AsyncIterable<StoredObject> {
-      assertPrefix(prefix, location);
       const complete = prefix.split('/').slice(0, -1);
       const startKey = complete.length ? complete.join('/') + '/' : '';
-      try {
-        yield* walk(path.join(root, ...complete), startKey, prefix);
-      } catch (error) {
-        throw fail(`list ${JSON.stringify(prefix)}`, error);
-      }
+      yield* walk(path.join(root, ...complete), startKey, prefix);
     },
 
-    async copy(fromKey: string, toKey: string): Promise<StoredObject> {
+    async copy(fromKey: string, toKey: string): Promise<StoredObject | undefined> {
       const from = fileOf(fromKey, 'copy');
       const to = fileOf(toKey, 'copy');
       try {
-        const source = await regularFile(from);
-        if (!source) throw missing('copy', fromKey);
-        if (from === to) return stored(toKey, source);
+        if (!(await regularFile(from))) return undefined;
         const info = await publish(to, async (temp) => {
           // copyFile may use reflinks / copy_file_range; EXCL keeps the random temp name ours.
           await copyFile(from, temp, constants.COPYFILE_EXCL);
@@ -272,25 +225,26 @@ export function createLocalStorage(options: LocalStorageOptions): BackupStorage 
         });
         return stored(toKey, info);
       } catch (error) {
-        if (errnoCode(error) === 'ENOENT' && !(await regularFile(from).catch(() => undefined))) throw missing('copy', fromKey, error);
-        throw fail(`copy ${JSON.stringify(fromKey)} to ${JSON.stringify(toKey)}`, error);
+        // The source vanished during the copy (a concurrent delete).
+        if (errnoCode(error) === 'ENOENT' && !(await regularFile(from).catch(() => undefined))) return undefined;
+        throw error;
       }
     },
 
     async delete(keys: readonly string[]): Promise<void> {
-      const files = keys.map((key) => [key, fileOf(key, 'delete')] as const);
-      for (const [key, file] of files) {
+      const files = keys.map((key) => fileOf(key, 'delete'));
+      for (const file of files) {
         try {
           await unlink(file);
         } catch (error) {
+          if (isMissing(error)) continue;
           const code = errnoCode(error);
-          if (code === 'ENOENT' || code === 'ENOTDIR') continue;
           if (code === 'EISDIR' || code === 'EPERM') {
             // A folder, not an object: nothing stored under this key.
             const info = await stat(file).catch(() => undefined);
             if (info?.isDirectory()) continue;
           }
-          throw fail(`delete ${JSON.stringify(key)}`, error);
+          throw error;
         }
       }
     },

@@ -12,9 +12,9 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { ConfigError, StorageError } from '../errors/index.ts';
-import { assertKey, assertPrefix, compareKeys } from './keys.ts';
-import { guardDownload, readSource, releaseSource, type SourceState } from './streams.ts';
-import type { BackupStorage, PutOptions, StoredObject } from './types.ts';
+import { createStorage, type StorageOptions } from './front.ts';
+import { assertKey, compareKeys, s3Location } from './keys.ts';
+import type { BackupStorage, DriverFailure, PutOptions, StorageDriver, StoredObject } from './types.ts';
 
 export type ChecksumMode = 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
 
@@ -37,6 +37,14 @@ export interface S3StorageOptions {
   partSize?: number;
   /** Parts uploaded in parallel; default 2. Memory per put is about partSize × (queueSize + 2). */
   queueSize?: number;
+  /** How long opening a TCP connection may take; default 10 s. */
+  connectTimeoutMs?: number;
+  /**
+   * How long a request may go without progress: no bytes sent or received (default 60 s). A
+   * download counts only while its reader waits for data, so a slow reader is never cut off. The
+   * SDK tries each request up to 3 times, so a silent endpoint fails after about 3 × this.
+   */
+  requestTimeoutMs?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -45,6 +53,8 @@ const MAX_PART_SIZE = 5 * 1024 * MiB;
 const MAX_PARTS = 10_000;
 const DEFAULT_PART_SIZE = 16 * MiB;
 const DEFAULT_QUEUE_SIZE = 2;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const DELETE_BATCH = 1000;
 const DELETE_CONCURRENCY = 8;
 /**
@@ -66,7 +76,7 @@ interface SdkErrorLike {
   code?: string;
   message?: string;
   Code?: string;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; attempts?: number };
   errors?: unknown[];
 }
 
@@ -81,17 +91,31 @@ function asSdkError(error: unknown): SdkErrorLike {
   return typeof error === 'object' && error !== null ? (error as SdkErrorLike) : { message: String(error) };
 }
 
-/** The network errno behind an error, looking through AggregateError (happy eyeballs) and causes. */
-function networkCode(error: unknown, depth = 0): string | undefined {
+/** The first value `pick` finds in an error, its causes and its inner errors (AggregateError: happy eyeballs). */
+function findInChain<T>(error: unknown, pick: (e: SdkErrorLike) => T | undefined, depth = 0): T | undefined {
   if (depth > 4 || typeof error !== 'object' || error === null) return undefined;
   const e = error as SdkErrorLike & { cause?: unknown };
-  if (e.code && NETWORK_CODES.has(e.code)) return e.code;
-  if (e.name === 'TimeoutError') return 'ETIMEDOUT';
+  const found = pick(e);
+  if (found !== undefined) return found;
   for (const inner of e.errors ?? []) {
-    const code = networkCode(inner, depth + 1);
-    if (code) return code;
+    const innerFound = findInChain(inner, pick, depth + 1);
+    if (innerFound !== undefined) return innerFound;
   }
-  return networkCode(e.cause, depth + 1);
+  return findInChain(e.cause, pick, depth + 1);
+}
+
+/** The network errno behind an error. */
+function networkCode(error: unknown): string | undefined {
+  return findInChain(error, (e) => (e.code && NETWORK_CODES.has(e.code) ? e.code : undefined));
+}
+
+/**
+ * Which of our timeouts ended a request. The SDK's timeouts are all named TimeoutError; only its
+ * connection timeout says "establish a connection" (@smithy/node-http-handler 4.x), the rest are
+ * the request (socket idle) timeout or the download stall guard, which share the same setting.
+ */
+function timeoutKind(error: unknown): 'connect' | 'request' | undefined {
+  return findInChain(error, (e) => (e.name === 'TimeoutError' ? (/establish a connection/i.test(e.message ?? '') ? 'connect' : 'request') : undefined));
 }
 
 export function errorCode(error: unknown): string {
@@ -113,7 +137,12 @@ function endpointHost(endpoint: string | undefined): string {
   }
 }
 
-export function createS3Storage(options: S3StorageOptions): BackupStorage {
+/** The S3 backend: the shared storage front around the S3 driver. Loads the AWS SDK; `createStorageFromUrl` loads it only on first use. */
+export function createS3Storage(options: S3StorageOptions, storageOptions?: StorageOptions): BackupStorage {
+  return createStorage(createS3Driver(options), storageOptions);
+}
+
+export function createS3Driver(options: S3StorageOptions): StorageDriver {
   const bucket = options.bucket;
   if (typeof bucket !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(bucket)) {
     throw new ConfigError(`S3 storage: invalid bucket name ${JSON.stringify(bucket)}`, { hint: 'Use s3://bucket/prefix with a bucket of letters, digits, dots and hyphens' });
@@ -121,7 +150,7 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
   const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
   if (prefix !== '') assertKey(prefix, 'S3 storage prefix', `s3://${bucket}`);
   const root = prefix === '' ? '' : `${prefix}/`;
-  const location = prefix === '' ? `s3://${bucket}` : `s3://${bucket}/${prefix}`;
+  const location = s3Location(bucket, prefix);
   const endpoint = options.endpoint?.trim() || undefined;
   const host = endpointHost(endpoint);
   if (typeof options.region !== 'string' || options.region.trim() === '') {
@@ -135,6 +164,11 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
   const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
   if (!Number.isInteger(queueSize) || queueSize < 1) {
     throw new ConfigError(`S3 storage ${location}: queueSize must be a positive integer, got ${String(options.queueSize)}`);
+  }
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  for (const [name, value] of [['connectTimeoutMs', connectTimeoutMs], ['requestTimeoutMs', requestTimeoutMs]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`S3 storage ${location}: ${name} must be a positive integer (milliseconds), got ${String(value)}`);
   }
 
   // Since client-s3 3.729 the SDK adds CRC32 checksums (aws-chunked trailers for streams) to every
@@ -150,15 +184,24 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
     }
   }
 
-  const client = new S3Client({
+  const clientConfig = {
     region: options.region,
     ...(endpoint ? { endpoint } : {}),
     forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
     ...(options.credentials ? { credentials: options.credentials } : {}),
     requestChecksumCalculation,
     responseChecksumValidation,
-    // No socket/request timeout: a restore may read a download slowly (backpressure) for minutes.
-    requestHandler: { connectionTimeout: 10_000 },
+  };
+  // Every call but downloads: a socket idle for requestTimeoutMs (nothing sent or received) fails
+  // the request. (In @smithy/node-http-handler 4.x `socketTimeout` is that idle timeout;
+  // `requestTimeout` is a wall clock up to the response headers, which would cut off a slow part upload.)
+  const client = new S3Client({ ...clientConfig, requestHandler: { connectionTimeout: connectTimeoutMs, socketTimeout: requestTimeoutMs } });
+  // Downloads: the socket of a body read slowly (backpressure) is idle without anything being
+  // wrong, so no socket timeout here; the headers must arrive within requestTimeoutMs (a GET sends
+  // no body), and the front's download guard fails a body that stalls while its reader waits.
+  const downloads = new S3Client({
+    ...clientConfig,
+    requestHandler: { connectionTimeout: connectTimeoutMs, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true },
   });
 
   /** Set once DeleteObjects turned out unsupported by this service; delete then uses DeleteObject. */
@@ -166,16 +209,26 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
   const objectKey = (key: string): string => root + key;
   const quote = (key: string): string => JSON.stringify(key);
 
-  /** StorageError for an SDK failure; `what` names the operation and key, e.g. `put "daily/x"`. */
-  function fail(what: string, error: unknown): StorageError {
-    if (error instanceof StorageError) return error;
-    const net = networkCode(error);
-    if (net) {
-      return new StorageError(`${what} in ${location} failed: cannot reach the S3 endpoint ${host} (${net})`, {
-        hint: 'Check S3_ENDPOINT and that the S3 service is running and reachable from here',
-        cause: error,
-      });
+  function explain(error: unknown): DriverFailure {
+    const attempts = asSdkError(error).$metadata?.attempts;
+    const tried = attempts && attempts > 1 ? `, ${attempts} attempts` : '';
+    const timeout = timeoutKind(error);
+    if (timeout === 'connect') {
+      return {
+        detail: `cannot connect to the S3 endpoint ${host} within ${connectTimeoutMs} ms (storage.s3.connectTimeoutMs, S3_CONNECT_TIMEOUT_MS${tried})`,
+        hint: 'Check S3_ENDPOINT and that the S3 service is running and reachable from here (a firewall that drops packets looks like this)',
+        code: 'TIMEOUT',
+      };
     }
+    if (timeout === 'request') {
+      return {
+        detail: `the S3 endpoint ${host} stopped answering: nothing arrived within ${requestTimeoutMs} ms (storage.s3.requestTimeoutMs, S3_REQUEST_TIMEOUT_MS${tried})`,
+        hint: 'Check that the S3 service is healthy; on a slow or congested link raise S3_REQUEST_TIMEOUT_MS',
+        code: 'TIMEOUT',
+      };
+    }
+    const net = networkCode(error);
+    if (net) return { detail: `cannot reach the S3 endpoint ${host} (${net})`, hint: 'Check S3_ENDPOINT and that the S3 service is running and reachable from here' };
     const code = errorCode(error);
     const status = httpStatus(error);
     const detail = `${code}${status ? ` (HTTP ${status})` : ''}: ${asSdkError(error).message ?? ''}`.trim();
@@ -187,26 +240,19 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
       hint = 'This S3-compatible service may reject the SDK\'s checksums: set S3_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED and S3_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED';
     } else if (status !== undefined && status >= 500) hint = 'The S3 service failed or is overloaded; retry later';
     else hint = `Check S3_ENDPOINT (${host}), that bucket "${bucket}" exists, and the credentials`;
-    return new StorageError(`${what} in ${location} failed: ${detail}`, { hint, cause: error });
+    return { detail, hint };
   }
 
-  function missing(what: string, error?: unknown): StorageError {
-    return new StorageError(`${what} in ${location}: no such object`, {
-      hint: 'Check the key; list the storage to see what exists (retention may have removed it)',
-      cause: error,
-    });
-  }
-
-  async function headObject(key: string, what: string): Promise<StoredObject | undefined> {
+  async function headObject(key: string, signal: AbortSignal | undefined): Promise<StoredObject | undefined> {
     try {
-      const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+      const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey(key) }), { abortSignal: signal });
       return { key, size: out.ContentLength ?? 0, lastModified: out.LastModified ?? new Date(0) };
     } catch (error) {
       // A HEAD error has no body: a missing bucket is a 404 "NotFound" too, indistinguishable here.
       // Without s3:ListBucket, AWS answers 403 for a missing key: that surfaces as a StorageError.
       const code = errorCode(error);
       if (code === 'NotFound' || code === 'NoSuchKey') return undefined;
-      throw fail(what, error);
+      throw error;
     }
   }
 
@@ -214,21 +260,24 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
    * Makes sure no multipart upload `uploadId` remains after a failed put: lib-storage already sends
    * AbortMultipartUpload on most failures (a second abort answers NoSuchUpload, which is fine), but
    * not on all (aws-sdk-js-v3 #6112, #8299). S3 may keep parts that were in flight during an abort,
-   * so ListParts checks and one more abort follows if needed. Returns a problem description, or
-   * undefined when the upload is gone.
+   * so ListParts checks and one more abort follows if needed. Each call gets at most
+   * requestTimeoutMs (also after an interrupt), and an unreachable endpoint ends the attempts.
+   * Returns a problem description, or undefined when the upload is gone.
    */
   async function ensureAborted(key: string, uploadId: string | undefined): Promise<string | undefined> {
     if (!uploadId) return undefined;
     const params = { Bucket: bucket, Key: objectKey(key), UploadId: uploadId };
+    const bounded = () => ({ abortSignal: AbortSignal.timeout(requestTimeoutMs) });
     let lastProblem: string | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await client.send(new AbortMultipartUploadCommand(params));
+        await client.send(new AbortMultipartUploadCommand(params), bounded());
       } catch (error) {
-        if (errorCode(error) !== 'NoSuchUpload') lastProblem = `AbortMultipartUpload failed: ${fail('abort', error).message}`;
+        if (errorCode(error) !== 'NoSuchUpload') lastProblem = `AbortMultipartUpload failed: ${explain(error).detail}`;
+        if (timeoutKind(error) || networkCode(error) || errorCode(error) === 'AbortError') return lastProblem;
       }
       try {
-        const parts = await client.send(new ListPartsCommand(params));
+        const parts = await client.send(new ListPartsCommand(params), bounded());
         lastProblem ??= `upload still lists ${parts.Parts?.length ?? 0} part(s) after AbortMultipartUpload`;
       } catch (error) {
         const code = errorCode(error);
@@ -244,12 +293,13 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
    * Copies a streamed body into fresh unpooled FEED_CHUNK buffers. lib-storage keeps every chunk it
    * is given until it has gathered a part; on Node 24 small pooled slices kept whole slabs alive and
    * memory grew tenfold (aws-sdk-js-v3 #8286). Copying releases the source's buffers at once and
-   * bounds what lib-storage holds to about partSize per queued part.
+   * bounds what lib-storage holds to about partSize per queued part. The front's reading of the
+   * source fails at its end when the length is wrong, before the last part is handed over.
    */
-  async function* feed(body: Readable, state: SourceState, check: () => void): AsyncGenerator<Buffer, void, undefined> {
+  async function* feed(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
     let buffer = Buffer.allocUnsafeSlow(FEED_CHUNK);
     let used = 0;
-    for await (const chunk of readSource(body, state)) {
+    for await (const chunk of body) {
       let offset = 0;
       while (offset < chunk.length) {
         const n = Math.min(FEED_CHUNK - used, chunk.length - offset);
@@ -263,33 +313,23 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
         }
       }
     }
-    // Runs before the last part is handed over, so a wrong length fails before anything completes.
-    check();
     if (used > 0) yield buffer.subarray(0, used);
   }
 
   return {
     location,
+    explain,
+    downloadIdleTimeoutMs: requestTimeoutMs,
+    sizeMismatchHint:
+      requestChecksumCalculation === 'WHEN_SUPPORTED'
+        ? `The S3 service at ${host} did not store the upload faithfully; if it is S3-compatible, set S3_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED and retry`
+        : `The S3 service at ${host} did not store the upload faithfully (or is not read-after-write consistent); retry, and check the service`,
 
-    async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<StoredObject> {
-      assertKey(key, 'put', location);
+    async put(key: string, body: Buffer | AsyncIterable<Buffer>, putOptions: PutOptions): Promise<StoredObject | undefined> {
       const what = `put ${quote(key)}`;
-      const partSize = choosePartSize(configuredPartSize, options.contentLength);
+      const partSize = choosePartSize(configuredPartSize, putOptions.contentLength);
       if (partSize > MAX_PART_SIZE) {
-        releaseSource(body);
-        throw new StorageError(`${what} in ${location}: ${options.contentLength} bytes exceed S3's limit of 10,000 parts of 5 GiB`);
-      }
-      const state: SourceState = { bytes: 0 };
-      const checkLength = (): void => {
-        if (options.contentLength !== undefined && state.bytes !== options.contentLength) {
-          throw new StorageError(`${what} in ${location}: the body had ${state.bytes} bytes but contentLength said ${options.contentLength}`, {
-            hint: 'Nothing was stored. This is a bug in the caller: report it',
-          });
-        }
-      };
-      if (Buffer.isBuffer(body)) {
-        state.bytes = body.length;
-        checkLength();
+        throw new StorageError(`${what} in ${location}: ${putOptions.contentLength} bytes exceed S3's limit of 10,000 parts of 5 GiB`);
       }
       // Without contentLength a streamed put holds at most partSize × 10,000 bytes (156 GiB at 16 MiB).
       const upload = new Upload({
@@ -297,87 +337,61 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
         params: {
           Bucket: bucket,
           Key: objectKey(key),
-          Body: Buffer.isBuffer(body) ? body : Readable.from(feed(body, state, checkLength), { objectMode: false, highWaterMark: 1 }),
-          ContentType: options.contentType ?? 'application/octet-stream',
+          Body: Buffer.isBuffer(body) ? body : Readable.from(feed(body), { objectMode: false, highWaterMark: 1 }),
+          ContentType: putOptions.contentType ?? 'application/octet-stream',
         },
         partSize,
         queueSize,
         leavePartsOnError: false,
       });
-
+      // lib-storage passes no signal to its requests: abort() ends done() at once, and requests in
+      // flight end with their socket (timeout or close()).
+      const onAbort = (): void => void upload.abort();
+      putOptions.signal?.addEventListener('abort', onAbort, { once: true });
       try {
         await upload.done();
       } catch (error) {
         await upload.abort();
         const abortProblem = await ensureAborted(key, upload.uploadId);
-        releaseSource(body);
         if (abortProblem) {
           throw new StorageError(`${what} in ${location} failed (${error instanceof Error ? error.message : String(error)}) and multipart upload ${upload.uploadId} may remain: ${abortProblem}`, {
             hint: 'Add a bucket lifecycle rule AbortIncompleteMultipartUpload (e.g. after 1 day) so stray parts do not cost storage',
             cause: error,
           });
         }
-        if (state.sourceError !== undefined) throw state.sourceError;
-        throw fail(what, error);
+        throw error;
+      } finally {
+        putOptions.signal?.removeEventListener('abort', onAbort);
       }
-
       // Verify what the service stored, not what the SDK believes it sent.
-      const head = await headObject(key, `${what} (verify)`);
-      if (!head || head.size !== state.bytes) {
-        try {
-          await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
-        } catch {
-          // best effort: the error below says what happened
-        }
-        throw new StorageError(
-          `${what} in ${location}: sent ${state.bytes} bytes but the stored object ${head ? `has ${head.size}` : 'is missing'}; it was deleted`,
-          {
-            hint:
-              requestChecksumCalculation === 'WHEN_SUPPORTED'
-                ? `The S3 service at ${host} did not store the upload faithfully; if it is S3-compatible, set S3_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED and retry`
-                : `The S3 service at ${host} did not store the upload faithfully (or is not read-after-write consistent); retry, and check the service`,
-          },
-        );
-      }
-      return head;
+      return headObject(key, putOptions.signal);
     },
 
-    async get(key: string): Promise<Readable> {
-      assertKey(key, 'get', location);
-      const what = `get ${quote(key)}`;
+    async get(key: string, signal: AbortSignal | undefined) {
       let out;
       try {
-        out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+        out = await downloads.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }), { abortSignal: signal });
       } catch (error) {
-        if (errorCode(error) === 'NoSuchKey') throw missing(what, error);
-        throw fail(what, error);
+        if (errorCode(error) === 'NoSuchKey') return undefined;
+        throw error;
       }
       const body = out.Body;
       if (!(body instanceof Readable)) {
-        throw new StorageError(`${what} in ${location}: the SDK returned no Node.js stream`, { hint: 'This is a bug: report it' });
+        throw new StorageError(`get ${quote(key)} in ${location}: the SDK returned no Node.js stream`, { hint: 'This is a bug: report it' });
       }
-      return guardDownload(body, out.ContentLength, (why, cause) => fail(what, Object.assign(new Error(why, { cause }), { name: 'DownloadFailed' })));
+      return { body, size: out.ContentLength };
     },
 
-    async head(key: string): Promise<StoredObject | undefined> {
-      assertKey(key, 'head', location);
-      return headObject(key, `head ${quote(key)}`);
-    },
+    head: headObject,
 
-    async *list(listPrefix: string): AsyncIterable<StoredObject> {
-      assertPrefix(listPrefix, location);
+    async *list(listPrefix: string, signal: AbortSignal | undefined): AsyncIterable<StoredObject> {
       // AWS lists in UTF-8 byte order, but not every S3-compatible does (s3rver walks its folders,
       // putting `a/b` before `a-b`), so collect all pages and sort. Listings here are of backups
       // (thousands of keys at most), so holding them is cheap.
       const found: StoredObject[] = [];
       let token: string | undefined;
       do {
-        let page;
-        try {
-          page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: root + listPrefix, ContinuationToken: token }));
-        } catch (error) {
-          throw fail(`list ${quote(listPrefix)}`, error);
-        }
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: root + listPrefix, ContinuationToken: token }), { abortSignal: signal });
         for (const item of page.Contents ?? []) {
           if (item.Key === undefined || !item.Key.startsWith(root)) continue;
           found.push({ key: item.Key.slice(root.length), size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) });
@@ -387,40 +401,32 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
       yield* found.sort((a, b) => compareKeys(a.key, b.key));
     },
 
-    async copy(fromKey: string, toKey: string): Promise<StoredObject> {
-      assertKey(fromKey, 'copy', location);
-      assertKey(toKey, 'copy', location);
-      const what = `copy ${quote(fromKey)} to ${quote(toKey)}`;
-      if (fromKey === toKey) {
-        // S3 refuses a copy onto itself without a metadata change; there is nothing to do.
-        const head = await headObject(fromKey, what);
-        if (!head) throw missing(`copy ${quote(fromKey)}`);
-        return head;
-      }
+    async copy(fromKey: string, toKey: string, signal: AbortSignal | undefined): Promise<StoredObject | undefined> {
       // CopyObject handles objects up to 5 GB. Larger ones need a multipart UploadPartCopy, which
       // is not implemented: pgdrill copies only manifests and reports this way (limitation).
       const source = `${bucket}/${objectKey(fromKey).split('/').map(encodeURIComponent).join('/')}`;
       try {
-        await client.send(new CopyObjectCommand({ Bucket: bucket, Key: objectKey(toKey), CopySource: source }));
+        await client.send(new CopyObjectCommand({ Bucket: bucket, Key: objectKey(toKey), CopySource: source }), { abortSignal: signal });
       } catch (error) {
-        if (errorCode(error) === 'NoSuchKey') throw missing(`copy ${quote(fromKey)}`, error);
-        throw fail(what, error);
+        if (errorCode(error) === 'NoSuchKey') return undefined;
+        throw error;
       }
-      const head = await headObject(toKey, what);
-      if (!head) throw new StorageError(`${what} in ${location}: the copy is missing after CopyObject succeeded`, { hint: `Check the S3 service at ${host}` });
+      const head = await headObject(toKey, signal);
+      if (!head) {
+        throw new StorageError(`copy ${quote(fromKey)} to ${quote(toKey)} in ${location}: the copy is missing after CopyObject succeeded`, { hint: `Check the S3 service at ${host}` });
+      }
       return head;
     },
 
-    async delete(keys: readonly string[]): Promise<void> {
-      for (const key of keys) assertKey(key, 'delete', location);
-      const unique = [...new Set(keys)];
-      for (let start = 0; start < unique.length; start += DELETE_BATCH) {
-        const batch = unique.slice(start, start + DELETE_BATCH);
+    async delete(keys: readonly string[], signal: AbortSignal | undefined): Promise<void> {
+      for (let start = 0; start < keys.length; start += DELETE_BATCH) {
+        const batch = keys.slice(start, start + DELETE_BATCH);
         if (!perObjectDelete) {
           try {
             // DeleteObjects always carries a checksum (the API requires one), even in WHEN_REQUIRED.
             const out = await client.send(
               new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((key) => ({ Key: objectKey(key) })), Quiet: true } }),
+              { abortSignal: signal },
             );
             const errors = (out.Errors ?? []).filter((entry) => entry.Code !== 'NoSuchKey');
             if (errors.length > 0) {
@@ -431,9 +437,7 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
             }
             continue;
           } catch (error) {
-            if (error instanceof StorageError || !DELETE_FALLBACK_CODES.has(errorCode(error))) {
-              throw fail(`delete of ${batch.length} object(s) from ${quote(batch[0] ?? '')}`, error);
-            }
+            if (error instanceof StorageError || !DELETE_FALLBACK_CODES.has(errorCode(error))) throw error;
             perObjectDelete = true; // this service has no (working) DeleteObjects: use DeleteObject from now on
           }
         }
@@ -442,10 +446,10 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
           while (next < batch.length) {
             const key = batch[next++]!;
             try {
-              await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }));
+              await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: objectKey(key) }), { abortSignal: signal });
             } catch (error) {
               if (errorCode(error) === 'NoSuchKey') continue;
-              throw fail(`delete ${quote(key)}`, error);
+              throw error;
             }
           }
         };
@@ -455,6 +459,7 @@ export function createS3Storage(options: S3StorageOptions): BackupStorage {
 
     async close(): Promise<void> {
       client.destroy();
+      downloads.destroy();
     },
   };
 }

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors/index.ts';
+import { createLazyStorage, type StorageOptions } from './front.ts';
+import { s3Location } from './keys.ts';
 import { createLocalStorage } from './local.ts';
 import type { S3StorageOptions } from './s3.ts';
 import type { BackupStorage } from './types.ts';
@@ -81,31 +83,10 @@ function parseS3(value: string): StorageTarget {
 }
 
 /** Opens the storage a location names; `s3` carries region, endpoint and credentials for s3:// locations. */
-export function createStorageFromUrl(url: string, s3: Omit<S3StorageOptions, 'bucket' | 'prefix'>): BackupStorage {
+export function createStorageFromUrl(url: string, s3: Omit<S3StorageOptions, 'bucket' | 'prefix'>, storageOptions?: StorageOptions): BackupStorage {
   const target = parseStorageUrl(url);
-  if (target.kind === 'local') return createLocalStorage({ root: target.root });
-  return lazyS3Storage({ ...s3, bucket: target.bucket, prefix: target.prefix });
-}
-
-/**
- * The S3 backend, loaded on first use: the AWS SDK costs ~25 MB and a quarter second at start-up,
- * which folder-backed runs and `--help` should not pay.
- */
-function lazyS3Storage(options: S3StorageOptions): BackupStorage {
-  let backend: Promise<BackupStorage> | undefined;
-  const open = () => (backend ??= import('./s3.ts').then((m) => m.createS3Storage(options)));
-  return {
-    location: options.prefix ? `s3://${options.bucket}/${options.prefix}` : `s3://${options.bucket}`,
-    put: async (key, body, putOptions) => (await open()).put(key, body, putOptions),
-    get: async (key) => (await open()).get(key),
-    head: async (key) => (await open()).head(key),
-    copy: async (from, to) => (await open()).copy(from, to),
-    delete: async (keys) => (await open()).delete(keys),
-    async *list(prefix) {
-      yield* (await open()).list(prefix);
-    },
-    close: async () => {
-      if (backend) await (await backend).close();
-    },
-  };
+  if (target.kind === 'local') return createLocalStorage({ root: target.root }, storageOptions);
+  // The AWS SDK loads on the first call, not here: folder-backed runs and `--help` never pay for it.
+  const options: S3StorageOptions = { ...s3, bucket: target.bucket, prefix: target.prefix };
+  return createLazyStorage(s3Location(target.bucket, target.prefix), () => import('./s3.ts').then((m) => m.createS3Driver(options)), storageOptions);
 }

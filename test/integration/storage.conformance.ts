@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StorageError } from '../../src/errors/index.ts';
-import type { BackupStorage, StoredObject } from '../../src/storage/types.ts';
+import type { BackupStorage, CallOptions, StoredObject } from '../../src/storage/types.ts';
 
 // The contract every BackupStorage backend must keep (restic-style shared backend tests). Each
 // test works under its own random namespace, so one storage instance serves the whole suite.
@@ -53,9 +53,9 @@ export function randomStream(total: number, options: { chunk?: number; failAfter
   };
 }
 
-async function listKeys(storage: BackupStorage, prefix: string): Promise<StoredObject[]> {
+async function listKeys(storage: BackupStorage, prefix: string, options?: CallOptions): Promise<StoredObject[]> {
   const found: StoredObject[] = [];
-  for await (const item of storage.list(prefix)) found.push(item);
+  for await (const item of storage.list(prefix, options)) found.push(item);
   return found;
 }
 
@@ -187,6 +187,69 @@ export function runStorageConformance(name: string, make: () => Promise<Conforma
       expect((error as StorageError).exitCode).toBe(2);
       expect((error as Error).message).toContain(`${ns}no/such/key.bin`);
       expect((error as Error).message).toContain(storage.location);
+    });
+
+    it('a missing object is reported by code NOT_FOUND on get and copy, never only by message text', async () => {
+      await storage.put(`${ns}present.bin`, Buffer.from('here'));
+      const missing = [
+        await storage.get(`${ns}gone/key.bin`).catch((e: unknown) => e),
+        await storage.copy(`${ns}gone/key.bin`, `${ns}to.bin`).catch((e: unknown) => e),
+        await storage.copy(`${ns}gone/key.bin`, `${ns}gone/key.bin`).catch((e: unknown) => e),
+      ];
+      for (const error of missing) {
+        expect(error).toBeInstanceOf(StorageError);
+        expect((error as StorageError).code).toBe('NOT_FOUND');
+        expect((error as StorageError).exitCode).toBe(2);
+        expect((error as Error).message).toContain(`${ns}gone/key.bin`);
+      }
+      // A key under an object (`present.bin/x`) is missing too, whatever the backend makes of the path.
+      expect(((await storage.get(`${ns}present.bin/x`).catch((e: unknown) => e)) as StorageError).code).toBe('NOT_FOUND');
+      // Other failures carry no NOT_FOUND code.
+      const invalid = await storage.get(`${ns}a/../b`).catch((e: unknown) => e);
+      expect(invalid).toBeInstanceOf(StorageError);
+      expect((invalid as StorageError).code).toBeUndefined();
+      expect(await storage.head(`${ns}to.bin`)).toBeUndefined();
+    });
+
+    it('an aborted signal ends any call with its reason; a put aborted midway leaves nothing behind', async () => {
+      const reason = new Error('interrupted on purpose');
+      const aborted = AbortSignal.abort(reason);
+      await storage.put(`${ns}kept.bin`, Buffer.from('kept'));
+      await expect(storage.put(`${ns}new.bin`, Buffer.from('x'), { signal: aborted })).rejects.toBe(reason);
+      await expect(storage.get(`${ns}kept.bin`, { signal: aborted })).rejects.toBe(reason);
+      await expect(storage.head(`${ns}kept.bin`, { signal: aborted })).rejects.toBe(reason);
+      await expect(listKeys(storage, ns, { signal: aborted })).rejects.toBe(reason);
+      await expect(storage.copy(`${ns}kept.bin`, `${ns}copy.bin`, { signal: aborted })).rejects.toBe(reason);
+      await expect(storage.delete([`${ns}kept.bin`], { signal: aborted })).rejects.toBe(reason);
+
+      // Midway through a streamed put: the source is destroyed and nothing becomes visible.
+      const controller = new AbortController();
+      const source = randomStream(20 * MiB, { chunk: 256 * 1024 });
+      let read = 0;
+      source.stream.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read >= 7 * MiB) controller.abort(reason);
+      });
+      await expect(storage.put(`${ns}midway.bin`, source.stream, { signal: controller.signal })).rejects.toBe(reason);
+      expect(source.stream.destroyed).toBe(true);
+      expect(await storage.head(`${ns}midway.bin`)).toBeUndefined();
+
+      // Midway through a download: the stream fails with the reason.
+      await storage.put(`${ns}big.bin`, randomBytes(4 * MiB));
+      const reading = new AbortController();
+      const download = await storage.get(`${ns}big.bin`, { signal: reading.signal });
+      const chunks: Buffer[] = [];
+      const finished = (async () => {
+        for await (const chunk of download) {
+          chunks.push(chunk as Buffer);
+          if (chunks.length === 1) reading.abort(reason);
+        }
+      })();
+      await expect(finished).rejects.toBe(reason);
+      expect(download.destroyed).toBe(true);
+
+      expect((await listKeys(storage, ns)).map((o) => o.key)).toEqual([`${ns}big.bin`, `${ns}kept.bin`]);
+      await expectNoLeftovers();
     });
 
     it('overwrites: a put to an existing key replaces it', async () => {

@@ -1,7 +1,7 @@
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, StorageError } from '../../src/errors/index.ts';
 import { createLocalStorage, findLocalLeftovers } from '../../src/storage/local.ts';
 import { choosePartSize, createS3Storage, type S3StorageOptions } from '../../src/storage/s3.ts';
+import { createStorageFromUrl } from '../../src/storage/url.ts';
+import { openStorage } from '../../src/storage/from-config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import type { BackupStorage } from '../../src/storage/types.ts';
 import { startS3Server, type S3RequestRecord, type StartedS3Server } from '../helpers/s3.ts';
 import { randomStream, readAll, runStorageConformance, sha256 } from './storage.conformance.ts';
@@ -330,5 +333,174 @@ describe('S3 backend (s3rver)', () => {
     expect(size).toBe(17 * MiB);
     expect(Math.ceil(big / size)).toBeLessThanOrEqual(10_000);
     expect(choosePartSize(5 * MiB, 1024 ** 4)).toBe(105 * MiB); // 1 TiB
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// S3 timeouts and interrupts. A real TCP server stands in for a broken S3 endpoint (a fault
+// s3rver cannot produce on demand): it accepts connections and reads requests but never answers,
+// or (stallBody) answers a GET with headers and the first bytes of the body, then goes silent.
+
+interface BrokenEndpoint {
+  endpoint: string;
+  host: string;
+  stop(): Promise<void>;
+}
+
+async function startBrokenEndpoint(mode: 'silent' | 'stallBody'): Promise<BrokenEndpoint> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.once('data', () => {
+      if (mode === 'stallBody') {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\nETag: "stalled"\r\n\r\n');
+        socket.write(Buffer.alloc(1000, 7));
+      }
+    });
+    socket.resume(); // read whatever is sent, answer nothing (more)
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('S3 backend: timeouts and interrupts', () => {
+  const opened: BackupStorage[] = [];
+  const endpoints: BrokenEndpoint[] = [];
+  afterAll(async () => {
+    await Promise.all(opened.map((s) => s.close()));
+    await Promise.all(endpoints.map((e) => e.stop()));
+  });
+
+  async function broken(mode: 'silent' | 'stallBody'): Promise<BrokenEndpoint> {
+    const endpoint = await startBrokenEndpoint(mode);
+    endpoints.push(endpoint);
+    return endpoint;
+  }
+
+  function s3At(endpoint: string, overrides: Partial<S3StorageOptions> = {}): BackupStorage {
+    const storage = createS3Storage({ bucket: 'bucket', prefix: 'p', endpoint, region: 'us-east-1', credentials: { accessKeyId: 'id', secretAccessKey: 'secret' }, ...overrides });
+    opened.push(storage);
+    return storage;
+  }
+
+  /** Runs `call`, returning its error and how long it took. */
+  async function timed(call: () => Promise<unknown>): Promise<{ error: unknown; ms: number }> {
+    const started = Date.now();
+    const error = await call().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { error, ms: Date.now() - started };
+  }
+
+  it('put, get, head and list against an endpoint that never answers fail after the request timeout with a TIMEOUT StorageError naming endpoint and timeout', async () => {
+    const silent = await broken('silent');
+    const timeoutMs = 400;
+    const storage = s3At(silent.endpoint, { requestTimeoutMs: timeoutMs });
+    const calls: Record<string, () => Promise<unknown>> = {
+      put: () => storage.put('daily/x.dump', Buffer.from('data')),
+      get: async () => readAll(await storage.get('daily/x.dump')),
+      head: () => storage.head('daily/x.dump'),
+      list: async () => {
+        for await (const _ of storage.list('daily/')) void _;
+      },
+    };
+    const results = await Promise.all(Object.entries(calls).map(async ([name, call]) => ({ name, ...(await timed(call)) })));
+    for (const { name, error, ms } of results) {
+      expect(error, name).toBeInstanceOf(StorageError);
+      const storageError = error as StorageError;
+      expect(storageError.exitCode, name).toBe(2);
+      expect(storageError.code, name).toBe('TIMEOUT');
+      expect(storageError.message, name).toContain(`${name} "daily/`);
+      expect(storageError.message, name).toContain(silent.host);
+      expect(storageError.message, name).toContain(`${timeoutMs} ms`);
+      expect(storageError.message, name).toContain('S3_REQUEST_TIMEOUT_MS');
+      expect(storageError.message, name).not.toContain('secret');
+      // Each of the SDK's 3 attempts waits one timeout; backoff and a busy machine add a little.
+      expect(ms, name).toBeGreaterThanOrEqual(timeoutMs);
+      expect(ms, name).toBeLessThan(3 * timeoutMs + 4000);
+    }
+  });
+
+  it('takes its timeouts from S3_REQUEST_TIMEOUT_MS through the configuration', async () => {
+    const silent = await broken('silent');
+    const env = { PGDRILL_STORAGE: 's3://bucket/p', S3_ENDPOINT: silent.endpoint, S3_ACCESS_KEY: 'id', S3_SECRET_KEY: 'secret', S3_REQUEST_TIMEOUT_MS: '300' };
+    const storage = openStorage(await loadConfig({ env, cwd: tmpdir() }));
+    opened.push(storage);
+    const error = await storage.head('x').catch((e: unknown) => e);
+    expect((error as StorageError).code).toBe('TIMEOUT');
+    expect((error as Error).message).toContain('within 300 ms');
+  });
+
+  it('a download whose body stalls fails after the request timeout; the bytes so far are not taken for the object', async () => {
+    const stalled = await broken('stallBody');
+    const storage = s3At(stalled.endpoint, { requestTimeoutMs: 500 });
+    const download = await storage.get('daily/x.dump');
+    const { error, ms } = await timed(() => readAll(download));
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).code).toBe('TIMEOUT');
+    expect((error as Error).message).toContain(stalled.host);
+    expect((error as Error).message).toContain('500 ms');
+    expect(ms).toBeGreaterThanOrEqual(500);
+    expect(ms).toBeLessThan(4000);
+  });
+
+  it('an abort signal ends a put, a get and a lazily opened listing against a silent endpoint within a second', async () => {
+    const silent = await broken('silent');
+    const reason = new Error('SIGTERM stand-in');
+    // A long request timeout, so only the signal can end these calls quickly.
+    const storage = s3At(silent.endpoint, { requestTimeoutMs: 60_000 });
+    const abortAfter = (ms: number): AbortSignal => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(reason), ms);
+      return controller.signal;
+    };
+    const source = randomStream(2 * MiB);
+    const put = await timed(() => storage.put('daily/x.dump', source.stream, { signal: abortAfter(300) }));
+    expect(put.error).toBe(reason);
+    expect(put.ms).toBeLessThan(300 + 1000);
+    expect(source.stream.destroyed).toBe(true);
+
+    const get = await timed(() => storage.get('daily/x.dump', { signal: abortAfter(300) }));
+    expect(get.error).toBe(reason);
+    expect(get.ms).toBeLessThan(300 + 1000);
+
+    // The storage-wide signal of a storage opened from its URL (the AWS SDK loads on this first call).
+    const lazy = createStorageFromUrl('s3://bucket/p', { endpoint: silent.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'id', secretAccessKey: 'secret' }, requestTimeoutMs: 60_000 }, { signal: abortAfter(300) });
+    opened.push(lazy);
+    const list = await timed(async () => {
+      for await (const _ of lazy.list('')) void _;
+    });
+    expect(list.error).toBe(reason);
+    expect(list.ms).toBeLessThan(300 + 1000 + 1000); // + loading the SDK
+  });
+
+  it('a download read slowly (paused longer than the request timeout) is not cut off', async () => {
+    const server = await startS3Server();
+    try {
+      const storage = createS3Storage({ bucket: server.bucket, prefix: 'slow', endpoint: server.endpoint, region: server.region, credentials: server.credentials, requestTimeoutMs: 300 });
+      opened.push(storage);
+      const data = randomBytes(8 * MiB); // far more than the socket buffers hold: the socket goes idle while the reader pauses
+      await storage.put('slow/reader.bin', data);
+      const download = await storage.get('slow/reader.bin');
+      const chunks: Buffer[] = [];
+      for await (const chunk of download) {
+        chunks.push(chunk as Buffer);
+        if (chunks.length === 1) await new Promise((resolve) => setTimeout(resolve, 1200));
+      }
+      expect(sha256(Buffer.concat(chunks))).toBe(sha256(data));
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -53,6 +53,17 @@ describe('loadConfig', () => {
     expect(String(error)).toMatch(/secretAccessKey: .*got \(redacted\)/);
   });
 
+  it('reads the S3 timeouts from S3_CONNECT_TIMEOUT_MS and S3_REQUEST_TIMEOUT_MS, with defaults, and names a bad value', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'pgdrill-empty-'));
+    const defaults = await loadConfig({ env: {}, cwd });
+    expect(defaults.storage.s3).toMatchObject({ connectTimeoutMs: 10_000, requestTimeoutMs: 60_000 });
+    const set = await loadConfig({ env: { S3_CONNECT_TIMEOUT_MS: '2500', S3_REQUEST_TIMEOUT_MS: '90000' }, cwd });
+    expect(set.storage.s3).toMatchObject({ connectTimeoutMs: 2500, requestTimeoutMs: 90_000 });
+    const error = await loadConfig({ env: { S3_REQUEST_TIMEOUT_MS: '60s' }, cwd }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/storage\.s3\.requestTimeoutMs: .*got "60s" .*\(from environment S3_REQUEST_TIMEOUT_MS\)/);
+  });
+
   it('loads a TypeScript config file with defineConfig', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'pgdrill-ts-'));
     const configModule = path.resolve('src/config/index.ts');
