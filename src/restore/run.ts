@@ -1,3 +1,4 @@
+import { pipeline, Transform, type Readable } from 'node:stream';
 import pg from 'pg';
 import type { PgdrillConfig } from '../config/index.ts';
 import { listBackups, selectBackup, type BackupManifest, type BackupSelector, type CatalogEntry, type TableCount } from '../catalog/index.ts';
@@ -5,7 +6,7 @@ import type { Keyring } from '../crypto/index.ts';
 import { describeConnection, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../pgtools/index.ts';
 import { ConfigError, CryptoError, IntegrityError, PgdrillError, RestoreError, StorageError } from '../errors/index.ts';
 import { compareRecordCounts, displayName, qualifiedName, type RecordCountComparison, type TableRef } from '../inspect/index.ts';
-import type { BackupStorage } from '../storage/index.ts';
+import { wrapStorage, type BackupStorage } from '../storage/index.ts';
 import { applyRestore } from './apply.ts';
 import { checkPlainDump, listArchive, listingHasTable, restoreClientBinDir, type ArchiveListing } from './archive.ts';
 import { inspectTarget, restoreGuards, rolesReferenced, type GuardFinding, type TargetState } from './guards.ts';
@@ -138,9 +139,33 @@ export interface ExecuteRestoreOptions {
   keyring: Keyring | null;
   config: PgdrillConfig;
   signal?: AbortSignal;
+  /** Bytes downloaded so far and since when, at most every 250 ms. */
+  onDownloadProgress?: (bytes: number, elapsedMs: number) => void;
   onEvent?: (event: RestoreEvent) => void;
   /** Called with the record-count comparison before a difference is thrown as an IntegrityError. */
   onCounts?: (comparison: RecordCountComparison) => void;
+}
+
+/** The same storage, reporting download progress (bytes read so far) at most every 250 ms. */
+function countingDownloads(storage: BackupStorage, onBytes: (bytes: number, elapsedMs: number) => void): BackupStorage {
+  const started = Date.now();
+  let bytes = 0;
+  let reported = 0;
+  return wrapStorage(storage, {
+    async get(key, callOptions) {
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          bytes += chunk.length;
+          if (Date.now() - reported >= 250) {
+            reported = Date.now();
+            onBytes(bytes, reported - started);
+          }
+          callback(null, chunk);
+        },
+      });
+      return pipeline(await storage.get(key, callOptions), counter, () => {}) as Readable;
+    },
+  });
 }
 
 function merge(a: ArchiveListing, b: ArchiveListing | undefined): ArchiveListing {
@@ -159,7 +184,8 @@ function merge(a: ArchiveListing, b: ArchiveListing | undefined): ArchiveListing
  * the target and compares record counts with the manifest: an IntegrityError (exit 4) on a difference.
  */
 export async function executeRestore(plan: PlannedRestore, options: ExecuteRestoreOptions): Promise<RestoreResult> {
-  const { storage, keyring, config, signal } = options;
+  const { keyring, config, signal } = options;
+  const storage = options.onDownloadProgress ? countingDownloads(options.storage, options.onDownloadProgress) : options.storage;
   const emit = options.onEvent ?? (() => {});
   const { manifest } = plan.entry;
   const { selection, tables } = plan;

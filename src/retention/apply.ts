@@ -11,6 +11,7 @@ import {
   type CatalogEntry,
   type StoredObjectRef,
 } from '../catalog/index.ts';
+import type { PgdrillConfig } from '../config/index.ts';
 import { StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.ts';
@@ -122,4 +123,17 @@ async function promote(storage: BackupStorage, prefix: string, source: CatalogEn
   };
   await writeManifest(storage, prefix, manifest);
   return manifest;
+}
+
+/** Retention with the configured policy, as `pgdrill prune`, every successful backup and the demo apply it. */
+export function pruneBackups(config: PgdrillConfig, storage: BackupStorage, options: { log?: (line: string) => void; dryRun?: boolean } = {}): Promise<RetentionOutcome> {
+  return applyRetention({
+    storage,
+    prefix: config.storage.prefix,
+    policy: config.retention,
+    now: new Date(),
+    orphanGraceHours: config.backup.orphanGraceHours,
+    dryRun: options.dryRun,
+    log: options.log,
+  });
 }

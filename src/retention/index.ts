@@ -9,4 +9,4 @@ export type {
 } from './plan.ts';
 export { retentionCoverage } from './coverage.ts';
 export type { Coverage, DaySlot, MonthSlot, RetentionCoverage, RetentionCoverageInput, SlotState } from './coverage.ts';
-export { applyRetention, type ApplyRetentionOptions, type RetentionOutcome } from './apply.ts';
+export { applyRetention, pruneBackups, type ApplyRetentionOptions, type RetentionOutcome } from './apply.ts';

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../../config/index.ts';
+import { loadConfig, type PgdrillConfigInput } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
 import { runBackup } from '../../dump/index.ts';
 import { backupSeries, listBackups, type BackupManifest } from '../../catalog/index.ts';
 import { readDrillHistory } from '../../evidence/index.ts';
-import { applyRetention, type RetentionOutcome } from '../../retention/index.ts';
-import { openStorage, type BackupStorage } from '../../storage/index.ts';
+import { pruneBackups, type RetentionOutcome } from '../../retention/index.ts';
+import { openStorage } from '../../storage/index.ts';
 import { formatBytes, formatDuration } from '../../format/index.ts';
 import { interruptSignal } from '../../lifecycle/index.ts';
 import { printBackupList, progressLine } from '../output.ts';
@@ -36,19 +36,6 @@ function printRetention(outcome: RetentionOutcome, write: (line: string) => void
   for (const key of outcome.orphans) write(`orphan  ${key}: no manifest refers to it`);
 }
 
-/** Retention with the configured policy, as `pgdrill prune` and every successful backup apply it. */
-export function pruneAfterBackup(config: PgdrillConfig, storage: BackupStorage, log?: (line: string) => void, dryRun = false): Promise<RetentionOutcome> {
-  return applyRetention({
-    storage,
-    prefix: config.storage.prefix,
-    policy: config.retention,
-    now: new Date(),
-    orphanGraceHours: config.backup.orphanGraceHours,
-    dryRun,
-    log,
-  });
-}
-
 export function register(program: Command): void {
   program
     .command('backup')
@@ -74,7 +61,8 @@ export function register(program: Command): void {
         },
       };
       const config = await loadConfig({ configFile: program.opts().config, flags: overrides });
-      const storage = openStorage(config);
+      const signal = interruptSignal();
+      const storage = openStorage(config, { signal });
       const log = (line: string) => (verbose || !flags.json ? process.stderr.write(`${line}\n`) : undefined);
       try {
         const progress = progressLine('backup');
@@ -84,7 +72,7 @@ export function register(program: Command): void {
           keyring: loadKeyring(config, 'write'),
           // --exclude-table replaces the configured exclusions, which define a full backup.
           narrowed: (flags.excludeTable?.length ?? 0) > 0,
-          signal: interruptSignal(),
+          signal,
           onProgress: (p) => progress.update(p.bytes, p.elapsedMs),
           log: verbose ? log : undefined,
         });
@@ -98,7 +86,7 @@ export function register(program: Command): void {
           );
         }
         if (flags.prune !== false) {
-          const outcome = await pruneAfterBackup(config, storage, verbose ? log : undefined);
+          const outcome = await pruneBackups(config, storage, { log: verbose ? log : undefined });
           if (verbose) printRetention(outcome, log);
         }
       } finally {
@@ -115,7 +103,7 @@ export function register(program: Command): void {
       const config = await loadConfig({ configFile: program.opts().config });
       const storage = openStorage(config);
       try {
-        const outcome = await pruneAfterBackup(config, storage, undefined, flags.dryRun);
+        const outcome = await pruneBackups(config, storage, { dryRun: flags.dryRun });
         if (flags.json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
         else printRetention(outcome, (line) => process.stdout.write(`${flags.dryRun ? '(dry run) ' : ''}${line}\n`));
       } finally {

@@ -11,8 +11,8 @@ import { runBackup } from '../../dump/index.ts';
 import { ConfigError, ExitCode, exitCodeOf, IntegrityError } from '../../errors/index.ts';
 import { verifyReports } from '../../evidence/index.ts';
 import { startEmbeddedSandbox } from '../../sandbox/index.ts';
+import { pruneBackups } from '../../retention/index.ts';
 import { openStorage } from '../../storage/index.ts';
-import { pruneAfterBackup } from './backup.ts';
 
 interface DrillFlags {
   date?: string;
@@ -92,7 +92,7 @@ export function register(program: Command): void {
         const storage = openStorage(config);
         const backup = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') })
           .then(async (result) => {
-            await pruneAfterBackup(config, storage);
+            await pruneBackups(config, storage);
             return result;
           })
           .finally(() => storage.close());

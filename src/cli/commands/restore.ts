@@ -1,4 +1,3 @@
-import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { listBackups, type BackupManifest } from '../../catalog/index.ts';
 import { loadConfig } from '../../config/index.ts';
@@ -22,7 +21,7 @@ import {
   type RestoreEvent,
   type VerifyResult,
 } from '../../restore/index.ts';
-import { openStorage, type BackupStorage } from '../../storage/index.ts';
+import { openStorage } from '../../storage/index.ts';
 import { isTTY, printBackupList, progressLine } from '../output.ts';
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -57,37 +56,6 @@ Exit codes:
   5  refused by a safety guard: target not empty, is the backup source, or matches productionPatterns
      (pass --confirm, or type the database name when asked on a terminal)
   130 interrupted (SIGINT), 143 terminated (SIGTERM); a restore stopped during pg_restore leaves a partly restored target`;
-
-/** Storage whose downloads report the bytes read so far, at most every 250 ms (progress on a TTY). */
-function countingStorage(storage: BackupStorage, onBytes: (bytes: number) => void): BackupStorage {
-  let bytes = 0;
-  let reported = 0;
-  return {
-    get location() {
-      return storage.location;
-    },
-    put: (key, body, options) => storage.put(key, body, options),
-    head: (key) => storage.head(key),
-    list: (prefix) => storage.list(prefix),
-    copy: (from, to) => storage.copy(from, to),
-    delete: (keys) => storage.delete(keys),
-    close: () => storage.close(),
-    async get(key) {
-      const source = await storage.get(key);
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          bytes += chunk.length;
-          if (Date.now() - reported >= 250) {
-            reported = Date.now();
-            onBytes(bytes);
-          }
-          callback(null, chunk);
-        },
-      });
-      return pipeline(source, counter, () => {}) as Readable;
-    },
-  };
-}
 
 /** A line rewritten in place on a TTY with the elapsed time of a step; silent otherwise. */
 function ticker(label: string): { stop(): void } {
@@ -198,9 +166,7 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
     },
   };
   const started = Date.now();
-  const baseStorage = openStorage(config);
-  let downloadStarted = started;
-  const storage = isTTY() ? countingStorage(baseStorage, (bytes) => download.update(bytes, Date.now() - downloadStarted)) : baseStorage;
+  const storage = openStorage(config, { signal });
   try {
     const keyring = loadKeyring(config, 'read');
     const plan = await planRestore({
@@ -241,8 +207,8 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
       keyring,
       config,
       signal,
+      onDownloadProgress: isTTY() ? (bytes, elapsedMs) => download.update(bytes, elapsedMs) : undefined,
       onEvent: (event) => {
-        if (event.kind === 'downloading') downloadStarted = Date.now();
         if (event.kind === 'verified') download.done();
         if (event.kind === 'restoring') restoring = ticker(`restoring into ${event.where}`);
         if (event.kind === 'restored') restoring?.stop();
@@ -304,7 +270,8 @@ export function register(program: Command): void {
       if (flags.all && flags.since !== undefined) throw new ConfigError('--all and --since exclude each other', { hint: 'Pass one of them' });
       const since = flags.since !== undefined ? parseIsoDay(flags.since, '--since') : undefined;
       const config = await loadConfig({ configFile: program.opts().config });
-      const storage = openStorage(config);
+      const signal = interruptSignal();
+      const storage = openStorage(config, { signal });
       try {
         const catalog = await listBackups(storage, config.storage.prefix);
         const report = await verifyBackups({
@@ -313,7 +280,7 @@ export function register(program: Command): void {
           keyring: loadKeyring(config, 'read'),
           since,
           binDir: config.backup.binDir,
-          signal: interruptSignal(),
+          signal,
           onResult: flags.json ? undefined : (r) => out(verifyLine(r)),
         });
         const failed = report.results.filter((r) => !r.ok);
