@@ -9,7 +9,7 @@ export default defineCheck({
   async run({ manifest, state }) {
     const backups = state.catalog
       .filter((b) => b.database === manifest.database)
-      .map((b) => ({ id: b.id, tier: b.tier, database: b.database, takenAt: new Date(b.startedAt), valid: true, full: b.full, series: b.series }));
+      .map((b) => ({ id: b.id, tier: b.tier, database: b.database, takenAt: new Date(b.startedAt), full: b.full, series: b.series }));
     const coverage = retentionCoverage({ backups, policy: state.config.retention, now: new Date(state.now), database: manifest.database });
     const evidence = { missingMonths: coverage.missingMonths, missingDays: coverage.missingDays, policy: state.config.retention };
     if (coverage.complete) {

@@ -36,7 +36,7 @@ export interface RestoreOutcome {
   /** Which stage failed: locating, download/verification, sandbox start or restore. */
   failedStage?: 'locate' | 'verify' | 'sandbox' | 'restore';
   error?: string;
-  /** Error class name / code, e.g. `IntegrityError`, `CryptoError:WRONG_KEY`. */
+  /** errorKind(): class name, with the crypto code, e.g. `IntegrityError`, `CryptoError WRONG_KEY`. */
   errorKind?: string;
 }
 

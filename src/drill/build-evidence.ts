@@ -44,7 +44,7 @@ export function buildEvidence(input: {
   const coverage = retentionCoverage({
     backups: state.catalog
       .filter((b) => b.database === manifest.database)
-      .map((b) => ({ id: b.id, tier: b.tier, database: b.database, takenAt: new Date(b.startedAt), valid: true, full: b.full, series: b.series })),
+      .map((b) => ({ id: b.id, tier: b.tier, database: b.database, takenAt: new Date(b.startedAt), full: b.full, series: b.series })),
     policy: state.config.retention,
     now,
     database: manifest.database,

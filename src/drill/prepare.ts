@@ -4,7 +4,7 @@ import type { DrillState, OlderBackupOutcome, RestoreOutcome } from '../check/in
 import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../config/index.ts';
 import { loadKeyring, type Keyring } from '../crypto/index.ts';
 import { backupSeries, listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog } from '../catalog/index.ts';
-import { CryptoError, IntegrityError, PgdrillError } from '../errors/index.ts';
+import { CryptoError, errorKind, IntegrityError, PgdrillError } from '../errors/index.ts';
 import { compareRecordCounts } from '../inspect/index.ts';
 import { fetchBackup, restoreFetched } from '../restore/index.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
@@ -30,11 +30,6 @@ export interface PreparedDrill {
   state: DrillState;
   /** Stops sandboxes and removes local files. */
   teardown(): Promise<void>;
-}
-
-function errorKind(error: unknown): string {
-  if (error instanceof CryptoError) return `CryptoError:${error.code}`;
-  return error instanceof Error ? error.name : 'Error';
 }
 
 function drillIdFor(startedAt: Date, database: string | undefined): string {

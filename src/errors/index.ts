@@ -122,3 +122,9 @@ export class InterruptedError extends PgdrillError {
 export function exitCodeOf(error: unknown): ExitCodeValue {
   return error instanceof PgdrillError ? error.exitCode : ExitCode.failure;
 }
+
+/** What kind of failure this is, for records and summaries: the class name, plus the crypto code (`CryptoError WRONG_KEY`). */
+export function errorKind(error: unknown): string {
+  if (error instanceof CryptoError) return `CryptoError ${error.code}`;
+  return error instanceof Error ? error.name : 'Error';
+}

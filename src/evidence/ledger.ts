@@ -57,14 +57,14 @@ function loadKey(material: string, kind: 'private' | 'public'): KeyObject {
     throw new ReportError(`the Ed25519 ${kind} key could not be read: ${(error as Error).message}`, {
       hint:
         kind === 'private'
-          ? 'Give a PEM ("-----BEGIN PRIVATE KEY-----") or base64 PKCS#8 DER key; `pgdrill keygen --signing` makes one'
+          ? 'Give a PEM ("-----BEGIN PRIVATE KEY-----") or base64 PKCS#8 DER key; `pgdrill keys signing` makes one'
           : 'Give a PEM ("-----BEGIN PUBLIC KEY-----") or base64 SPKI DER key',
       cause: error,
     });
   }
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new ReportError(`the ${kind} signing key is ${key.asymmetricKeyType ?? 'not an asymmetric key'}, not Ed25519`, {
-      hint: 'Use an Ed25519 key (generateSigningKey() or `openssl genpkey -algorithm ed25519`)',
+      hint: 'Use an Ed25519 key (`pgdrill keys signing` or `openssl genpkey -algorithm ed25519`)',
     });
   }
   return key;

@@ -36,5 +36,5 @@ export {
   type RestorePlan,
 } from './plan.ts';
 export { applyRestore } from './apply.ts';
-export { verifyBackups, backupsToVerify, describeFailure, errorKindOf, verificationFailure, type VerifyResult, type VerifyReport } from './verify.ts';
+export { verifyBackups, backupsToVerify, describeFailure, verificationFailure, type VerifyResult, type VerifyReport } from './verify.ts';
 export { planRestore, executeRestore, type RestoreRequest, type PlannedRestore, type RestoreEvent, type RestoreResult, type ExecuteRestoreOptions } from './run.ts';

@@ -1,6 +1,6 @@
 import type { Keyring } from '../crypto/index.ts';
 import type { BackupTier, Catalog, CatalogEntry } from '../catalog/index.ts';
-import { ConfigError, CryptoError, IntegrityError } from '../errors/index.ts';
+import { ConfigError, CryptoError, errorKind, IntegrityError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { checkPlainDump, GLOBALS_TRAILER, listArchive, restoreClientBinDir } from './archive.ts';
 import { fetchBackup } from './restore.ts';
@@ -34,16 +34,11 @@ export interface VerifyReport {
   results: VerifyResult[];
 }
 
-export function errorKindOf(error: unknown): string {
-  if (error instanceof CryptoError) return `CryptoError ${error.code}`;
-  return error instanceof Error ? error.name : 'Error';
-}
-
 /** One line naming the error class (and crypto code) first, then the message. */
 export function describeFailure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof CryptoError) return `${errorKindOf(error)}: ${message.replace(new RegExp(`^${error.code}: `), '')}`;
-  return `${errorKindOf(error)}: ${message}`;
+  if (error instanceof CryptoError) return `${errorKind(error)}: ${message.replace(new RegExp(`^${error.code}: `), '')}`;
+  return `${errorKind(error)}: ${message}`;
 }
 
 /** Backups the pass covers: all, or those taken on or after `since` (YYYY-MM-DD, UTC). */
@@ -72,7 +67,7 @@ async function verifyOne(entry: CatalogEntry, o: { storage: BackupStorage; keyri
     if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : error;
     // A missing or too old pg_restore says nothing about the backup: stop the pass (exit 3).
     if (error instanceof ConfigError) throw error;
-    return { ...base, ok: false, error: describeFailure(error), errorKind: errorKindOf(error), durationMs: Date.now() - started };
+    return { ...base, ok: false, error: describeFailure(error), errorKind: errorKind(error), durationMs: Date.now() - started };
   } finally {
     await fetched?.cleanup();
   }

@@ -52,9 +52,9 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
       tier: e.manifest.tier,
       database: e.manifest.database,
       takenAt: new Date(e.manifest.startedAt),
-      valid: true,
       ...backupSeries(e.manifest),
     })),
+    unreadable: catalog.invalid.map(({ tier, id }) => ({ tier, id })),
     policy: options.policy,
     now,
   });

@@ -71,7 +71,7 @@ export function retentionCoverage(input: RetentionCoverageInput): RetentionCover
   const firstMonth = isoMonth(first);
   const firstDay = isoDay(first);
   const currentMonth = isoMonth(now);
-  const covering = backups.filter((c) => c.valid && c.full);
+  const covering = backups.filter((c) => c.full);
   const monthsWithCopy = new Set(covering.filter((c) => c.tier === 'monthly').map((c) => isoMonth(c.takenAt)));
   const monthsWithDaily = new Set(covering.filter((c) => c.tier === 'daily').map((c) => isoMonth(c.takenAt)));
   const daysWithBackup = new Set(covering.map((c) => isoDay(c.takenAt)));

@@ -6,6 +6,7 @@ export type {
   RetentionPlanInput,
   RetentionPolicy,
   RetentionPromotion,
+  UnreadableManifest,
 } from './plan.ts';
 export { retentionCoverage } from './coverage.ts';
 export type { Coverage, DaySlot, MonthSlot, RetentionCoverage, RetentionCoverageInput, SlotState } from './coverage.ts';

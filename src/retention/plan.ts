@@ -14,18 +14,17 @@
 // - Weekly (ISO weeks) and monthly tiers: the same rule over the promoted copies of that tier, with
 //   N = policy.weekly / policy.monthly. With N = 0 every copy of the tier goes.
 // - Promotion (weekly only when policy.weekly > 0), of full backups only: a month (ISO week) that
-//   has a valid full daily but no full copy of the tier (nor an invalid one: it is left for a
-//   human, and coverage reports the month missing) gets its FIRST (earliest) valid full daily still
-//   present copied, if the month falls inside the tier's window counted over existing valid full
-//   copies plus this run's promotions. The source daily is kept in this plan
-//   (`kept: source of monthly promotion 2026-11`).
+//   has a full daily but no full copy of the tier gets its FIRST (earliest) full daily still
+//   present copied, if the month falls inside the tier's window counted over existing full copies
+//   plus this run's promotions. The source daily is kept in this plan
+//   (`kept: source of monthly promotion 2026-11`). Never onto an id that is taken, by a backup or
+//   by an unreadable manifest (`unreadable`: damaged, or written by a newer pgdrill): such a
+//   month is left for a human, and coverage reports it missing.
 // - Deletions of copies count only copies that exist now: a copy pushed out of the window by this
 //   run's promotion is deleted by the next run, once the new copy exists. Never delete more than
 //   needed. Execute promotions before deletions, and skip deletions if a promotion failed.
-// - Invalid candidates (manifest did not validate, so their series is unknown) never fill a
-//   day/week/month, are never promoted and never count as the newest valid backup. They are deleted
-//   only by age: when the tier's FULL series window is full and their period is older than its
-//   oldest kept period (or N = 0); until then they are kept for inspection.
+// - Only backups whose manifest validated are planned; unreadable manifests are not backups and
+//   retention never touches them (nor their objects).
 // - Safety: the newest valid full backup of each database (of any tier, not dated in the future)
 //   is never deleted (`kept: newest valid backup`), whatever the policy says; nor is the newest of
 //   each partial series. Backups dated after `now` are kept
@@ -42,8 +41,6 @@ export interface RetentionCandidate {
   database: string;
   /** The manifest's startedAt (UTC). A promoted copy carries its source's startedAt. */
   takenAt: Date;
-  /** True only when the manifest validated. */
-  valid: boolean;
   /** Whole database with data (backupSeries); only full backups are promoted or restored by default. */
   full: boolean;
   /** FULL_SERIES for every full backup, else the partial selection (backupSeries). */
@@ -83,8 +80,17 @@ export interface RetentionPlan {
 }
 
 
+/** A manifest that exists but does not validate: not a backup, but its id is taken. */
+export interface UnreadableManifest {
+  tier: BackupTier;
+  id: string;
+}
+
 export interface RetentionPlanInput {
+  /** Backups whose manifest validated. */
   backups: readonly RetentionCandidate[];
+  /** Manifests that did not validate: promotions never target their ids (or same-period `-N` ids). */
+  unreadable?: readonly UnreadableManifest[];
   policy: RetentionPolicy;
   now: Date;
 }
@@ -102,9 +108,6 @@ type Verdict = { keep: string[]; drop: string | undefined };
 interface SeriesWindow {
   newestPerPeriod: Map<string, RetentionCandidate>;
   kept: Set<string>;
-  /** As many periods as the tier keeps (always with a count of 0). */
-  filled: boolean;
-  oldestKept: string | undefined;
 }
 
 const TIER_ORDER: Record<BackupTier, number> = { daily: 0, weekly: 1, monthly: 2 };
@@ -114,6 +117,8 @@ export function planRetention(input: RetentionPlanInput): RetentionPlan {
   assertRetentionPolicy(policy);
   if (Number.isNaN(now.getTime())) throw new ConfigError('retention: `now` is not a valid date');
   const takenIds = assertCandidates(backups);
+  const unreadable = input.unreadable ?? [];
+  for (const u of unreadable) takenIds.add(`${u.tier}/${u.id}`);
 
   const rules: Record<BackupTier, TierRule> = {
     daily: { tier: 'daily', count: policy.daily, unit: 'day', periodOf: isoDay },
@@ -138,18 +143,18 @@ export function planRetention(input: RetentionPlanInput): RetentionPlan {
 
     for (const tier of ['daily', 'weekly', 'monthly'] as const) planTier(ofTier(tier), rules[tier], keep, drop);
 
-    const usableDailies = ofTier('daily').filter((c) => c.valid && c.full);
+    const fullDailies = ofTier('daily').filter((c) => c.full);
     for (const tier of ['weekly', 'monthly'] as const) {
       const copies = mine.filter((c) => c.tier === tier);
-      for (const p of planPromotions(tier, database, usableDailies, copies, rules[tier], isFuture, takenIds)) {
+      for (const p of planPromotions(tier, database, fullDailies, copies, rules[tier], isFuture, takenIds, unreadable)) {
         promote.push(p);
-        const source = usableDailies.find((c) => c.id === p.fromId) as RetentionCandidate;
+        const source = fullDailies.find((c) => c.id === p.fromId) as RetentionCandidate;
         keep(source, `kept: source of ${tier} promotion ${p.period}`);
       }
     }
 
-    for (const series of new Set(mine.filter((c) => c.valid).map((c) => c.series))) {
-      const ofSeries = (list: readonly RetentionCandidate[]) => list.filter((c) => c.valid && c.series === series);
+    for (const series of new Set(mine.map((c) => c.series))) {
+      const ofSeries = (list: readonly RetentionCandidate[]) => list.filter((c) => c.series === series);
       const newest = newestOf(ofSeries(present)) ?? newestOf(ofSeries(mine));
       if (newest) keep(newest, `kept: newest valid backup${seriesNote(newest)}`);
     }
@@ -175,10 +180,9 @@ function planTier(
   drop: (c: RetentionCandidate, reason: string) => void,
 ): void {
   const windows = new Map<string, SeriesWindow>();
-  for (const series of new Set(backups.filter((c) => c.valid).map((c) => c.series))) {
-    windows.set(series, seriesWindow(backups.filter((c) => c.valid && c.series === series), rule));
+  for (const series of new Set(backups.map((c) => c.series))) {
+    windows.set(series, seriesWindow(backups.filter((c) => c.series === series), rule));
   }
-  const fullWindow = windows.get(FULL_SERIES) ?? seriesWindow([], rule);
   const expired = (period: string, note: string): string =>
     rule.count === 0
       ? `expired: ${rule.tier} ${period}${note}, ${rule.tier} retention is 0`
@@ -186,21 +190,15 @@ function planTier(
 
   for (const c of backups) {
     const period = rule.periodOf(c.takenAt);
-    if (c.valid) {
-      const window = windows.get(c.series) as SeriesWindow;
-      const note = seriesNote(c);
-      if (!window.kept.has(period)) drop(c, expired(period, note));
-      else if (window.newestPerPeriod.get(period) === c) keep(c, `kept: ${rule.tier} ${period}${note}`);
-      else drop(c, `superseded: a newer backup of ${period}${note} is kept`);
-    } else if (fullWindow.filled && (fullWindow.oldestKept === undefined || period < fullWindow.oldestKept)) {
-      drop(c, expired(period, ' (not validated)'));
-    } else {
-      keep(c, `kept: not validated, ${rule.tier} ${period} is inside the window (not counted)`);
-    }
+    const window = windows.get(c.series) as SeriesWindow;
+    const note = seriesNote(c);
+    if (!window.kept.has(period)) drop(c, expired(period, note));
+    else if (window.newestPerPeriod.get(period) === c) keep(c, `kept: ${rule.tier} ${period}${note}`);
+    else drop(c, `superseded: a newer backup of ${period}${note} is kept`);
   }
 }
 
-/** The window of one series' valid backups of one tier. */
+/** The window of one series' backups of one tier. */
 function seriesWindow(backups: readonly RetentionCandidate[], rule: TierRule): SeriesWindow {
   const newestPerPeriod = new Map<string, RetentionCandidate>();
   for (const c of backups) {
@@ -209,12 +207,7 @@ function seriesWindow(backups: readonly RetentionCandidate[], rule: TierRule): S
     if (!current || compareTime(c, current) > 0) newestPerPeriod.set(period, c);
   }
   const periods = [...newestPerPeriod.keys()].sort(compareText).reverse();
-  return {
-    newestPerPeriod,
-    kept: new Set(periods.slice(0, rule.count)),
-    filled: periods.length >= rule.count,
-    oldestKept: rule.count > 0 ? periods[rule.count - 1] : undefined,
-  };
+  return { newestPerPeriod, kept: new Set(periods.slice(0, rule.count)) };
 }
 
 /** How a decision names a partial backup's series; nothing for a full backup. */
@@ -222,29 +215,34 @@ function seriesNote(c: RetentionCandidate): string {
   return c.full ? '' : ` (${c.series})`;
 }
 
-/** The weekly or monthly copies to make for one database from its valid, full, non-future dailies. */
+/** The weekly or monthly copies to make for one database from its full, non-future dailies. */
 function planPromotions(
   tier: 'weekly' | 'monthly',
   database: string,
-  usableDailies: readonly RetentionCandidate[],
+  fullDailies: readonly RetentionCandidate[],
   copies: readonly RetentionCandidate[],
   rule: TierRule,
   isFuture: (c: RetentionCandidate) => boolean,
   takenIds: Set<string>,
+  unreadable: readonly UnreadableManifest[],
 ): RetentionPromotion[] {
   if (rule.count === 0) return [];
   // A partial copy (promoted before partial backups were a series of their own) covers no period.
-  const withCopy = new Set(copies.filter((c) => !c.valid || c.full).map((c) => rule.periodOf(c.takenAt)));
-  const validCopyPeriods = copies.filter((c) => c.valid && c.full && !isFuture(c)).map((c) => rule.periodOf(c.takenAt));
+  const withCopy = new Set(copies.filter((c) => c.full).map((c) => rule.periodOf(c.takenAt)));
+  const copyPeriods = copies.filter((c) => c.full && !isFuture(c)).map((c) => rule.periodOf(c.takenAt));
+  // An unreadable copy of this period (its id, or a same-period `-N` of it) may be the month's
+  // only copy: never promote over or beside it; a human decides.
+  const blockedByUnreadable = (toId: string): boolean =>
+    unreadable.some((u) => u.tier === tier && (u.id === toId || (u.id.startsWith(`${toId}-`) && /^\d+$/.test(u.id.slice(toId.length + 1)))));
 
   const firstDaily = new Map<string, RetentionCandidate>();
-  for (const c of usableDailies) {
+  for (const c of fullDailies) {
     const period = rule.periodOf(c.takenAt);
     const current = firstDaily.get(period);
     if (!current || compareTime(c, current) < 0) firstDaily.set(period, c);
   }
   const wanted = [...firstDaily.keys()].filter((p) => !withCopy.has(p));
-  const window = new Set([...new Set([...validCopyPeriods, ...wanted])].sort(compareText).reverse().slice(0, rule.count));
+  const window = new Set([...new Set([...copyPeriods, ...wanted])].sort(compareText).reverse().slice(0, rule.count));
 
   const out: RetentionPromotion[] = [];
   for (const period of wanted.sort(compareText)) {
@@ -252,7 +250,7 @@ function planPromotions(
     const toId = backupId(tier, source.takenAt, database);
     // An object with that id already exists (a copy dated in another period, or a key-safe name
     // shared by two databases): copying would overwrite it, so leave it to a human.
-    if (!window.has(period) || takenIds.has(`${tier}/${toId}`)) continue;
+    if (!window.has(period) || takenIds.has(`${tier}/${toId}`) || blockedByUnreadable(toId)) continue;
     takenIds.add(`${tier}/${toId}`);
     out.push({
       fromId: source.id,

@@ -13,11 +13,11 @@ const DB = 'app_db';
  * A candidate whose id follows the key layout: backupId(tier, takenAt, db) plus an optional `-N`.
  * Full unless `partial` names its series (as backupSeries derives it from a manifest).
  */
-function bk(tier: BackupTier, when: string, opts: { db?: string; valid?: boolean; n?: number; partial?: string } = {}): RetentionCandidate {
+function bk(tier: BackupTier, when: string, opts: { db?: string; n?: number; partial?: string } = {}): RetentionCandidate {
   const takenAt = new Date(when);
   const database = opts.db ?? DB;
   const scope = opts.partial === undefined ? { full: true, series: 'full' } : { full: false, series: opts.partial };
-  return { id: backupId(tier, takenAt, database) + (opts.n ? `-${opts.n}` : ''), tier, database, takenAt, valid: opts.valid ?? true, ...scope };
+  return { id: backupId(tier, takenAt, database) + (opts.n ? `-${opts.n}` : ''), tier, database, takenAt, ...scope };
 }
 
 /** One daily at 01:00 UTC (the 02:00 WAT schedule) on each of `count` consecutive days. */
@@ -185,7 +185,7 @@ describe('planRetention: monthly promotion and window', () => {
       bk('monthly', '2026-10-01T01:00:00Z'),
       bk('daily', '2026-10-30T01:00:00Z'),
       bk('daily', '2026-10-31T01:00:00Z'),
-      bk('daily', '2026-11-01T01:00:00Z', { valid: false }),
+      // No valid backup on 2026-11-01 (it failed, or its manifest is unreadable and not planned).
       bk('daily', '2026-11-02T01:00:00Z'),
       bk('daily', '2026-11-02T13:00:00Z', { n: 2 }),
       ...dailies('2026-11-16', 8),
@@ -206,7 +206,6 @@ describe('planRetention: monthly promotion and window', () => {
       delete: [
         'daily 2026-10-30-app_db | expired: daily 2026-10-30 beyond the last 7 days with backups',
         'daily 2026-10-31-app_db | expired: daily 2026-10-31 beyond the last 7 days with backups',
-        'daily 2026-11-01-app_db | expired: daily 2026-11-01 (not validated) beyond the last 7 days with backups',
         'daily 2026-11-02-app_db-2 | expired: daily 2026-11-02 beyond the last 7 days with backups',
         'daily 2026-11-16-app_db | expired: daily 2026-11-16 beyond the last 7 days with backups',
       ],
@@ -221,18 +220,21 @@ describe('planRetention: monthly promotion and window', () => {
     });
   });
 
-  it('does not promote when the month already has a monthly copy, valid or not', () => {
+  it('does not promote when the month already has a monthly copy, readable or not', () => {
     const days = dailies('2026-11-20', 4);
-    expect(plan([...days, bk('monthly', '2026-11-01T01:00:00Z')], '2026-11-23T03:00:00Z').promote).toEqual([]);
-    const withInvalidCopy = plan([...days, bk('monthly', '2026-11-01T01:00:00Z', { valid: false })], '2026-11-23T03:00:00Z');
-    expect(withInvalidCopy.promote).toEqual([]);
-    expect(withInvalidCopy.keep.find((d) => d.tier === 'monthly')?.reasons).toEqual([
-      'kept: not validated, monthly 2026-11 is inside the window (not counted)',
-    ]);
-    // Same with an invalid copy under another id (a same-month `-2`).
-    expect(plan([...days, bk('monthly', '2026-11-01T01:00:00Z', { valid: false, n: 2 })], '2026-11-23T03:00:00Z').promote).toEqual([]);
+    const now = new Date('2026-11-23T03:00:00Z');
+    expect(plan([...days, bk('monthly', '2026-11-01T01:00:00Z')], now.toISOString()).promote).toEqual([]);
+    // An unreadable manifest under the copy's id, or under a same-month `-2`, is left for a human.
+    expect(planRetention({ backups: days, unreadable: [{ tier: 'monthly', id: '2026-11-app_db' }], policy: DEFAULT_RETENTION, now }).promote).toEqual([]);
+    expect(planRetention({ backups: days, unreadable: [{ tier: 'monthly', id: '2026-11-app_db-2' }], policy: DEFAULT_RETENTION, now }).promote).toEqual([]);
+    // Not by another database's (`2026-11-app_db-archive`) or another tier's.
+    const others = [
+      { tier: 'monthly' as const, id: '2026-11-app_db-archive' },
+      { tier: 'daily' as const, id: '2026-11-01-app_db' },
+    ];
+    expect(planRetention({ backups: days, unreadable: others, policy: DEFAULT_RETENTION, now }).promote.map((p) => p.fromId)).toEqual(['2026-11-20-app_db']);
     // Control: without any copy the same dailies do promote.
-    expect(plan(days, '2026-11-23T03:00:00Z').promote.map((p) => p.fromId)).toEqual(['2026-11-20-app_db']);
+    expect(plan(days, now.toISOString()).promote.map((p) => p.fromId)).toEqual(['2026-11-20-app_db']);
   });
 
   it('does not promote onto an id that already exists (a copy whose startedAt is in another month)', () => {
@@ -296,25 +298,6 @@ describe('planRetention: safety', () => {
     });
   });
 
-  it('ignores invalid backups for "newest valid" and for filling days', () => {
-    const backups = [bk('daily', '2026-11-22T01:00:00Z'), bk('daily', '2026-11-23T01:00:00Z', { valid: false })];
-    expect(golden(plan(backups, '2026-11-23T03:00:00Z', none))).toEqual({
-      keep: ['daily 2026-11-22-app_db | kept: newest valid backup'],
-      delete: ['daily 2026-11-23-app_db | expired: daily 2026-11-23 (not validated), daily retention is 0'],
-      promote: [],
-    });
-
-    const window = [
-      ...dailies('2026-11-20', 2),
-      bk('daily', '2026-11-22T01:00:00Z', { valid: false }),
-      bk('daily', '2026-11-23T01:00:00Z'),
-      bk('monthly', '2026-11-01T01:00:00Z'),
-    ];
-    expect(golden(plan(window, '2026-11-23T03:00:00Z', { daily: 2, weekly: 0, monthly: 84 })).delete).toEqual([
-      'daily 2026-11-20-app_db | expired: daily 2026-11-20 beyond the last 2 days with backups',
-    ]);
-  });
-
   it('keeps future-dated backups out of the windows and never deletes them', () => {
     const backups = [
       ...dailies('2026-11-21', 3),
@@ -361,7 +344,7 @@ describe('planRetention: safety', () => {
   });
 
   it('puts every backup in exactly one list, deterministically, whatever the input order', () => {
-    // Three years of daily backups with gaps and a few invalid ones, some partial ones, two databases, plus copies.
+    // Three years of daily backups with gaps, some partial ones, two databases, plus copies.
     let seed = 42;
     const rand = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const backups: RetentionCandidate[] = [];
@@ -369,7 +352,7 @@ describe('planRetention: safety', () => {
       for (let day = 0; day < 3 * 365; day++) {
         if (rand() < 0.15) continue;
         const when = new Date(Date.UTC(2024, 0, 1 + day, 1));
-        backups.push(bk('daily', when.toISOString(), { db, valid: rand() > 0.05 }));
+        backups.push(bk('daily', when.toISOString(), { db }));
         if (rand() < 0.2) backups.push(bk('daily', new Date(when.getTime() + 3_600_000).toISOString(), { db, n: 2, partial: rand() < 0.5 ? 'partial: schema-only' : 'partial: tables public.users' }));
         if (when.getUTCDate() === 1 && rand() < 0.8) backups.push(bk('monthly', when.toISOString(), { db }));
       }
@@ -390,7 +373,7 @@ describe('planRetention: safety', () => {
     const full = new Set(backups.filter((c) => c.full).map((c) => c.id));
     expect(a.promote.every((p) => full.has(p.fromId))).toBe(true);
     for (const db of ['app_db', 'audit']) {
-      const newestFull = backups.filter((c) => c.database === db && c.full && c.valid).sort((x, y) => x.takenAt.getTime() - y.takenAt.getTime()).at(-1);
+      const newestFull = backups.filter((c) => c.database === db && c.full).sort((x, y) => x.takenAt.getTime() - y.takenAt.getTime()).at(-1);
       expect(a.keep.find((d) => d.id === newestFull?.id && d.tier === newestFull.tier)?.reasons).toContain('kept: newest valid backup');
     }
   });
@@ -517,18 +500,6 @@ describe('planRetention: partial backups are their own series (issue 11 item 1)'
     ]);
   });
 
-  it('judges a backup whose manifest did not validate against the full series window, not the partial days', () => {
-    const backups = [
-      bk('monthly', '2026-11-01T01:00:00Z'),
-      ...dailies('2026-11-20', 2),
-      bk('daily', '2026-11-20T12:00:00Z', { n: 2, valid: false }),
-      ...['2026-11-22', '2026-11-23'].map((d) => bk('daily', `${d}T01:00:00Z`, { partial: SCHEMA_ONLY })),
-    ];
-    const result = golden(plan(backups, '2026-11-23T15:00:00Z', { daily: 2, weekly: 0, monthly: 84 }));
-    expect(result.delete).toEqual([]);
-    expect(result.keep).toContain('daily 2026-11-20-app_db-2 | kept: not validated, daily 2026-11-20 is inside the window (not counted)');
-  });
-
   it('a partial monthly copy (promoted before this fix) neither fills a month nor pushes a full copy out', () => {
     const backups = [
       bk('monthly', '2026-09-01T01:00:00Z'),
@@ -553,15 +524,15 @@ describe('planRetention: partial backups are their own series (issue 11 item 1)'
 });
 
 describe('retentionCoverage', () => {
-  // First backup 2024-03-15; monthly copies every month through 2027-01 except a summer 2025 gap,
-  // an invalid copy for 2026-01; dailies 2027-02-01..10 except the 7th.
+  // First backup 2024-03-15; monthly copies every month through 2027-01 except a summer 2025 gap
+  // and 2026-01 (its copy is unreadable, so not a backup); dailies 2027-02-01..10 except the 7th.
   function history(): RetentionCandidate[] {
     const out: RetentionCandidate[] = [bk('daily', '2024-03-15T01:00:00Z')];
     for (let i = 0; i < 35; i++) {
       const when = new Date(Date.UTC(2024, 2 + i, i === 0 ? 15 : 1, 1));
       const month = isoMonth(when);
-      if (['2025-06', '2025-07', '2025-08'].includes(month)) continue;
-      out.push(bk('monthly', when.toISOString(), { valid: month !== '2026-01' }));
+      if (['2025-06', '2025-07', '2025-08', '2026-01'].includes(month)) continue;
+      out.push(bk('monthly', when.toISOString()));
     }
     for (const d of dailies('2027-02-01', 10)) if (isoDay(d.takenAt) !== '2027-02-07') out.push(d);
     out.push(bk('daily', '2025-07-10T01:00:00Z')); // a daily alone does not cover a past month

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, redactConfig } from '../../config/index.ts';
 import { generateKey } from '../../crypto/index.ts';
+import { generateSigningKey } from '../../evidence/index.ts';
 
 export function register(program: Command): void {
   program
@@ -22,6 +23,16 @@ export function register(program: Command): void {
       process.stdout.write(`${key.id}:${key.base64}\n`);
       process.stderr.write(
         'Store this key in two offline places (see docs/encryption.md). To rotate, prepend it to PGDRILL_ENCRYPTION_KEYS and keep the old keys to read old backups.\n',
+      );
+    });
+  keys
+    .command('signing')
+    .description('print a new Ed25519 key pair for signing drill evidence: the private key for PGDRILL_REPORT_SIGNING_KEY, the public key for verify-reports')
+    .action(() => {
+      const { privateKeyPem, publicKeyPem } = generateSigningKey();
+      process.stdout.write(`${privateKeyPem}${publicKeyPem}`);
+      process.stderr.write(
+        'Set the PRIVATE KEY block as PGDRILL_REPORT_SIGNING_KEY where drills run (a secret); give the PUBLIC KEY block to auditors for `pgdrill verify-reports --public-key`.\n',
       );
     });
 }
