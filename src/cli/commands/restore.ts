@@ -1,7 +1,7 @@
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
-import { loadKeyring } from '../../crypto/index.ts';
+import { loadKeyring, missingKeyError } from '../../crypto/index.ts';
 import {
   describeConnection,
   displayName,
@@ -165,9 +165,7 @@ function checkKey(entry: CatalogEntry, keyring: ReturnType<typeof loadKeyring>):
   const enc = entry.manifest.encryption;
   if (enc.algorithm === 'none') return;
   if (!keyring) {
-    throw new ConfigError(`Backup ${entry.manifest.id} is encrypted with key ${enc.keyId} but PGDRILL_ENCRYPTION_KEYS is not set`, {
-      hint: 'Set PGDRILL_ENCRYPTION_KEYS (from the key escrow) with that key id; retired keys stay listed after the active one',
-    });
+    throw missingKeyError([{ id: entry.manifest.id, keyId: enc.keyId }]);
   }
   if (!keyring.keys.has(enc.keyId)) {
     throw new CryptoError('UNKNOWN_KEY', `backup ${entry.manifest.id} is encrypted with key ${enc.keyId}, which is not in PGDRILL_ENCRYPTION_KEYS (${[...keyring.keys.keys()].join(', ')})`, {
