@@ -1,9 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SerializedError } from 'vitest';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { buildNotification, createConsoleNotifier, type Notifier } from '../notify/index.ts';
 import { DrillEvidence, publishReport, readDrillHistory, renderReport, serializeEvidence, type CheckResult } from '../report/index.ts';
+import { makeDirectory } from '../storage/directory.ts';
 import { openStorage } from '../storage/index.ts';
 import { buildEvidence } from './evidence.ts';
 import { loadDrillConfig } from './prepare.ts';
@@ -84,7 +85,7 @@ export class DrillReporter implements Reporter {
       session.result = { verdict: evidence.verdict, drillId: state.drillId, failedChecks };
       // The evidence is the record: on disk before Chromium or storage get a chance to fail.
       const jsonPath = path.join(config.report.outDir, state.startedAt.slice(0, 7), `${state.drillId}.json`);
-      await mkdir(path.dirname(jsonPath), { recursive: true });
+      await makeDirectory(path.dirname(jsonPath));
       await writeFile(jsonPath, serializeEvidence(evidence));
       session.result.jsonPath = jsonPath;
       const rendered = await renderReport(evidence, {

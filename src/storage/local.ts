@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
-import { copyFile, mkdir, open, opendir, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, open, opendir, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { StorageError } from '../errors/index.ts';
+import { makeDirectory } from './directory.ts';
 import { assertKey, assertPrefix, compareKeys } from './keys.ts';
 import { guardDownload, readSource, releaseSource, type SourceState } from './streams.ts';
 import type { BackupStorage, PutOptions, StoredObject } from './types.ts';
@@ -99,7 +100,7 @@ export function createLocalStorage(options: LocalStorageOptions): BackupStorage 
   /** Writes via a temp file and renames it over `file`; `fill` writes the content into the temp file. */
   async function publish(file: string, fill: (temp: string) => Promise<void>): Promise<Stats> {
     const dir = path.dirname(file);
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     const temp = path.join(dir, tempName(path.basename(file)));
     try {
       await fill(temp);
