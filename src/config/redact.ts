@@ -18,12 +18,18 @@ export function isSecretName(name: string): boolean {
 }
 
 /**
- * A URL with the password of its `user:password@` and every secret-named query parameter
- * (`password=`, `sslpassword=`, …) replaced by `***`. Text that is not a URL comes back unchanged.
+ * A URL with its credentials and every secret-named query parameter (`password=`, `sslpassword=`,
+ * …) replaced by `***`. A postgres:// URL keeps its user (a role name); any other scheme loses the
+ * whole `user:password@` (in `s3://key:secret@bucket` the user is an access key). Text that is not
+ * a URL comes back unchanged.
  */
 export function redactUrl(url: string): string {
   return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#:@]*):[^/?#]*@/i, `$1:${MASK}@`)
+    .replace(/^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)@/i, (_, scheme: string, userinfo: string) => {
+      const user = userinfo.split(':')[0]!;
+      if (!/^postgres(ql)?$/i.test(scheme)) return `${scheme}://${MASK}@`;
+      return `${scheme}://${user === userinfo ? user : `${user}:${MASK}`}@`;
+    })
     .replace(/([?&])([^=&#]+)=([^&#]*)/g, (param, separator: string, name: string) => (isSecretName(safe(name)) ? `${separator}${name}=${MASK}` : param));
 }
 

@@ -72,7 +72,7 @@ describe('loadConfig', () => {
       flags: { encryption: { keys: '' } },
     }).catch((e: unknown) => e as Error);
     const message = String(error);
-    expect(message).toMatch(/storage\.s3\.endpoint: Invalid URL, got "https:\/\/minio:\*\*\*@ not a url" \(string\) \(from environment S3_ENDPOINT\)/);
+    expect(message).toMatch(/storage\.s3\.endpoint: Invalid URL, got "https:\/\/\*\*\*@ not a url" \(string\) \(from environment S3_ENDPOINT\)/);
     expect(message).toMatch(/encryption\.keys: .*got "\*\*\* \(malformed\)" \(string\) \(from command-line flag\)/);
     for (const secret of Object.values(SECRETS)) assertNotShown(message, secret, 'environment');
   });
@@ -135,6 +135,7 @@ describe('redactConfig', () => {
     expect(redactSecrets('k1:not-a-key', ['encryption', 'keys'])).toBe('*** (malformed)');
     expect(redactSecrets('ENV_NAME', ['drill', 'canaries', 'passwordEnv'])).toBe('ENV_NAME');
     expect(redactSecrets('postgres://u:p%40ss@h/db?password=x&application_name=a')).toBe('postgres://u:***@h/db?password=***&application_name=a');
+    expect(redactSecrets('s3://AKIAIOSFODNN7EXAMPLE:secret@bucket/x')).toBe('s3://***@bucket/x');
   });
 });
 
