@@ -1,7 +1,7 @@
 import { text } from 'node:stream/consumers';
 import type { BackupStorage } from '../storage/index.ts';
 import { manifestKey, manifestsPrefix, parseManifestKey } from './layout.ts';
-import { BackupManifest, backupSeries, type BackupTier } from './manifest.ts';
+import { BackupManifest, backupSeries, MANIFEST_FORMAT_VERSION, type BackupTier } from './manifest.ts';
 
 export interface CatalogEntry {
   manifest: BackupManifest;
@@ -26,7 +26,13 @@ export interface Catalog {
 /** Reads and validates one manifest; throws with the zod issues when it is not a valid manifest. */
 export async function readManifest(storage: BackupStorage, key: string): Promise<BackupManifest> {
   const body = await text(await storage.get(key));
-  const result = BackupManifest.safeParse(JSON.parse(body));
+  const parsed: unknown = JSON.parse(body);
+  // Checked first: a newer format fails the schema in many fields, and the cause is the version.
+  const version = (parsed as { formatVersion?: unknown } | null)?.formatVersion;
+  if (typeof version === 'number' && version > MANIFEST_FORMAT_VERSION) {
+    throw new Error(`written by a newer pgdrill (manifest format ${version}, this pgdrill reads ${MANIFEST_FORMAT_VERSION}): upgrade pgdrill`);
+  }
+  const result = BackupManifest.safeParse(parsed);
   if (!result.success) {
     throw new Error(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
   }

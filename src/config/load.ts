@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from '../errors/index.ts';
+import { redactSecrets } from './redact.ts';
 import { PgdrillConfig, type PgdrillConfigInput } from './schema.ts';
 
 /** Typed identity for `pgdrill.config.ts`: `export default defineConfig({ ... })`. */
@@ -17,27 +19,27 @@ const asInteger: Parse = (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw) : raw)
 const asBoolean: Parse = (raw) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw);
 
 /** Environment variables every command reads, and the config path each sets. */
-export const ENVIRONMENT: ReadonlyArray<{ name: string; path: string; parse: Parse; secret?: boolean }> = [
-  { name: 'DATABASE_URL', path: 'databaseUrl', parse: asString, secret: true },
+export const ENVIRONMENT: ReadonlyArray<{ name: string; path: string; parse: Parse }> = [
+  { name: 'DATABASE_URL', path: 'databaseUrl', parse: asString },
   { name: 'PGDRILL_STORAGE', path: 'storage.url', parse: asString },
   { name: 'PGDRILL_STORAGE_PREFIX', path: 'storage.prefix', parse: asString },
   { name: 'S3_ENDPOINT', path: 'storage.s3.endpoint', parse: asString },
   { name: 'S3_REGION', path: 'storage.s3.region', parse: asString },
-  { name: 'S3_ACCESS_KEY', path: 'storage.s3.accessKeyId', parse: asString, secret: true },
-  { name: 'S3_SECRET_KEY', path: 'storage.s3.secretAccessKey', parse: asString, secret: true },
+  { name: 'S3_ACCESS_KEY', path: 'storage.s3.accessKeyId', parse: asString },
+  { name: 'S3_SECRET_KEY', path: 'storage.s3.secretAccessKey', parse: asString },
   { name: 'S3_FORCE_PATH_STYLE', path: 'storage.s3.forcePathStyle', parse: asBoolean },
   { name: 'S3_REQUEST_CHECKSUM_CALCULATION', path: 'storage.s3.requestChecksumCalculation', parse: asString },
   { name: 'S3_RESPONSE_CHECKSUM_VALIDATION', path: 'storage.s3.responseChecksumValidation', parse: asString },
   { name: 'S3_CONNECT_TIMEOUT_MS', path: 'storage.s3.connectTimeoutMs', parse: asInteger },
   { name: 'S3_REQUEST_TIMEOUT_MS', path: 'storage.s3.requestTimeoutMs', parse: asInteger },
-  { name: 'PGDRILL_ENCRYPTION_KEYS', path: 'encryption.keys', parse: asString, secret: true },
+  { name: 'PGDRILL_ENCRYPTION_KEYS', path: 'encryption.keys', parse: asString },
   { name: 'PGDRILL_ALLOW_UNENCRYPTED', path: 'encryption.allowUnencrypted', parse: asBoolean },
   { name: 'PGDRILL_SANDBOX', path: 'sandbox.kind', parse: asString },
   { name: 'PGDRILL_SANDBOX_IMAGE', path: 'sandbox.image', parse: asString },
   { name: 'PGDRILL_PG_BINDIR', path: 'sandbox.binDir', parse: asString },
   { name: 'PGDRILL_PG_BINDIR', path: 'backup.binDir', parse: asString },
   { name: 'PUPPETEER_EXECUTABLE_PATH', path: 'report.chromiumPath', parse: asString },
-  { name: 'PGDRILL_REPORT_SIGNING_KEY', path: 'report.signingKey', parse: asString, secret: true },
+  { name: 'PGDRILL_REPORT_SIGNING_KEY', path: 'report.signingKey', parse: asString },
   { name: 'PGDRILL_REPORTS_DIR', path: 'report.outDir', parse: asString },
 ];
 
@@ -87,13 +89,37 @@ export interface LoadConfigOptions {
 
 const CONFIG_FILES = ['pgdrill.config.ts', 'pgdrill.config.mjs', 'pgdrill.config.js', 'pgdrill.config.json'];
 
+/** V8 quotes this many characters on each side of an unexpected token in JSON. */
+const JSON_CONTEXT = 10;
+
+/**
+ * A JSON syntax error without the text V8 quotes around the bad token (it may be part of a key or
+ * password), with the token's line and column instead.
+ */
+function jsonSyntaxError(source: string, error: Error): Error {
+  const quoted = /^(.*), (\.\.\.)?"(.*)"(\.\.\.)? is not valid JSON$/s.exec(error.message);
+  if (!quoted) return error;
+  const [, what, cutBefore, snippet = '', cutAfter] = quoted;
+  const position = cutBefore ? source.indexOf(snippet) + JSON_CONTEXT : cutAfter ? snippet.length - JSON_CONTEXT : -1;
+  const lines = source.slice(0, Math.max(position, 0)).split('\n');
+  const where = position >= 0 ? ` at line ${lines.length} column ${lines.at(-1)!.length + 1}` : '';
+  return new Error(`${what} in JSON${where}`);
+}
+
 async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   try {
-    const mod = (await import(pathToFileURL(file).href, file.endsWith('.json') ? { with: { type: 'json' } } : undefined)) as {
-      default?: unknown;
-    };
-    const value = mod.default ?? {};
-    if (!isPlainObject(value)) throw new Error('its default export is not an object');
+    let value: unknown;
+    if (file.endsWith('.json')) {
+      const source = await readFile(file, 'utf8');
+      try {
+        value = JSON.parse(source);
+      } catch (error) {
+        throw jsonSyntaxError(source, error as Error);
+      }
+    } else {
+      value = ((await import(pathToFileURL(file).href)) as { default?: unknown }).default ?? {};
+    }
+    if (!isPlainObject(value)) throw new Error(file.endsWith('.json') ? 'it does not hold a JSON object' : 'its default export is not an object');
     return value;
   } catch (error) {
     throw new ConfigError(`Cannot load config file ${file}: ${(error as Error).message}`, {
@@ -103,25 +129,35 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   }
 }
 
-function describeValue(value: unknown, secret: boolean): string {
+/**
+ * The offending value as it may be shown (see redactSecrets). An unrecognized key's value is never
+ * shown: a misspelt name may hold a secret that no name rule recognises, so the message names the
+ * key only. Nor is a scalar where a section belongs: it may be a value typed one level too high
+ * (`"encryption": "id:key"`).
+ */
+function describeValue(issue: z.core.$ZodIssue, value: unknown): string | undefined {
+  if (issue.code === 'unrecognized_keys') return undefined;
   if (value === undefined) return 'nothing';
-  if (secret) return '(redacted)';
-  const text = JSON.stringify(value);
-  return `${text.length > 80 ? `${text.slice(0, 77)}...` : text} (${Array.isArray(value) ? 'array' : typeof value})`;
+  const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+  if (issue.code === 'invalid_type' && issue.expected === 'object') return `a value of type ${type}`;
+  const text = JSON.stringify(redactSecrets(value, issue.path));
+  return `${text.length > 80 ? `${text.slice(0, 77)}...` : text} (${type})`;
 }
 
 function formatIssues(issues: readonly z.core.$ZodIssue[], layers: Layer[]): string {
   return issues
     .map((issue) => {
       const key = issue.path.join('.');
-      const layer = [...layers].reverse().find((l) => hasPath(l.values, key));
-      const secret = ENVIRONMENT.some((e) => e.secret && e.path === key);
+      // An unknown key is found where it was written, by its own path.
+      const written = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]].join('.') : key;
+      const layer = [...layers].reverse().find((l) => hasPath(l.values, written));
       let got: unknown = undefined;
       if (layer) {
         got = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], layer.values);
       }
-      const from = layer ? ` (from ${layer.describe(key)})` : '';
-      return `  - ${key || '(root)'}: ${issue.message}, got ${describeValue(got, secret)}${from}`;
+      const shown = describeValue(issue, got);
+      const from = layer ? ` (${shown === undefined ? 'in' : 'from'} ${layer.describe(key)})` : '';
+      return `  - ${key || '(root)'}: ${issue.message}${shown === undefined ? '' : `, got ${shown}`}${from}`;
     })
     .join('\n');
 }

@@ -10,7 +10,7 @@ export const StorageConfig = z.strictObject({
   /** Key prefix of the layout inside the storage: `{prefix}/daily/…`, `{prefix}/manifests/…`. */
   prefix: z.string().regex(/^[^/].*[^/]$|^[^/]$/, 'expected a prefix without leading or trailing "/"').default('backups'),
   s3: z
-    .object({
+    .strictObject({
       endpoint: z.url().optional(),
       region: z.string().min(1).default('us-east-1'),
       accessKeyId: z.string().min(1).optional(),
@@ -129,7 +129,7 @@ export const ReportConfig = z.strictObject({
   /** Ed25519 private key (PEM or base64 PKCS#8) to sign evidence (PGDRILL_REPORT_SIGNING_KEY). */
   signingKey: z.string().optional(),
   signoff: z
-    .object({
+    .strictObject({
       performedBy: z.string().optional(),
       verifiedBy: z.string().optional(),
       systemOwner: z.string().optional(),

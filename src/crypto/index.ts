@@ -13,7 +13,7 @@ export {
   parseKeyring,
 } from './keyring.ts';
 export type { Keyring, MasterKey } from './keyring.ts';
-export { loadKeyring, missingKeyError } from './from-config.ts';
+export { loadKeyring, missingKeyError, type EncryptedBackup } from './from-config.ts';
 
 export {
   DEFAULT_CHUNK_SIZE,

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { CryptoError } from '../errors/index.ts';
+import { ConfigError } from '../errors/index.ts';
 
 /** Environment variable holding the keyring: `id:base64key,id2:base64key2`, active key first. */
 export const ENCRYPTION_KEYS_ENV = 'PGDRILL_ENCRYPTION_KEYS';
@@ -70,12 +70,13 @@ function decodeBase64Strict(text: string): Buffer | undefined {
 
 /**
  * Parses a keyring spec (the value of PGDRILL_ENCRYPTION_KEYS): comma-separated `id:base64key`
- * entries, the first one active. Throws CryptoError('BAD_KEYRING') naming the entry (1-based) and
- * what is wrong with it; messages never contain key material.
+ * entries, the first one active. A malformed keyring is a configuration error (exit 3): the
+ * ConfigError names the entry (1-based, and its id once the id is valid) and what is wrong with it;
+ * messages never contain key material.
  */
 export function parseKeyring(spec: string): Keyring {
   if (spec.trim() === '') {
-    throw new CryptoError('BAD_KEYRING', `${ENCRYPTION_KEYS_ENV} is empty: no encryption key is configured`, {
+    throw new ConfigError(`${ENCRYPTION_KEYS_ENV} is empty: no encryption key is configured`, {
       hint: `generate one with \`pgdrill keys generate\` and set ${ENCRYPTION_KEYS_ENV}="id:base64key"`,
     });
   }
@@ -87,39 +88,39 @@ export function parseKeyring(spec: string): Keyring {
     const where = `${ENCRYPTION_KEYS_ENV} entry ${position} of ${entries.length}`;
     const entry = raw.trim();
     if (entry === '') {
-      throw new CryptoError('BAD_KEYRING', `${where} is empty (stray or trailing comma?)`, { hint: KEYS_HINT });
+      throw new ConfigError(`${where} is empty (stray or trailing comma?)`, { hint: KEYS_HINT });
     }
     const colon = entry.indexOf(':');
     if (colon < 0) {
-      throw new CryptoError('BAD_KEYRING', `${where} has no ":" between key id and key`, { hint: KEYS_HINT });
+      throw new ConfigError(`${where} has no ":" between key id and key`, { hint: KEYS_HINT });
     }
     const id = entry.slice(0, colon).trim();
     const encoded = entry.slice(colon + 1).trim();
     if (!isValidKeyId(id)) {
       // The id is not echoed: a malformed entry may have the key where the id should be.
       const what = id === '' ? 'is empty' : `is ${id.length} characters long or has characters other than A-Z a-z 0-9 _ . -`;
-      throw new CryptoError('BAD_KEYRING', `${where}: the key id ${what}`, {
+      throw new ConfigError(`${where}: the key id ${what}`, {
         hint: 'key ids are 1-64 characters of A-Z a-z 0-9 _ . -, e.g. k20261123',
       });
     }
     const named = `${where} (key id "${id}")`;
     const previous = positions.get(id);
     if (previous !== undefined) {
-      throw new CryptoError('BAD_KEYRING', `${named} duplicates the id of entry ${previous}`, {
+      throw new ConfigError(`${named} duplicates the id of entry ${previous}`, {
         hint: 'every key needs its own id; give the new key a new id',
       });
     }
     if (encoded === '') {
-      throw new CryptoError('BAD_KEYRING', `${named} has an empty key`, { hint: KEYS_HINT });
+      throw new ConfigError(`${named} has an empty key`, { hint: KEYS_HINT });
     }
     const key = decodeBase64Strict(encoded);
     if (key === undefined) {
-      throw new CryptoError('BAD_KEYRING', `${named}: the key is not valid base64`, {
+      throw new ConfigError(`${named}: the key is not valid base64`, {
         hint: 'copy the key exactly as `pgdrill keys generate` printed it',
       });
     }
     if (key.length !== MASTER_KEY_BYTES) {
-      throw new CryptoError('BAD_KEYRING', `${named}: the key decodes to ${key.length} bytes, expected ${MASTER_KEY_BYTES}`, {
+      throw new ConfigError(`${named}: the key decodes to ${key.length} bytes, expected ${MASTER_KEY_BYTES}`, {
         hint: 'keys are 32 random bytes in base64 (44 characters); generate one with `pgdrill keys generate`',
       });
     }
@@ -127,7 +128,7 @@ export function parseKeyring(spec: string): Keyring {
     positions.set(id, position);
   });
   const active = keys.values().next().value;
-  if (active === undefined) throw new CryptoError('BAD_KEYRING', `${ENCRYPTION_KEYS_ENV} holds no key`, { hint: KEYS_HINT });
+  if (active === undefined) throw new ConfigError(`${ENCRYPTION_KEYS_ENV} holds no key`, { hint: KEYS_HINT });
   return Object.freeze({ active, keys });
 }
 
@@ -143,7 +144,7 @@ export function defaultKeyId(now: Date = new Date()): string {
  */
 export function generateKey(id: string = defaultKeyId()): { id: string; base64: string } {
   if (!isValidKeyId(id)) {
-    throw new CryptoError('BAD_KEYRING', `key id "${id}" is invalid`, {
+    throw new ConfigError(`key id "${id}" is invalid`, {
       hint: 'key ids are 1-64 characters of A-Z a-z 0-9 _ . -, e.g. k20261123',
     });
   }

@@ -1,9 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SerializedError } from 'vitest';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { buildNotification, createConsoleNotifier, type Notifier } from '../notify/index.ts';
 import { DrillEvidence, publishReport, readDrillHistory, serializeEvidence, type CheckResult } from '../evidence/index.ts';
+import { makeDirectory } from '../storage/index.ts';
 import { openStorage } from '../storage/index.ts';
 import { buildEvidence } from './build-evidence.ts';
 import { loadDrillConfig, type DrillOptions } from './prepare.ts';
@@ -92,7 +93,7 @@ export class DrillReporter implements Reporter {
       this.result = { verdict: evidence.verdict, drillId: state.drillId, failedChecks };
       // The evidence is the record: on disk before Chromium or storage get a chance to fail.
       const jsonPath = path.join(config.report.outDir, state.startedAt.slice(0, 7), `${state.drillId}.json`);
-      await mkdir(path.dirname(jsonPath), { recursive: true });
+      await makeDirectory(path.dirname(jsonPath));
       await writeFile(jsonPath, serializeEvidence(evidence));
       this.result.jsonPath = jsonPath;
       // Chromium's driver and the templates load only now, after the evidence is on disk.

@@ -66,6 +66,9 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
   try {
     await client.connect();
   } catch (error) {
+    // A refused authentication leaves the socket open until the server's authentication_timeout.
+    await client.end().catch(() => {});
+    if (error instanceof ConfigError) throw error; // no password given
     throw new BackupError(`Cannot connect to the source database ${describeConnection(source)}: ${(error as Error).message}`, {
       hint: 'Check DATABASE_URL, that the server runs and that the user may connect',
       cause: error,

@@ -75,8 +75,7 @@ export type CryptoFailure =
   | 'CHUNK_AUTH_FAILED'
   | 'CHUNKS_REORDERED'
   | 'TRUNCATED'
-  | 'TRAILING_DATA'
-  | 'BAD_KEYRING';
+  | 'TRAILING_DATA';
 
 /** Decryption or key handling failed; `code` names the failure so tests and reports can tell them apart. */
 export class CryptoError extends PgdrillError {

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import Handlebars from 'handlebars';
 import puppeteer from 'puppeteer-core';
 import type { Browser } from 'puppeteer-core';
 import { ReportError } from '../errors/index.ts';
+import { makeDirectory } from '../storage/index.ts';
 import { hashEvidence, parseEvidence, serializeEvidence, signatureSidecar, type DrillEvidence, type DrillEvidenceInput } from '../evidence/index.ts';
 import { escapeHtml } from './text.ts';
 import { buildView } from './view.ts';
@@ -124,7 +125,7 @@ export async function renderReportHtml(evidence: DrillEvidence, options: HtmlOpt
 async function renderParsed(evidence: DrillEvidence, bytes: Buffer, options: RenderOptions): Promise<RenderResult> {
   const started = performance.now();
   const dir = join(options.outDir, evidence.startedAt.slice(0, 7));
-  await mkdir(dir, { recursive: true });
+  await makeDirectory(dir);
   const base = join(dir, evidence.drillId);
   const jsonPath = `${base}.json`;
   const htmlPath = `${base}.html`;

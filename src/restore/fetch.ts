@@ -1,8 +1,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { createDecryptStream, type Keyring } from '../crypto/index.ts';
+import { createDecryptStream, missingKeyError, type Keyring } from '../crypto/index.ts';
 import { createDecompressStream, HashTap, pipeAll } from '../streams/index.ts';
 import { type BackupManifest, type StoredObjectRef } from '../catalog/index.ts';
-import { ConfigError, IntegrityError, PgdrillError, StorageError } from '../errors/index.ts';
+import { IntegrityError, PgdrillError, StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 
 export interface FetchTimings {
@@ -63,9 +63,7 @@ export async function fetchObject(options: {
   const stages: NodeJS.ReadWriteStream[] = [];
   if (manifest.encryption.algorithm !== 'none') {
     if (!options.keyring) {
-      throw new ConfigError(`Backup ${manifest.id} is encrypted with key ${manifest.encryption.keyId} but PGDRILL_ENCRYPTION_KEYS is not set`, {
-        hint: 'Set PGDRILL_ENCRYPTION_KEYS with that key id (keys retired from the active slot stay readable)',
-      });
+      throw missingKeyError([{ id: manifest.id, keyId: manifest.encryption.keyId }]);
     }
     stages.push(createDecryptStream(options.keyring));
   }

@@ -27,6 +27,7 @@ export async function inspectTarget(info: ConnectionInfo): Promise<TargetState> 
     await client.connect();
   } catch (error) {
     await client.end().catch(() => {});
+    if (error instanceof ConfigError) throw error; // no password given
     const code = (error as { code?: string }).code;
     const where = describeConnection(info);
     if (code === '3D000') {

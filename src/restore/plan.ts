@@ -39,7 +39,7 @@ export function parseBackupChoice(choice: BackupChoice): BackupSelector {
   if (given.length === 0) {
     throw new ConfigError('No backup chosen', { hint: 'Pass one of --latest, --date YYYY-MM-DD, --monthly YYYY-MM or --key KEY (see `pgdrill restore --list`)' });
   }
-  if (given.length > 1) throw new ConfigError(`Choose one backup: ${given.join(' and ')} were given together`, { hint: 'Pass only one of --latest, --date, --monthly, --key' });
+  if (given.length > 1) throw new ConfigError(`Choose one backup: ${given.join(' and ')} were given together`, { hint: 'Pass only one of them' });
   if (choice.date !== undefined) return { date: parseIsoDay(choice.date, '--date') };
   if (choice.monthly !== undefined) {
     if (!MONTH.test(choice.monthly)) throw new ConfigError(`--monthly ${JSON.stringify(choice.monthly)} is not a month`, { hint: 'Use --monthly YYYY-MM, e.g. --monthly 2026-02' });

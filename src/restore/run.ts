@@ -2,7 +2,7 @@ import { pipeline, Transform, type Readable } from 'node:stream';
 import pg from 'pg';
 import type { PgdrillConfig } from '../config/index.ts';
 import { listBackups, selectBackup, type BackupManifest, type BackupSelector, type CatalogEntry, type TableCount } from '../catalog/index.ts';
-import type { Keyring } from '../crypto/index.ts';
+import { missingKeyError, type Keyring } from '../crypto/index.ts';
 import { describeConnection, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../pgtools/index.ts';
 import { ConfigError, CryptoError, IntegrityError, PgdrillError, RestoreError, StorageError } from '../errors/index.ts';
 import { compareRecordCounts, displayName, qualifiedName, type RecordCountComparison, type TableRef } from '../inspect/index.ts';
@@ -50,11 +50,7 @@ export interface PlannedRestore extends RestorePlan {
 function checkKey(manifest: BackupManifest, keyring: Keyring | null): void {
   const enc = manifest.encryption;
   if (enc.algorithm === 'none') return;
-  if (!keyring) {
-    throw new ConfigError(`Backup ${manifest.id} is encrypted with key ${enc.keyId} but PGDRILL_ENCRYPTION_KEYS is not set`, {
-      hint: 'Set PGDRILL_ENCRYPTION_KEYS (from the key escrow) with that key id; retired keys stay listed after the active one',
-    });
-  }
+  if (!keyring) throw missingKeyError([{ id: manifest.id, keyId: enc.keyId }]);
   if (!keyring.keys.has(enc.keyId)) {
     throw new CryptoError('UNKNOWN_KEY', `backup ${manifest.id} is encrypted with key ${enc.keyId}, which is not in PGDRILL_ENCRYPTION_KEYS (${[...keyring.keys.keys()].join(', ')})`, {
       hint: `Add key ${enc.keyId} from the key escrow after the active key: PGDRILL_ENCRYPTION_KEYS=new:…,${enc.keyId}:…`,

@@ -1,4 +1,4 @@
-import type { Keyring } from '../crypto/index.ts';
+import { missingKeyError, type Keyring } from '../crypto/index.ts';
 import type { BackupTier, Catalog, CatalogEntry } from '../catalog/index.ts';
 import { ConfigError, CryptoError, errorKind, IntegrityError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
@@ -90,12 +90,8 @@ export async function verifyBackups(options: {
 }): Promise<VerifyReport> {
   const selected = backupsToVerify(options.catalog, options.since);
   if (!options.keyring) {
-    const encrypted = selected.filter((b) => b.manifest.encryption.algorithm !== 'none');
-    if (encrypted.length > 0) {
-      throw new ConfigError(`${encrypted.length} backup(s) to verify are encrypted but PGDRILL_ENCRYPTION_KEYS is not set`, {
-        hint: 'Set PGDRILL_ENCRYPTION_KEYS with every key id still in use (the active key first, retired keys after it)',
-      });
-    }
+    const encrypted = selected.flatMap(({ manifest: { id, encryption } }) => (encryption.algorithm === 'none' ? [] : [{ id, keyId: encryption.keyId }]));
+    if (encrypted.length > 0) throw missingKeyError(encrypted);
   }
   const results: VerifyResult[] = [];
   const report = (result: VerifyResult) => {

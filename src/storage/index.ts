@@ -7,3 +7,4 @@ export type { ChecksumMode, S3StorageOptions } from './s3.ts';
 export { createStorageFromUrl, parseStorageUrl, type StorageTarget } from './url.ts';
 export { openStorage } from './from-config.ts';
 export { wrapStorage } from './wrap.ts';
+export { makeDirectory } from './directory.ts';

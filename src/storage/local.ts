@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
-import { copyFile, mkdir, open, opendir, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, open, opendir, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StorageError } from '../errors/index.ts';
+import { makeDirectory } from './directory.ts';
 import { createStorage, type StorageOptions } from './front.ts';
 import { compareKeys } from './keys.ts';
 import type { BackupStorage, DriverFailure, StorageDriver, StoredObject } from './types.ts';
@@ -86,7 +87,7 @@ function createLocalDriver(options: LocalStorageOptions): StorageDriver {
   /** Writes via a temp file and renames it over `file`; `fill` writes the content into the temp file. */
   async function publish(file: string, fill: (temp: string) => Promise<void>): Promise<Stats> {
     const dir = path.dirname(file);
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     const temp = path.join(dir, tempName(path.basename(file)));
     try {
       await fill(temp);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redactUrl } from '../config/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import { createLazyStorage, type StorageOptions } from './front.ts';
 import { s3Location } from './keys.ts';
@@ -13,9 +14,9 @@ export type StorageTarget = { kind: 'local'; root: string } | { kind: 's3'; buck
 const ACCEPTED = 'a folder (./dir, relative/dir, /abs/dir or file:///abs/dir) or s3://bucket/prefix';
 const HINT = `Set PGDRILL_STORAGE (or storage.url) to ${ACCEPTED}`;
 
-/** The value as it may be shown: any user:password@ is masked. */
+/** The value as it may be shown: credentials masked. */
 function shown(value: string): string {
-  return JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@'));
+  return JSON.stringify(redactUrl(value));
 }
 
 function invalid(value: string, why: string): ConfigError {

@@ -14,11 +14,12 @@ import {
   generateKey,
   keyFingerprint,
   looksEncrypted,
+  missingKeyError,
   parseKeyring,
   readEncryptionHeader,
 } from '../../src/crypto/index.ts';
 import type { Keyring } from '../../src/crypto/index.ts';
-import { CryptoError, ExitCode } from '../../src/errors/index.ts';
+import { ConfigError, CryptoError, ExitCode } from '../../src/errors/index.ts';
 import type { CryptoFailure } from '../../src/errors/index.ts';
 
 const C = MIN_CHUNK_SIZE; // 64 KiB chunks keep the tests fast; the format is the same at any size.
@@ -353,10 +354,10 @@ describe('keyring', () => {
     ['trailing comma', `${good},`, /entry 2 of 2 is empty/],
   ];
   for (const [name, spec, message] of bad) {
-    it(`rejects ${name} with BAD_KEYRING`, () => {
+    it(`rejects ${name} as a configuration error (exit 3)`, () => {
       const error = thrown(() => parseKeyring(spec));
-      expect(error).toBeInstanceOf(CryptoError);
-      expect(error).toMatchObject({ code: 'BAD_KEYRING' });
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).exitCode).toBe(ExitCode.config);
       expect((error as Error).message).toMatch(message);
     });
   }
@@ -369,6 +370,19 @@ describe('keyring', () => {
       // nor whatever key text the spec held
       for (const part of spec.split(/[,:]/)) if (part.trim().length >= 16) expect(message).not.toContain(part.trim());
     }
+  });
+
+  it('builds one "PGDRILL_ENCRYPTION_KEYS is not set" error that says what needs a key and what to do', () => {
+    const write = missingKeyError();
+    const one = missingKeyError([{ id: '2026-03-01-oslrs', keyId: 'k1' }]);
+    const many = missingKeyError(['a', 'b', 'c', 'd'].map((id, i) => ({ id, keyId: i % 2 ? 'k2' : 'k1' })));
+    for (const error of [write, one, many]) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toMatch(/^PGDRILL_ENCRYPTION_KEYS is not set: /);
+    }
+    expect(write.message).toMatch(/backups are encrypted and no key is configured\. Create a key with `pgdrill keys generate`.*PGDRILL_ALLOW_UNENCRYPTED=true/);
+    expect(one.message).toMatch(/backup 2026-03-01-oslrs is encrypted with key k1\. Set PGDRILL_ENCRYPTION_KEYS from the key escrow with key k1 in it/);
+    expect(many.message).toMatch(/4 backups \(a, b, c, …\) are encrypted with keys k1, k2\./);
   });
 
   it('shows ids and fingerprints, never key bytes, when logged or serialized', () => {
@@ -390,7 +404,7 @@ describe('keyring', () => {
     expect(Buffer.from(a.base64, 'base64')).toHaveLength(32);
     expect(a.base64).not.toBe(b.base64);
     expect(parseKeyring(`${a.id}:${a.base64}`).active.id).toBe(a.id);
-    expect(() => generateKey('no spaces')).toThrow(CryptoError);
+    expect(() => generateKey('no spaces')).toThrow(ConfigError);
   });
 
   it('fingerprints keys as HMAC-SHA256(key, "pgdrill key check v1")[0..8] in hex', () => {

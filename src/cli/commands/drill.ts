@@ -10,6 +10,7 @@ import { runDrill, type DrillResult } from '../../drill/index.ts';
 import { runBackup } from '../../dump/index.ts';
 import { ConfigError, ExitCode, exitCodeOf, IntegrityError } from '../../errors/index.ts';
 import { verifyReports } from '../../evidence/index.ts';
+import { parseBackupChoice } from '../../restore/index.ts';
 import { startEmbeddedSandbox } from '../../sandbox/index.ts';
 import { pruneBackups } from '../../retention/index.ts';
 import { openStorage } from '../../storage/index.ts';
@@ -44,9 +45,12 @@ export function register(program: Command): void {
     .option('--key <key>', 'a backup by id or object key (full or partial)')
     .option('--sandbox <kind>', 'auto (default), docker or embedded (PGDRILL_SANDBOX)')
     .action(async (flags: DrillFlags) => {
+      const { date, monthly, key } = flags;
+      // Validated as `restore` does, before anything starts; no choice means the newest backup.
+      const selector = parseBackupChoice({ latest: date === undefined && monthly === undefined && key === undefined, date, monthly, key });
       const result = await runDrill({
         configFile: program.opts().config,
-        selector: { date: flags.date, monthly: flags.monthly, key: flags.key },
+        selector,
         sandbox: flags.sandbox,
       });
       finish(result);
