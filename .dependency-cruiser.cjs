@@ -12,7 +12,7 @@ const FLOORS = [
   ['catalog', 'inspect'],
   ['dump', 'retention', 'restore', 'sandbox', 'evidence'],
   ['report', 'notify', 'check'],
-  ['drill'],
+  ['drill', 'operations'],
   ['cli'],
 ];
 

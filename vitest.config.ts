@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: fast unit tests, integration tests against real services, and the drill suites
-// (`pnpm drill`), which restore a real backup and run the checks in drills/.
+// Two projects: fast unit tests and integration tests against real services. Drills run through
+// `pgdrill drill` (runDrill), which configures vitest itself for the project it runs in.
 export default defineConfig({
   test: {
     projects: [
@@ -23,17 +23,6 @@ export default defineConfig({
           maxWorkers: 2,
           testTimeout: 180_000,
           hookTimeout: 180_000,
-        },
-      },
-      {
-        test: {
-          name: 'drill',
-          include: ['drills/**/*.drill.ts'],
-          sequence: { groupOrder: 2 },
-          globalSetup: ['src/drill/global-setup.ts'],
-          pool: 'forks',
-          testTimeout: 600_000,
-          hookTimeout: 600_000,
         },
       },
     ],

@@ -1,4 +1,4 @@
 export { PgdrillConfig, type PgdrillConfigInput } from './schema.ts';
 export { loadConfig, defineConfig, ENVIRONMENT, type LoadConfigOptions } from './load.ts';
 export { redactConfig, redactSecrets, redactUrl } from './redact.ts';
-export { TOOL_VERSION } from './version.ts';
+export { PACKAGE_ROOT, TOOL_VERSION } from './version.ts';

@@ -113,6 +113,10 @@ export const DrillConfig = z.strictObject({
   canaries: CanaryConfig.nullable().prefault({}),
   /** Days between drills, for "next drill due". */
   intervalDays: positiveInt.default(30),
+  /** The project's own drill files (vitest tests), globs relative to the working directory; run with pgdrill's built-in drill. */
+  files: z.array(z.string().min(1)).default(['drills/**/*.drill.{ts,mts,js,mjs}']),
+  /** The project's own checks (each file default-exports defineCheck(…)), globs relative to the working directory. */
+  checks: z.array(z.string().min(1)).default(['checks/*.{ts,mts,js,mjs}']),
 });
 
 export const ReportConfig = z.strictObject({

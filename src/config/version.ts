@@ -1,4 +1,20 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * pgdrill's own folder (package.json, templates/): two levels above this module from source
+ * (`src/config/`), three from the built package (`dist/src/config/`).
+ */
+export const PACKAGE_ROOT: string = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const found = [path.resolve(here, '../..'), path.resolve(here, '../../..')].find((dir) => {
+    const manifest = path.join(dir, 'package.json');
+    return existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'pgdrill';
+  });
+  if (!found) throw new Error(`pgdrill's package.json was not found above ${here}; reinstall pgdrill`);
+  return found;
+})();
 
 /** pgdrill's own version, recorded in every manifest and report. */
-export const TOOL_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const TOOL_VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

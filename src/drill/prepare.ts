@@ -12,6 +12,8 @@ import { openStorage, type BackupStorage } from '../storage/index.ts';
 
 export interface DrillOptions {
   configFile?: string;
+  /** The project the drill runs in: config file, drills/, checks/ (default: the process's working directory). */
+  cwd?: string;
   /** Config values above every other source (like command-line flags). */
   overrides?: PgdrillConfigInput;
   selector?: BackupSelector;
@@ -129,7 +131,7 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
 /** The drill's configuration: file and environment, then the run's overrides and --sandbox. */
 export function loadDrillConfig(options: DrillOptions): Promise<PgdrillConfig> {
   const sandbox = options.sandbox ? { sandbox: { kind: options.sandbox } } : {};
-  return loadConfig({ configFile: options.configFile, flags: { ...options.overrides, ...sandbox } });
+  return loadConfig({ configFile: options.configFile, cwd: options.cwd, flags: { ...options.overrides, ...sandbox } });
 }
 
 /** pg_restore must be at least as new as the pg_dump that wrote the archive, and the server's major. */

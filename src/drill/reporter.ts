@@ -81,6 +81,8 @@ export class DrillReporter implements Reporter {
       return;
     }
     const config = await loadDrillConfig(this.#options);
+    // reports/ belongs to the project the drill ran in.
+    const outDir = path.resolve(this.#options.cwd ?? process.cwd(), config.report.outDir);
     const storage = openStorage(config);
     try {
       const history = await readDrillHistory(storage, config.storage.prefix, 11, {
@@ -92,14 +94,14 @@ export class DrillReporter implements Reporter {
       // The verdict stands even if rendering or publishing fails below; the CLI reports both.
       this.result = { verdict: evidence.verdict, drillId: state.drillId, failedChecks };
       // The evidence is the record: on disk before Chromium or storage get a chance to fail.
-      const jsonPath = path.join(config.report.outDir, state.startedAt.slice(0, 7), `${state.drillId}.json`);
+      const jsonPath = path.join(outDir, state.startedAt.slice(0, 7), `${state.drillId}.json`);
       await makeDirectory(path.dirname(jsonPath));
       await writeFile(jsonPath, serializeEvidence(evidence));
       this.result.jsonPath = jsonPath;
       // Chromium's driver and the templates load only now, after the evidence is on disk.
       const { renderReport } = await import('../report/index.ts');
       const rendered = await renderReport(evidence, {
-        outDir: config.report.outDir,
+        outDir,
         chromiumPath: config.report.chromiumPath,
         logoPath: config.report.logoPath,
         signingKey: config.report.signingKey,

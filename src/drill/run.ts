@@ -1,35 +1,50 @@
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startVitest } from 'vitest/node';
 import { SandboxError } from '../errors/index.ts';
 import { exitOnSignal } from '../lifecycle/index.ts';
 import type { Notifier } from '../notify/index.ts';
 import { afterRestoreSlot } from './after-restore.ts';
+import { drillFiles } from './files.ts';
 import { loadDrillConfig, type DrillOptions } from './prepare.ts';
 import { DrillReporter, type DrillResult } from './reporter.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// Beside this module: global-setup.ts from source, global-setup.js from the built package.
+const GLOBAL_SETUP = fileURLToPath(new URL(`./global-setup${path.extname(import.meta.url)}`, import.meta.url));
 
 /**
- * Runs the drill project (drills/*.drill.ts) with vitest: global setup restores the backup, the
- * checks run as tests, the reporter files the evidence and report. Resolves with the verdict.
+ * Runs the drill with vitest in the working directory (the user's project): the global setup
+ * restores the backup; pgdrill's monthly drill registers the built-in checks and the project's
+ * `checks/`; the project's own `drills/**\/*.drill.ts` run beside it; the reporter files the
+ * evidence and report. Resolves with the verdict.
  */
-export async function runDrill(options: DrillOptions & { notifier?: Notifier; files?: string[] } = {}): Promise<DrillResult> {
+export async function runDrill(options: DrillOptions & { notifier?: Notifier } = {}): Promise<DrillResult> {
   // Fail fast with the configuration error's own exit code, before vitest starts.
-  await loadDrillConfig(options);
-  const { afterRestore, notifier, files, ...serializable } = options;
+  const config = await loadDrillConfig(options);
+  const { afterRestore, notifier, ...serializable } = options;
+  const cwd = options.cwd ?? process.cwd();
+  const files = await drillFiles({ cwd, drills: config.drill.files, checks: config.drill.checks });
   // The one value that cannot travel through vitest's provide (a function) waits in a slot.
   afterRestoreSlot.set(afterRestore);
   const reporter = new DrillReporter(serializable, notifier);
   // A signal while vitest runs (it cannot watch an AbortSignal) stops the sandboxes and exits 130/143.
   const release = exitOnSignal();
   try {
-    const vitest = await startVitest('test', files ?? [], {
-      root: ROOT,
-      project: ['drill'],
+    const vitest = await startVitest('test', [], {
+      config: false,
+      root: cwd,
+      name: 'drill',
+      include: files.drills,
+      // pgdrill's own drill lives in node_modules when pgdrill is installed.
+      exclude: [],
+      globalSetup: [GLOBAL_SETUP],
+      pool: 'forks',
+      testTimeout: 600_000,
+      hookTimeout: 600_000,
       run: true,
       watch: false,
       reporters: ['default', reporter],
-      provide: { pgdrillOptions: serializable },
+      provide: { pgdrillOptions: serializable, pgdrillChecks: files.checks },
     });
     await vitest.close();
   } finally {

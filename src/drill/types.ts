@@ -1,4 +1,5 @@
 import type { CheckStatus, DrillState } from '../check/index.ts';
+import type { DrillFiles } from './files.ts';
 import type { DrillOptions } from './prepare.ts';
 
 /** What a drill test leaves in `task.meta` for the reporter. */
@@ -23,6 +24,8 @@ declare module 'vitest' {
     pgdrill: DrillState;
     /** The run's options (serialisable part), provided by runDrill to the global setup. */
     pgdrillOptions?: Omit<DrillOptions, 'afterRestore'>;
+    /** Check modules the monthly drill registers: pgdrill's own and the project's (DrillFiles.checks). */
+    pgdrillChecks: DrillFiles['checks'];
   }
 }
 

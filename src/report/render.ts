@@ -2,10 +2,10 @@ import { constants } from 'node:fs';
 import { access, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import puppeteer from 'puppeteer-core';
 import type { Browser } from 'puppeteer-core';
+import { PACKAGE_ROOT } from '../config/index.ts';
 import { ReportError } from '../errors/index.ts';
 import { makeDirectory } from '../storage/index.ts';
 import { hashEvidence, parseEvidence, serializeEvidence, signatureSidecar, type DrillEvidence, type DrillEvidenceInput } from '../evidence/index.ts';
@@ -16,8 +16,8 @@ import type { SignatureInfo } from './view.ts';
 // Evidence → {outDir}/{YYYY-MM}/{drillId}.json (+ .json.sig), .html, .pdf. The JSON is written
 // first and is exactly the bytes that are hashed and signed; HTML and PDF are rendered from it.
 
-/** The repository's templates/ folder, next to src/. */
-export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+/** pgdrill's own templates/ folder (in the repository and in the installed package). */
+export const DEFAULT_TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 
 /** Flags for a locked-down, offline, throw-away Chromium. */

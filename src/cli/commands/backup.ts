@@ -1,16 +1,13 @@
 import type { Command } from 'commander';
-import { loadConfig, type PgdrillConfigInput } from '../../config/index.ts';
-import { loadKeyring } from '../../crypto/index.ts';
-import { runBackup } from '../../dump/index.ts';
-import { backupSeries, listBackups, type BackupManifest } from '../../catalog/index.ts';
-import { readDrillHistory } from '../../evidence/index.ts';
-import { pruneBackups, type RetentionOutcome } from '../../retention/index.ts';
-import { openStorage } from '../../storage/index.ts';
+import { backupSeries, type BackupManifest } from '../../catalog/index.ts';
+import type { PgdrillConfigInput } from '../../config/index.ts';
 import { formatBytes, formatDuration } from '../../format/index.ts';
 import { interruptSignal } from '../../lifecycle/index.ts';
+import { backup, list, prune } from '../../operations/index.ts';
+import type { RetentionOutcome } from '../../retention/index.ts';
 import { printBackupList, progressLine } from '../output.ts';
 
-const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+const commaList = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 
 interface BackupFlags {
   storage?: string;
@@ -41,8 +38,8 @@ export function register(program: Command): void {
     .command('backup')
     .description('dump the source database, compress, encrypt, checksum, store, write the manifest, apply retention')
     .option('--storage <url>', 'storage: ./dir, file:///abs/dir or s3://bucket/prefix (PGDRILL_STORAGE)')
-    .option('--tables <list>', 'only these tables (comma-separated, pg_dump patterns)', list)
-    .option('--exclude-table <list>', 'skip these tables (repeatable; replaces the configured default exclusions)', list)
+    .option('--tables <list>', 'only these tables (comma-separated, pg_dump patterns)', commaList)
+    .option('--exclude-table <list>', 'skip these tables (repeatable; replaces the configured default exclusions)', commaList)
     .option('--schema-only', 'structure only, no data')
     .option('--format <format>', 'custom (default) or plain')
     .option('--compression <algorithm>', 'zstd (default), gzip or none')
@@ -60,38 +57,27 @@ export function register(program: Command): void {
           compression: flags.compression,
         },
       };
-      const config = await loadConfig({ configFile: program.opts().config, flags: overrides });
-      const signal = interruptSignal();
-      const storage = openStorage(config, { signal });
       const log = (line: string) => (verbose || !flags.json ? process.stderr.write(`${line}\n`) : undefined);
-      try {
-        const progress = progressLine('backup');
-        const result = await runBackup({
-          config,
-          storage,
-          keyring: loadKeyring(config, 'write'),
-          // --exclude-table replaces the configured exclusions, which define a full backup.
-          narrowed: (flags.excludeTable?.length ?? 0) > 0,
-          signal,
-          onProgress: (p) => progress.update(p.bytes, p.elapsedMs),
-          log: verbose ? log : undefined,
-        });
-        progress.done();
-        const m = result.manifest;
-        if (flags.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
-        else {
-          process.stdout.write(
-            `backup ${m.objects.dump.key} ${formatBytes(m.objects.dump.size)} sha256=${m.objects.dump.sha256} in ${formatDuration(m.durationMs)}` +
-              ` (${m.tables.length} tables, ${m.encryption.algorithm === 'none' ? 'UNENCRYPTED' : `key ${m.encryption.keyId}`})\n`,
-          );
-        }
-        if (flags.prune !== false) {
-          const outcome = await pruneBackups(config, storage, { log: verbose ? log : undefined });
-          if (verbose) printRetention(outcome, log);
-        }
-      } finally {
-        await storage.close();
+      const progress = progressLine('backup');
+      const { backup: result, retention } = await backup({
+        configFile: program.opts().config,
+        overrides,
+        // --exclude-table replaces the configured exclusions, which define a full backup.
+        narrowed: (flags.excludeTable?.length ?? 0) > 0,
+        prune: flags.prune !== false,
+        signal: interruptSignal(),
+        onProgress: (p) => progress.update(p.bytes, p.elapsedMs),
+        log: verbose ? log : undefined,
+      }).finally(() => progress.done());
+      const m = result.manifest;
+      if (flags.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
+      else {
+        process.stdout.write(
+          `backup ${m.objects.dump.key} ${formatBytes(m.objects.dump.size)} sha256=${m.objects.dump.sha256} in ${formatDuration(m.durationMs)}` +
+            ` (${m.tables.length} tables, ${m.encryption.algorithm === 'none' ? 'UNENCRYPTED' : `key ${m.encryption.keyId}`})\n`,
+        );
       }
+      if (retention && verbose) printRetention(retention, log);
     });
 
   program
@@ -100,15 +86,9 @@ export function register(program: Command): void {
     .option('--dry-run', 'print the plan with reasons, change nothing')
     .option('--json', 'print the plan as JSON')
     .action(async (flags: { dryRun?: boolean; json?: boolean }) => {
-      const config = await loadConfig({ configFile: program.opts().config });
-      const storage = openStorage(config);
-      try {
-        const outcome = await pruneBackups(config, storage, { dryRun: flags.dryRun });
-        if (flags.json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
-        else printRetention(outcome, (line) => process.stdout.write(`${flags.dryRun ? '(dry run) ' : ''}${line}\n`));
-      } finally {
-        await storage.close();
-      }
+      const outcome = await prune({ configFile: program.opts().config, dryRun: flags.dryRun, signal: interruptSignal() });
+      if (flags.json) process.stdout.write(`${JSON.stringify(outcome, null, 2)}\n`);
+      else printRetention(outcome, (line) => process.stdout.write(`${flags.dryRun ? '(dry run) ' : ''}${line}\n`));
     });
 
   program
@@ -116,34 +96,22 @@ export function register(program: Command): void {
     .description('backups by tier with date, size, key id and last drill result')
     .option('--json', 'print as JSON')
     .action(async (flags: { json?: boolean }) => {
-      const config = await loadConfig({ configFile: program.opts().config });
-      const storage = openStorage(config);
-      try {
-        const catalog = await listBackups(storage, config.storage.prefix);
-        const drills = await readDrillHistory(storage, config.storage.prefix, Number.MAX_SAFE_INTEGER, { onInvalid: () => {} });
-        // The last drill that restored this backup, as the main backup or as the older one proven.
-        const lastDrill = (id: string) => {
-          const record = drills.findLast((d) => d.evidence.backup.id === id || d.evidence.olderBackup?.id === id);
-          if (!record) return null;
-          const e = record.evidence;
-          const verdict = e.backup.id === id ? e.verdict : e.olderBackup!.status === 'pass' ? 'PASS' : 'FAIL';
-          return { drillId: e.drillId, at: e.startedAt, verdict };
-        };
-        const rows = catalog.backups.map(({ manifest: m, manifestKey }) => ({
+      const { location, catalog, lastDrill } = await list({ configFile: program.opts().config });
+      if (flags.json) {
+        const backups = catalog.backups.map(({ manifest: m, manifestKey }) => ({
           tier: m.tier,
           id: m.id,
           database: m.database,
+          ...scopeAndSeries(m),
           takenAt: m.startedAt,
           size: m.objects.dump.size + (m.objects.globals?.size ?? 0),
           keyId: m.encryption.algorithm === 'none' ? null : m.encryption.keyId,
-          ...scopeAndSeries(m),
           manifestKey,
           lastDrill: lastDrill(m.id),
         }));
-        if (flags.json) process.stdout.write(`${JSON.stringify({ backups: rows, invalid: catalog.invalid }, null, 2)}\n`);
-        else printBackupList((line) => process.stdout.write(`${line}\n`), catalog, { location: storage.location, now: new Date(), lastDrill });
-      } finally {
-        await storage.close();
+        process.stdout.write(`${JSON.stringify({ backups, invalid: catalog.invalid }, null, 2)}\n`);
+      } else {
+        printBackupList((line) => process.stdout.write(`${line}\n`), catalog, { location, now: new Date(), lastDrill });
       }
     });
 }

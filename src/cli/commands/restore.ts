@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { listBackups, type BackupManifest } from '../../catalog/index.ts';
+import { assertVerified, verify } from '../../operations/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
 import { describeConnection } from '../../pgtools/index.ts';
@@ -16,8 +17,6 @@ import {
   parseJobs,
   parseTables,
   planRestore,
-  verificationFailure,
-  verifyBackups,
   type RestoreEvent,
   type VerifyResult,
 } from '../../restore/index.ts';
@@ -269,27 +268,11 @@ export function register(program: Command): void {
     .action(async (flags: { all?: boolean; since?: string; json?: boolean }) => {
       if (flags.all && flags.since !== undefined) throw new ConfigError('--all and --since exclude each other', { hint: 'Pass one of them' });
       const since = flags.since !== undefined ? parseIsoDay(flags.since, '--since') : undefined;
-      const config = await loadConfig({ configFile: program.opts().config });
-      const signal = interruptSignal();
-      const storage = openStorage(config, { signal });
-      try {
-        const catalog = await listBackups(storage, config.storage.prefix);
-        const report = await verifyBackups({
-          storage,
-          catalog,
-          keyring: loadKeyring(config, 'read'),
-          since,
-          binDir: config.backup.binDir,
-          signal,
-          onResult: flags.json ? undefined : (r) => out(verifyLine(r)),
-        });
-        const failed = report.results.filter((r) => !r.ok);
-        if (flags.json) out(JSON.stringify(report, null, 2));
-        else out(`verified ${report.results.length} backup${report.results.length === 1 ? '' : 's'} in ${storage.location}: ${report.results.length - failed.length} OK, ${failed.length} FAILED`);
-        const failure = verificationFailure(report, storage.location, since);
-        if (failure) throw failure;
-      } finally {
-        await storage.close();
-      }
+      const outcome = await verify({ configFile: program.opts().config, since, signal: interruptSignal(), onResult: flags.json ? undefined : (r) => out(verifyLine(r)) });
+      const { report, location } = outcome;
+      const failed = report.results.filter((r) => !r.ok);
+      if (flags.json) out(JSON.stringify(report, null, 2));
+      else out(`verified ${report.results.length} backup${report.results.length === 1 ? '' : 's'} in ${location}: ${report.results.length - failed.length} OK, ${failed.length} FAILED`);
+      assertVerified(outcome, since);
     });
 }
