@@ -22,25 +22,52 @@ export interface DrillResult {
   reportError?: unknown;
 }
 
-function checkRecord(test: TestCase): CheckResult {
-  const meta = checkMetaOf(test.meta()).pgdrill;
-  const result = test.result();
-  const durationMs = Math.round(test.diagnostic()?.duration ?? 0);
-  const firstError = result.state === 'failed' ? (result.errors[0]?.message ?? 'failed') : undefined;
-  // 'pending' (collected but never finished) is a failure, never a pass.
-  const status = result.state === 'passed' ? (meta?.status ?? 'pass') : result.state === 'skipped' ? 'skip' : 'fail';
-  const summary = meta?.summary ?? (firstError ? firstError.split('\n')[0]! : status === 'skip' ? (result.state === 'skipped' && result.note) || 'skipped' : 'passed');
+/** One finished drill test as plain data: what checkRecordOf judges (vitest's TestCase, read once). */
+export interface FinishedTest {
+  name: string;
+  /** The test file relative to the project root, naming a custom check. */
+  moduleId: string;
+  /** The test's `task.meta`, where a check leaves its CheckMeta. */
+  meta: object;
+  state: 'passed' | 'failed' | 'skipped' | 'pending';
+  errors: ReadonlyArray<{ message: string }>;
+  /** The skip note (`ctx.skip(note)`). */
+  note?: string;
+  durationMs: number;
+}
+
+/** The check record of one finished drill test. */
+export function checkRecordOf(test: FinishedTest): CheckResult {
+  const meta = checkMetaOf(test.meta).pgdrill;
+  const firstError = test.state === 'failed' ? test.errors[0]?.message || 'failed' : undefined;
+  // 'pending' (collected but never finished, e.g. an interrupted run) is a failure, never a pass.
+  const status = test.state === 'passed' ? (meta?.status ?? 'pass') : test.state === 'skipped' ? 'skip' : 'fail';
+  const outcome = firstError?.split('\n')[0] ?? (test.state === 'pending' ? 'did not finish' : test.state === 'skipped' ? test.note || 'skipped' : 'passed');
+  const summary = meta?.summary ?? outcome;
   return {
     id: meta?.id ?? slug(test.name),
     title: meta?.title ?? test.name,
-    description: meta?.description ?? `Custom check in ${test.module.relativeModuleId}`,
+    description: meta?.description ?? `Custom check in ${test.moduleId}`,
     builtIn: meta?.builtIn ?? false,
     status,
-    durationMs,
+    durationMs: test.durationMs,
     summary,
     ...(status === 'fail' ? { failure: firstError ?? summary } : status === 'warn' ? { failure: summary } : {}),
     ...(meta?.evidence ? { evidence: JSON.parse(JSON.stringify(meta.evidence)) } : {}),
   };
+}
+
+function checkRecord(test: TestCase): CheckResult {
+  const result = test.result();
+  return checkRecordOf({
+    name: test.name,
+    moduleId: test.module.relativeModuleId,
+    meta: test.meta(),
+    state: result.state,
+    errors: result.errors ?? [],
+    note: result.state === 'skipped' ? result.note : undefined,
+    durationMs: Math.round(test.diagnostic()?.duration ?? 0),
+  });
 }
 
 /**
