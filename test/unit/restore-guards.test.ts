@@ -244,7 +244,7 @@ describe('parseBackupChoice', () => {
       'No backup chosen. Pass one of --latest, --date YYYY-MM-DD, --monthly YYYY-MM or --key KEY (see `pgdrill restore --list`)',
     );
     expect(configError(() => parseBackupChoice({ latest: true, date: '2026-11-23', key: 'x' })).message).toBe(
-      'Choose one backup: --latest and --date and --key were given together. Pass only one of --latest, --date, --monthly, --key',
+      'Choose one backup: --latest and --date and --key were given together. Pass only one of them',
     );
     // An empty value still counts as given.
     expect(configError(() => parseBackupChoice({ monthly: '', key: '' })).message).toMatch(/^Choose one backup: --monthly and --key/);
