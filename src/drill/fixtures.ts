@@ -28,7 +28,8 @@ export const drillTest = base.extend<DrillFixtures & { pool: pg.Pool | null; mus
   mustAssert: [
     async ({ task }, use) => {
       await use(undefined);
-      if (checkMetaOf(task.meta).pgdrill?.builtIn) return;
+      // A defineCheck check states its verdict; only a plain test must show it looked at something.
+      if (checkMetaOf(task.meta).pgdrill?.defined) return;
       if (expect.getState().assertionCalls === 0) throw new Error('This drill test made no assertion (expect), so it could never fail: assert on what it looked at');
     },
     { auto: true },
@@ -78,7 +79,7 @@ export function registerChecks(modules: Record<string, unknown>, options: { buil
     .filter((c): c is DrillCheck => Boolean(c && typeof c.run === 'function' && c.id));
   for (const check of checks) {
     drillTest(check.title, async ({ drill, task, skip, pool }) => {
-      const meta: CheckMeta = { id: check.id, title: check.title, description: check.description, builtIn: options.builtIn ?? true };
+      const meta: CheckMeta = { id: check.id, title: check.title, description: check.description, builtIn: options.builtIn ?? true, defined: true };
       checkMetaOf(task.meta).pgdrill = meta;
       if (!drill.manifest) throw restoreFailure(drill);
       if (check.needsDatabase !== false && !pool) {

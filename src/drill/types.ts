@@ -8,6 +8,8 @@ export interface CheckMeta {
   title?: string;
   description?: string;
   builtIn?: boolean;
+  /** Registered from a defineCheck definition (its outcome is its verdict), not a plain drill test. */
+  defined?: boolean;
   status?: CheckStatus;
   summary?: string;
   evidence?: Record<string, unknown>;
