@@ -31,6 +31,7 @@ const COMMAND_GROUPS: Record<string, () => Promise<{ register(program: Command):
 };
 const GROUP_OF: Record<string, string> = {
   config: 'setup',
+  init: 'setup',
   keys: 'setup',
   backup: 'backup',
   prune: 'backup',
@@ -42,6 +43,12 @@ const GROUP_OF: Record<string, string> = {
   restore: 'restore',
   verify: 'restore',
 };
+// `pgdrill list | head`: a reader that stops early is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const commandName = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
 const group = commandName ? GROUP_OF[commandName] : undefined;
 for (const load of group ? [COMMAND_GROUPS[group]!] : Object.values(COMMAND_GROUPS)) (await load()).register(program);

@@ -120,11 +120,14 @@ export const DrillConfig = z.strictObject({
 });
 
 export const ReportConfig = z.strictObject({
-  organisation: z.string().default('Oyo State Labour Registry'),
-  system: z.string().default('OSLRS'),
-  dpoContact: z.string().default('dpo@example.invalid'),
+  /** Who the compliance record belongs to; unset, the report says "not configured" and warns. */
+  organisation: z.string().min(1).optional(),
+  system: z.string().min(1).optional(),
+  dpoContact: z.string().min(1).optional(),
+  /** Wording of the control mapping, breach assessment and retention note: `generic` (ISO/IEC 27001) or `ndpa` (Nigeria Data Protection Act 2023). */
+  regime: z.enum(['generic', 'ndpa']).default('generic'),
   logoPath: z.string().optional(),
-  timeZone: z.string().default('Africa/Lagos'),
+  timeZone: z.string().default('UTC'),
   outDir: z.string().default('reports'),
   rtoTargetMinutes: z.number().positive().default(60),
   rpoTargetHours: z.number().positive().default(24),
@@ -140,6 +143,7 @@ export const ReportConfig = z.strictObject({
       dpo: z.string().optional(),
     })
     .prefault({}),
+  /** Replaces the regime's control mapping. */
   controls: z.array(z.strictObject({ ref: z.string(), text: z.string() })).optional(),
 });
 

@@ -1,9 +1,33 @@
 import type { PgdrillConfig } from '../config/index.ts';
 import { TOOL_VERSION } from '../config/index.ts';
-import { defaultSignoff, historyWith, nextLedger, type CheckResult, type DrillEvidenceInput, type StoredDrillRecord } from '../evidence/index.ts';
+import { defaultSignoff, GENERIC_WORDING, historyWith, NDPA_WORDING, nextLedger, type CheckResult, type DrillEvidenceInput, type StoredDrillRecord } from '../evidence/index.ts';
 import { retentionCoverage } from '../retention/index.ts';
 import { drillRunner } from './prepare.ts';
 import type { DrillState } from '../check/index.ts';
+
+const NOT_CONFIGURED = 'not configured';
+
+/**
+ * A warning in the record when it cannot say whose it is: a compliance record must not name the
+ * wrong organisation, nor none without saying so.
+ */
+function identityFinding(report: PgdrillConfig['report']): CheckResult[] {
+  const missing = (['organisation', 'system', 'dpoContact'] as const).filter((key) => report[key] === undefined).map((key) => `report.${key}`);
+  if (missing.length === 0) return [];
+  const summary = `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not configured: set ${missing.length === 1 ? 'it' : 'them'} in pgdrill.config.ts so this record names whose system it tests`;
+  return [
+    {
+      id: 'report-identity',
+      title: 'The record names the organisation, system and DPO contact',
+      description: 'report.organisation, report.system and report.dpoContact are set, so the compliance record says whose it is.',
+      builtIn: true,
+      status: 'warn',
+      durationMs: 0,
+      summary,
+      failure: summary,
+    },
+  ];
+}
 
 /** One finished drill test as the reporter saw it. */
 export type CheckRecord = CheckResult;
@@ -62,11 +86,12 @@ export function buildEvidence(input: {
         : `The backup of ${manifest.database} could NOT be restored (${state.restore.failedStage} stage): ${state.restore.error}`;
 
   const nextDue = new Date(startedAt.getTime() + config.drill.intervalDays * 86_400_000);
+  const wording = report.regime === 'ndpa' ? NDPA_WORDING : GENERIC_WORDING;
   return {
     formatVersion: 1,
     drillId: state.drillId,
-    organisation: report.organisation,
-    system: report.system,
+    organisation: report.organisation ?? NOT_CONFIGURED,
+    system: report.system ?? NOT_CONFIGURED,
     toolVersion: TOOL_VERSION,
     startedAt: state.startedAt,
     finishedAt: input.finishedAt.toISOString(),
@@ -114,7 +139,7 @@ export function buildEvidence(input: {
     targets: { rtoMinutes: report.rtoTargetMinutes, rpoHours: report.rpoTargetHours },
     rpoHours,
     timeline: [...state.timeline, { step: 'verified', at: input.finishedAt.toISOString(), detail: `${checks.length} checks, ${failed.length} failed` }],
-    checks,
+    checks: [...checks, ...identityFinding(report)],
     tables,
     retention: {
       policy: state.config.retention,
@@ -123,9 +148,12 @@ export function buildEvidence(input: {
     },
     history: historyWith(input.history, { drillId: state.drillId, startedAt: state.startedAt, verdict, rtoMs }),
     nextDrillDue: nextDue.toISOString().slice(0, 10),
-    ...(report.controls ? { controls: report.controls } : {}),
+    controls: report.controls ?? wording.controls,
+    breachAssessment: wording.breachAssessment(verdict),
+    breachRef: wording.breachRef,
+    retentionNote: wording.retentionNote,
     signoff: defaultSignoff(report.signoff),
-    dpoContact: report.dpoContact,
+    dpoContact: report.dpoContact ?? NOT_CONFIGURED,
     ledger: nextLedger(input.history),
   };
 }

@@ -7,6 +7,8 @@ export {
   defaultBreachAssessment,
   defaultControls,
   defaultSignoff,
+  GENERIC_WORDING,
+  NDPA_WORDING,
   parseEvidence,
   serializeEvidence,
 } from './schema.ts';
@@ -27,6 +29,7 @@ export type {
   TimelineEntry,
   Timings,
   Verdict,
+  Wording,
 } from './schema.ts';
 export {
   generateSigningKey,

@@ -241,6 +241,44 @@ export function defaultBreachAssessment(verdict: Verdict): string {
     : 'Assess now. The backup could not be shown to restore in full, so in a real incident availability of personal data might not be restored in time; a loss of availability is a personal data breach under NDPA 2023 s.40 (notification within 72 hours). The DPO should record whether the finding needs a breach assessment and track the corrective actions below.';
 }
 
+/** A set of compliance wording for the report: the controls it maps to, the breach rule, the retention note. */
+export interface Wording {
+  controls: Control[];
+  /** The rule the breach-assessment row cites. */
+  breachRef: string;
+  breachAssessment(verdict: Verdict): string;
+  /** Shown beside the retention policy; `{years}` becomes its length, e.g. "7 years". */
+  retentionNote: string;
+}
+
+/** Records written before the wording was configurable used the NDPA set: they render as filed. */
+export const NDPA_WORDING: Wording = {
+  controls: defaultControls(),
+  breachRef: 'NDPA 2023 s.40',
+  breachAssessment: defaultBreachAssessment,
+  retentionNote: "{years} is the registry's own policy; the NDPA sets no fixed retention period.",
+};
+
+/** Jurisdiction-neutral wording (ISO/IEC 27001:2022), the default for a drill. */
+export const GENERIC_WORDING: Wording = {
+  controls: [
+    {
+      ref: 'ISO/IEC 27001:2022 A.8.13',
+      text: 'Information backup: backup copies are maintained and regularly tested by restoring onto a test system, not over the original, and checked against the required restore time.',
+    },
+    {
+      ref: 'ISO/IEC 27001:2022 A.5.30',
+      text: 'ICT readiness for business continuity: the measured restore time is compared with the recovery time objective, and the drill runs on a fixed schedule with every result filed.',
+    },
+  ],
+  breachRef: 'Applicable data-protection law',
+  breachAssessment: (verdict) =>
+    verdict === 'PASS'
+      ? 'Not required. This was a scheduled test; no personal data became unavailable, and the backup was shown to restore.'
+      : 'Assess now. The backup could not be shown to restore in full, so in a real incident availability of personal data might not be restored in time, which data-protection laws commonly treat as a personal data breach with a short notification deadline. Record whether the finding needs a breach assessment and track the corrective actions below.',
+  retentionNote: "{years} is this organisation's own retention policy.",
+};
+
 /** Names pre-printed on the sign-off lines (config `report.signoff`); the rest stay blank to fill in by hand. */
 export interface SignoffNames {
   performedBy?: string | undefined;
@@ -300,12 +338,17 @@ const DrillEvidenceObject = z.object({
   // serialize(parse(serialize(x))) is byte-identical.
   controls: z.array(Control).optional(),
   breachAssessment: z.string().min(1).optional(),
+  /** The rule the breach row cites; records without it used NDPA_WORDING. */
+  breachRef: z.string().min(1).optional(),
+  /** Beside the retention policy (`{years}` = its length); records without it used NDPA_WORDING. */
+  retentionNote: z.string().min(1).optional(),
   signoff: z.array(SignoffRole).optional(),
 });
 
 /**
- * The evidence schema. Parsing fills `controls`, `breachAssessment` and `signoff` with the
- * defaults when absent, so the written JSON always states the wording the report used.
+ * The evidence schema. Parsing fills the wording (`controls`, `breachAssessment`, `breachRef`,
+ * `retentionNote`, `signoff`) when absent, so the written JSON always states the wording the report
+ * used; records from before the wording was configurable get the NDPA set they were rendered with.
  */
 export const DrillEvidence = DrillEvidenceObject.superRefine((e, ctx) => {
   if (Date.parse(e.finishedAt) < Date.parse(e.startedAt)) {
@@ -327,10 +370,12 @@ export const DrillEvidence = DrillEvidenceObject.superRefine((e, ctx) => {
   if (e.ledger.previousDrillId === e.drillId) {
     ctx.addIssue({ code: 'custom', path: ['ledger', 'previousDrillId'], message: 'a drill cannot be its own predecessor' });
   }
-}).transform(({ controls, breachAssessment, signoff, ...rest }) => ({
+}).transform(({ controls, breachAssessment, breachRef, retentionNote, signoff, ...rest }) => ({
   ...rest,
-  controls: controls ?? defaultControls(),
-  breachAssessment: breachAssessment ?? defaultBreachAssessment(rest.verdict),
+  controls: controls ?? NDPA_WORDING.controls,
+  breachAssessment: breachAssessment ?? NDPA_WORDING.breachAssessment(rest.verdict),
+  breachRef: breachRef ?? NDPA_WORDING.breachRef,
+  retentionNote: retentionNote ?? NDPA_WORDING.retentionNote,
   signoff: signoff ?? defaultSignoff(),
 }));
 

@@ -13,6 +13,8 @@ import { verificationFailure, verifyBackups, type VerifyReport, type VerifyResul
 import { pruneBackups, type RetentionOutcome } from '../retention/index.ts';
 import { openStorage, type BackupStorage } from '../storage/index.ts';
 
+export { initProject, type InitResult } from './init.ts';
+
 export interface OperationOptions {
   /** Config file (default: pgdrill.config.ts|mjs|js|json in `cwd`, or PGDRILL_CONFIG). */
   configFile?: string;

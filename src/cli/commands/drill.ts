@@ -91,7 +91,11 @@ export function register(program: Command): void {
           PGDRILL_DEMO_APP_PASSWORD: appPassword,
           PGDRILL_REPORTS_DIR: process.env.PGDRILL_REPORTS_DIR ?? 'reports',
         });
-        const overrides = { drill: { loginRoles: [{ name: 'oslrs_app', passwordEnv: 'PGDRILL_DEMO_APP_PASSWORD' }] } };
+        // The sample registry's own identity and NDPA wording (a real drill states its own in pgdrill.config.ts).
+        const overrides = {
+          drill: { loginRoles: [{ name: 'oslrs_app', passwordEnv: 'PGDRILL_DEMO_APP_PASSWORD' }] },
+          report: { organisation: 'Oyo State Labour Registry (sample data)', system: 'OSLRS demo', dpoContact: 'dpo@oslrs.example', regime: 'ndpa' as const, timeZone: 'Africa/Lagos' },
+        };
         const config = await loadConfig({ configFile: program.opts().config, flags: overrides });
         const storage = openStorage(config);
         const backup = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') })
