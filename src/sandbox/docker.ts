@@ -131,7 +131,7 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
     const ids = (list.stdout ?? '').split('\n').filter(Boolean);
     if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids], { env, stdio: 'ignore', timeout: 20_000 });
   };
-  const { stop, settled } = manageSandbox({
+  const { stop, start } = manageSandbox({
     label: `docker sandbox ${image}`,
     teardown,
     stopSync,
@@ -142,7 +142,7 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
       }),
   });
 
-  try {
+  return start(async () => {
     try {
       container = await new PostgreSqlContainer(image)
         .withUsername(SUPERUSER)
@@ -253,11 +253,6 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
       },
       stop,
     };
-    settled();
     return sandbox;
-  } catch (error) {
-    settled();
-    await stop().catch(() => undefined);
-    throw error;
-  }
+  });
 }

@@ -115,7 +115,7 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
     }
     rmSync(rootDir, { recursive: true, force: true, maxRetries: 3 });
   };
-  const { stop, settled } = manageSandbox({
+  const { stop, start } = manageSandbox({
     label: `embedded sandbox ${rootDir}`,
     teardown,
     stopSync,
@@ -126,7 +126,7 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
       }),
   });
 
-  try {
+  return start(async () => {
     await chmod(rootDir, 0o700);
     if (identity.uid !== undefined && identity.gid !== undefined) await chown(rootDir, identity.uid, identity.gid);
 
@@ -205,13 +205,8 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
       },
       stop,
     };
-    settled();
     return sandbox;
-  } catch (error) {
-    settled();
-    await stop().catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 async function initCluster(

@@ -23,13 +23,16 @@ export interface SandboxLifecycle {
    * start into leaving something behind), runs teardown once, then unregisters.
    */
   stop(): Promise<void>;
-  /** Marks startup as finished, successfully or not. Call before stop() on a failed start. */
-  settled(): void;
+  /**
+   * Runs the sandbox's start: its result when it succeeds; when it fails, everything started so
+   * far is stopped and the start's error rethrown. Startup counts as settled either way.
+   */
+  start<T>(build: () => Promise<T>): Promise<T>;
 }
 
 /**
  * Registers a sandbox from the moment it starts creating things, with a memoised stop(); the
- * sandbox implementations call this first thing, and `settled()` when their start returns or fails.
+ * sandbox implementations call this first thing and run their start through `start()`.
  */
 export function manageSandbox(options: SandboxLifecycleOptions): SandboxLifecycle {
   let markSettled: () => void = () => undefined;
@@ -54,7 +57,18 @@ export function manageSandbox(options: SandboxLifecycleOptions): SandboxLifecycl
     live.delete(entry);
     unregister();
   };
-  return { stop, settled: markSettled };
+  const start = async <T>(build: () => Promise<T>): Promise<T> => {
+    try {
+      const started = await build();
+      markSettled();
+      return started;
+    } catch (error) {
+      markSettled();
+      await stop().catch(() => undefined);
+      throw error;
+    }
+  };
+  return { stop, start };
 }
 
 /** Number of sandboxes started and not yet stopped in this process. */

@@ -2,11 +2,11 @@
 // that restore, the drill and its freshness check choose full backups unless asked by key.
 import { describe, expect, it } from 'vitest';
 import freshness from '../../checks/freshness.ts';
-import { backupSeries, BackupManifest, selectBackup, type BackupTier, type Catalog } from '../../src/catalog/index.ts';
+import { backupSeries, selectBackup, type BackupManifest, type BackupTier, type Catalog } from '../../src/catalog/index.ts';
 import type { CheckContext, DrillState } from '../../src/check/index.ts';
 import { olderFullMonthly } from '../../src/drill/prepare.ts';
+import { testManifest } from '../helpers/manifest.ts';
 
-const SHA = 'a'.repeat(64);
 
 /** A manifest that validates; `options` and `scope` as a backup with those flags writes them. */
 function manifest(
@@ -14,31 +14,16 @@ function manifest(
   startedAt: string,
   opts: { tier?: BackupTier; scope?: 'full' | 'partial'; schemaOnly?: boolean; tables?: string[]; excludeTables?: string[] } = {},
 ): BackupManifest {
-  const tier = opts.tier ?? 'daily';
-  return BackupManifest.parse({
-    formatVersion: 1,
+  return testManifest({
     id,
-    tier,
-    database: 'app_db',
+    tier: opts.tier ?? 'daily',
     source: { host: '127.0.0.1', port: 5432, user: 'backup' },
-    serverVersion: '15.8',
-    serverMajor: 15,
-    pgDumpVersion: '15.8',
-    toolVersion: '0.1.0',
-    format: 'custom',
-    compression: { algorithm: 'zstd', level: 1 },
     encryption: { algorithm: 'none' },
-    objects: { dump: { key: `backups/${tier}/${id}.dump.zst`, size: 1, sha256: SHA, plaintextSize: 1, plaintextSha256: SHA } },
     options: { schemaOnly: opts.schemaOnly ?? false, tables: opts.tables ?? [], excludeTables: opts.excludeTables ?? ['*._prisma_migrations'] },
     ...(opts.scope ? { scope: opts.scope } : {}),
     startedAt,
     finishedAt: startedAt,
     durationMs: 0,
-    tables: [],
-    auditChain: null,
-    roles: [],
-    rolePasswords: false,
-    schemaFingerprint: SHA,
   });
 }
 

@@ -2,43 +2,22 @@
 // records into the evidence record, judged here on hand-built states (no sandbox, no storage).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BackupManifest } from '../../src/catalog/index.ts';
 import type { CatalogItem, DrillState } from '../../src/check/index.ts';
 import { PgdrillConfig } from '../../src/config/index.ts';
 import { buildEvidence, type CheckRecord } from '../../src/drill/build-evidence.ts';
+import { TEST_SHA, testManifest } from '../helpers/manifest.ts';
 import { DrillEvidence, parseEvidence } from '../../src/evidence/schema.ts';
 import type { StoredDrillRecord } from '../../src/evidence/ledger.ts';
 
-const SHA = 'c'.repeat(64);
+const SHA = TEST_SHA;
 const OTHER_SHA = 'd'.repeat(64);
 
-const manifest = BackupManifest.parse({
-  formatVersion: 1,
-  id: '2026-11-23-app_db',
-  tier: 'daily',
-  database: 'app_db',
-  source: { host: 'db.internal', port: 5432, user: 'backup' },
-  serverVersion: '15.8',
-  serverMajor: 15,
-  pgDumpVersion: '15.8',
-  toolVersion: '0.1.0',
-  format: 'custom',
-  compression: { algorithm: 'zstd', level: 1 },
-  encryption: { algorithm: 'aes-256-gcm-stream-v1', keyId: 'k2026', chunkSize: 1_048_576 },
-  objects: { dump: { key: 'backups/daily/2026-11-23-app_db.dump.zst.enc', size: 2_048, sha256: SHA, plaintextSize: 8_192, plaintextSha256: SHA } },
-  options: { schemaOnly: false, tables: [], excludeTables: [] },
+const manifest = testManifest({
   scope: 'full',
-  startedAt: '2026-11-23T01:00:00.000Z',
-  finishedAt: '2026-11-23T01:02:00.000Z',
-  durationMs: 120_000,
   tables: [
     { schema: 'public', name: 'users', rows: 42 },
     { schema: 'public', name: 'orders', rows: 7 },
   ],
-  auditChain: null,
-  roles: [],
-  rolePasswords: false,
-  schemaFingerprint: SHA,
 });
 
 const item = (id: string, tier: CatalogItem['tier'], startedAt: string, full = true, database = 'app_db'): CatalogItem => ({

@@ -1,10 +1,11 @@
 // The restore's pure decisions (issue 10 item 9): the guards that demand --confirm, the roles a
 // restore needs, the plan's parsing of flags and its printed lines, and the role globals filter.
 import { describe, expect, it } from 'vitest';
-import { BackupManifest, type CatalogEntry } from '../../src/catalog/index.ts';
+import type { BackupManifest, CatalogEntry } from '../../src/catalog/index.ts';
 import { ConfigError, ExitCode } from '../../src/errors/index.ts';
 import type { TableRef } from '../../src/inspect/index.ts';
 import { parseDatabaseUrl } from '../../src/pgtools/index.ts';
+import { testManifest } from '../helpers/manifest.ts';
 import type { ArchiveListing } from '../../src/restore/archive.ts';
 import { filterGlobals } from '../../src/restore/globals.ts';
 import { restoreGuards, rolesReferenced, sameDatabase, type GuardInput, type TargetState } from '../../src/restore/guards.ts';
@@ -19,43 +20,21 @@ import {
   type RestorePlan,
 } from '../../src/restore/plan.ts';
 
-const SHA = 'b'.repeat(64);
-
 /** A manifest that validates: app_db from db.internal:5432, three tables, two roles with grants and one without. */
 function manifest(overrides: Partial<BackupManifest> = {}): BackupManifest {
-  return BackupManifest.parse({
-    formatVersion: 1,
-    id: '2026-11-23-app_db',
-    tier: 'daily',
-    database: 'app_db',
-    source: { host: 'db.internal', port: 5432, user: 'backup' },
-    serverVersion: '15.8',
-    serverMajor: 15,
-    pgDumpVersion: '15.8',
-    toolVersion: '0.1.0',
-    format: 'custom',
-    compression: { algorithm: 'zstd', level: 1 },
-    encryption: { algorithm: 'aes-256-gcm-stream-v1', keyId: 'k2026', chunkSize: 1_048_576 },
-    objects: { dump: { key: 'backups/daily/2026-11-23-app_db.dump.zst.enc', size: 2_048, sha256: SHA, plaintextSize: 8_192, plaintextSha256: SHA } },
-    options: { schemaOnly: false, tables: [], excludeTables: ['*._prisma_migrations'] },
+  return testManifest({
     scope: 'full',
-    startedAt: '2026-11-23T01:00:00.000Z',
-    finishedAt: '2026-11-23T01:02:00.000Z',
-    durationMs: 120_000,
     tables: [
       { schema: 'public', name: 'users', rows: 42 },
       { schema: 'public', name: 'users_archive', rows: 7 },
       { schema: 'Sales Dept', name: 'order lines', rows: 1_000 },
     ],
-    auditChain: null,
     roles: [
       { name: 'report_reader', login: true, memberOf: [], privileges: ['public.users:SELECT'] },
       { name: 'archiver', login: false, memberOf: [], privileges: ['public.users_archive:SELECT', 'public.users_archive:INSERT'] },
       { name: 'sales', login: true, memberOf: [], privileges: ['Sales Dept.order lines:SELECT'] },
       { name: 'idle', login: false, memberOf: [], privileges: [] },
     ],
-    rolePasswords: false,
-    schemaFingerprint: SHA,
     largeObjects: 3,
     ...overrides,
   });
