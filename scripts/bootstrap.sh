@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything pgdrill needs on a fresh Debian 12 machine (as root), idempotently:
-# system packages (PostgreSQL 15 client+server, Chromium, poppler, Docker engine, debootstrap),
+# system packages (PostgreSQL 15 client+server, Chromium, poppler, Docker engine, debootstrap,
+# Redis for the job service, pgBackRest for point-in-time drills, faketime for tests),
 # Node 24 and pnpm 10 from the npm registry, and the project's dependencies.
 # Usage: bash scripts/bootstrap.sh [--no-demo]   (runs `pnpm demo` at the end unless --no-demo)
 set -euo pipefail
@@ -10,7 +11,7 @@ export PATH="/usr/local/bin:$PATH"
 log() { printf '[bootstrap] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-APT_PACKAGES=(postgresql-15 postgresql-client-15 chromium poppler-utils docker.io debootstrap ca-certificates)
+APT_PACKAGES=(postgresql-15 postgresql-client-15 chromium poppler-utils docker.io debootstrap ca-certificates redis-server pgbackrest faketime)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
