@@ -11,7 +11,7 @@ const FLOORS = [
   ['config', 'crypto', 'storage', 'pgtools', 'streams'],
   ['catalog', 'inspect'],
   ['dump', 'retention', 'restore', 'sandbox', 'evidence'],
-  ['report', 'notify', 'check'],
+  ['report', 'notify', 'check', 'health'],
   ['drill', 'operations'],
   ['cli'],
 ];

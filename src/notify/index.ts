@@ -1,12 +1,12 @@
 import type { DrillEvidence } from '../evidence/index.ts';
 import { formatDate, formatHours, formatMinutes, formatUtc } from '../format/index.ts';
 
-export { createConsoleNotifier } from './console.ts';
-export type { DrillNotification, Notifier } from './types.ts';
-import type { DrillNotification } from './types.ts';
+export { createConsoleNotifier, describeNotification } from './console.ts';
+export type { BackupSucceeded, DrillFinished, Escalation, JobFailed, JobKind, MonitorAlert, Notification, Notifier, Severity } from './types.ts';
+import type { DrillFinished } from './types.ts';
 
 /** The notification for a rendered drill: verdict, a few plain-text lines and the PDF path. */
-export function buildNotification(evidence: DrillEvidence, pdfPath: string): DrillNotification {
+export function buildNotification(evidence: DrillEvidence, pdfPath: string): DrillFinished {
   const failed = evidence.checks.filter((c) => c.status === 'fail');
   const rto = evidence.timings.rtoMs === null ? 'not reached' : formatMinutes(evidence.timings.rtoMs);
   const lines = [
@@ -20,6 +20,10 @@ export function buildNotification(evidence: DrillEvidence, pdfPath: string): Dri
     `Next drill due ${formatDate(evidence.nextDrillDue)}.`,
   ];
   return {
+    kind: 'drill-finished',
+    database: evidence.backup.database,
+    severity: evidence.verdict === 'PASS' ? 'info' : 'critical',
+    at: evidence.finishedAt,
     verdict: evidence.verdict,
     drillId: evidence.drillId,
     summary: lines.join('\n'),

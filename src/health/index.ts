@@ -1,0 +1,3 @@
+// Health of the databases pgdrill protects: the snapshot the service builds, the monitors that
+// judge it, and the metrics that expose it.
+export type { BackupFacts, DatabaseHealth, DrillFacts, HealthSnapshot, JobRunCounts } from './types.ts';
