@@ -28,6 +28,7 @@ const COMMAND_GROUPS: Record<string, () => Promise<{ register(program: Command):
   backup: () => import('./commands/backup.ts'),
   drill: () => import('./commands/drill.ts'),
   restore: () => import('./commands/restore.ts'),
+  service: () => import('./commands/service.ts'),
 };
 const GROUP_OF: Record<string, string> = {
   config: 'setup',
@@ -42,6 +43,11 @@ const GROUP_OF: Record<string, string> = {
   'verify-reports': 'drill',
   restore: 'restore',
   verify: 'restore',
+  serve: 'service',
+  worker: 'service',
+  schedule: 'service',
+  run: 'service',
+  status: 'service',
 };
 // `pgdrill list | head`: a reader that stops early is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

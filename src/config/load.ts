@@ -16,6 +16,7 @@ type Parse = (raw: string) => unknown;
 const asString: Parse = (raw) => raw;
 /** Digits become a number; anything else stays a string, so the schema rejects it naming the variable. */
 const asInteger: Parse = (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw) : raw);
+const asNumberList: Parse = (raw) => (/^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$/.test(raw) ? raw.split(',').map((n) => Number(n.trim())) : raw);
 const asBoolean: Parse = (raw) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw);
 
 /** Environment variables every command reads, and the config path each sets. */
@@ -41,6 +42,9 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string; path: string; parse: Par
   { name: 'PUPPETEER_EXECUTABLE_PATH', path: 'report.chromiumPath', parse: asString },
   { name: 'PGDRILL_REPORT_SIGNING_KEY', path: 'report.signingKey', parse: asString },
   { name: 'PGDRILL_REPORTS_DIR', path: 'report.outDir', parse: asString },
+  { name: 'REDIS_URL', path: 'service.redisUrl', parse: asString },
+  { name: 'PGDRILL_STATE_DIR', path: 'service.stateDir', parse: asString },
+  { name: 'PGDRILL_RETRY_BACKOFF', path: 'service.retryBackoffSeconds', parse: asNumberList },
 ];
 
 type Layer = { name: string; values: Record<string, unknown>; describe(pathKey: string): string };

@@ -147,6 +147,59 @@ export const ReportConfig = z.strictObject({
   controls: z.array(z.strictObject({ ref: z.string(), text: z.string() })).optional(),
 });
 
+/** A cron pattern (5 or 6 fields), or null for "never". */
+const Cron = z.string().regex(/^\S+(\s+\S+){4,5}$/, 'expected a cron pattern such as "0 1 * * *"');
+
+/** When the service runs each job (cron patterns in `timeZone`). */
+export const ScheduleConfig = z.strictObject({
+  /** IANA time zone of the cron patterns. */
+  timeZone: z.string().default('UTC'),
+  /** Daily backup at 01:00 (seed 001: 02:00 WAT = 01:00 UTC). */
+  backup: Cron.nullable().default('0 1 * * *'),
+  /** Monthly drill at 03:00 on the 1st. */
+  drill: Cron.nullable().default('0 3 1 * *'),
+  /** Full verification of the new backup: after each backup, or on its own cron, or never. */
+  verify: z.union([z.literal('after-backup'), Cron]).nullable().default('after-backup'),
+  /** Retention: after each backup, or on its own cron, or never. */
+  prune: z.union([z.literal('after-backup'), Cron]).nullable().default('after-backup'),
+});
+
+/** The job service (`pgdrill serve`, `worker`, `run`, `status`). */
+export const ServiceConfig = z.strictObject({
+  /** Shared Redis (REDIS_URL); without it `pgdrill serve` starts a private redis-server in stateDir. */
+  redisUrl: z.string().optional(),
+  /** Private state: the embedded Redis, its password, leftovers of killed runs (PGDRILL_STATE_DIR). */
+  stateDir: z.string().default('.pgdrill'),
+  /** Prefix of every Redis key, so several pgdrill deployments can share one Redis. */
+  queuePrefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('pgdrill'),
+  /** Retries after a failed attempt, with these delays in seconds (PGDRILL_RETRY_BACKOFF: 60,300,900). */
+  retryBackoffSeconds: z.array(z.number().nonnegative()).default([60, 300, 900]),
+  /** Jobs of a kind one worker runs at once; a drill is CPU-heavy. */
+  concurrency: z.strictObject({ backup: positiveInt.default(1), drill: positiveInt.default(1), verify: positiveInt.default(1), prune: positiveInt.default(1) }).prefault({}),
+  /** On SIGTERM, how long the running jobs may take to finish before they are aborted. */
+  shutdownGraceSeconds: z.number().nonnegative().default(60),
+  /** How soon a job of a killed worker is taken up by another (BullMQ lock and stall check). */
+  lockSeconds: positiveInt.default(30),
+  /** Port of /metrics (`--metrics-port`); none when unset. */
+  metricsPort: z.number().int().min(0).max(65535).optional(),
+});
+
+/**
+ * One database of a fleet. What is not set here comes from the top level (storage, schedule,
+ * notifications); the single-database configuration (`databaseUrl`) is a fleet of one.
+ */
+export const DatabaseEntry = z
+  .strictObject({
+    /** Name in queues, metrics, notifications and `--database` (letters, digits, `_.-`). */
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected letters, digits, "_", "." or "-"'),
+    /** postgres:// URL; better `urlEnv`, the name of the environment variable that holds it. */
+    url: z.string().optional(),
+    urlEnv: z.string().optional(),
+    storage: z.strictObject({ url: z.string().min(1).optional(), prefix: z.string().optional() }).optional(),
+    schedule: ScheduleConfig.partial().optional(),
+  })
+  .refine((d) => (d.url === undefined) !== (d.urlEnv === undefined), { message: 'set exactly one of url and urlEnv' });
+
 export const PgdrillConfig = z.strictObject({
   /** Source database URL (DATABASE_URL). */
   databaseUrl: z.string().optional(),
@@ -159,6 +212,10 @@ export const PgdrillConfig = z.strictObject({
   sandbox: SandboxConfig.prefault({}),
   drill: DrillConfig.prefault({}),
   report: ReportConfig.prefault({}),
+  schedule: ScheduleConfig.prefault({}),
+  service: ServiceConfig.prefault({}),
+  /** A fleet: the databases the service backs up and drills (default: the one databaseUrl). */
+  databases: z.array(DatabaseEntry).optional(),
 });
 
 export type PgdrillConfig = z.infer<typeof PgdrillConfig>;

@@ -12,6 +12,9 @@
 // - A second signal exits at once (the `exit` hook still runs the synchronous cleanups).
 // Handlers are installed only while something is registered or a command listens, so an idle
 // process keeps Node's default signal behaviour.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { ExitCode, InterruptedError } from '../errors/index.ts';
 
 export interface Cleanup {
@@ -23,6 +26,23 @@ export interface Cleanup {
   run(): Promise<void>;
   /** Blocking last resort for the process `exit` event; must not throw. */
   runSync(): void;
+  /**
+   * What to remove if this process is killed outright (SIGKILL, power loss) before its cleanup
+   * runs: recorded in the leftovers folder while registered, swept by the next run (sweepLeftovers).
+   */
+  leftover?: Leftover;
+}
+
+/** Something a killed process leaves behind, as the next run finds and removes it. */
+export interface Leftover {
+  /** A child process to kill, if it still runs that program (`/proc/<pid>/cmdline` contains it). */
+  process?: { pid: number; program: string };
+  /** A PostgreSQL data directory to stop (`pg_ctl stop -m immediate`) with the pg_ctl given. */
+  postgres?: { pgCtl: string; dataDir: string; user?: { uid: number; gid: number } };
+  /** A container to remove. */
+  container?: string;
+  /** Folders to delete. */
+  folders?: string[];
 }
 
 export type HandledSignal = 'SIGINT' | 'SIGTERM';
@@ -33,7 +53,11 @@ export const INTERRUPT_GRACE_MS = 15_000;
 const CLEANUP_TIMEOUT_MS = 60_000;
 
 const cleanups = new Set<Cleanup>();
+/** Where leftover records go (setLeftoverFolder); none by default. */
+let leftoverFolder: string | undefined;
+let leftoverCount = 0;
 let controller: AbortController | undefined;
+let interruptGraceMs = INTERRUPT_GRACE_MS;
 let installed = false;
 let interrupted = false;
 /** Runs that asked for exit-on-signal without an abortable command (exitOnSignal). */
@@ -80,7 +104,7 @@ function onSignal(signal: HandledSignal): void {
     process.stderr.write(`\npgdrill: ${signal} received, cleaning up (again to force)\n`);
     controller.abort(new InterruptedError(signal, { hint: 'Nothing was published by the interrupted run' }));
     // The command unwinds and exits with the error's code; this only fires if something hangs.
-    setTimeout(() => finish(signal), INTERRUPT_GRACE_MS).unref();
+    setTimeout(() => finish(signal), interruptGraceMs).unref();
     return;
   }
   const counts = new Map<string, number>();
@@ -123,14 +147,99 @@ function sync(): void {
 export function registerCleanup(cleanup: Cleanup): () => void {
   cleanups.add(cleanup);
   sync();
+  const record = recordLeftover(cleanup);
   return () => {
     cleanups.delete(cleanup);
+    if (record) rmSync(record, { force: true });
     sync();
   };
 }
 
-/** The process's interrupt signal: aborted (with an InterruptedError) by the first SIGINT/SIGTERM. */
-export function interruptSignal(): AbortSignal {
+/**
+ * Records what each registered cleanup would remove in `folder` (a long-running service sets it:
+ * after a SIGKILL, its next start calls sweepLeftovers on the same folder).
+ */
+export function setLeftoverFolder(folder: string | undefined): void {
+  leftoverFolder = folder;
+  if (folder) mkdirSync(folder, { recursive: true, mode: 0o700 });
+}
+
+function recordLeftover(cleanup: Cleanup): string | undefined {
+  if (!leftoverFolder || !cleanup.leftover) return undefined;
+  const file = path.join(leftoverFolder, `${process.pid}-${++leftoverCount}.json`);
+  writeFileSync(file, JSON.stringify({ ownerPid: process.pid, label: cleanup.label, ...cleanup.leftover }), { mode: 0o600 });
+  return file;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what processes that died without cleaning up left behind (records in `folder` whose
+ * owner no longer runs): kills their still-running child programs, stops their PostgreSQL
+ * servers, removes their containers and folders. Returns the labels of what it removed.
+ */
+export function sweepLeftovers(folder: string): string[] {
+  const swept: string[] = [];
+  let files: string[];
+  try {
+    files = readdirSync(folder).filter((f) => f.endsWith('.json'));
+  } catch {
+    return swept;
+  }
+  for (const file of files) {
+    const full = path.join(folder, file);
+    let record: Leftover & { ownerPid: number; label: string };
+    try {
+      record = JSON.parse(readFileSync(full, 'utf8')) as Leftover & { ownerPid: number; label: string };
+    } catch {
+      rmSync(full, { force: true });
+      continue;
+    }
+    if (record.ownerPid === process.pid || alive(record.ownerPid)) continue;
+    const proc = record.process;
+    if (proc && alive(proc.pid)) {
+      // A recycled pid runs something else: only the recorded program is killed.
+      const cmdline = (() => {
+        try {
+          return readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8');
+        } catch {
+          return '';
+        }
+      })();
+      if (cmdline.includes(proc.program)) {
+        try {
+          process.kill(proc.pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
+    if (record.postgres) {
+      const { pgCtl, dataDir, user } = record.postgres;
+      spawnSync(pgCtl, ['stop', '-D', dataDir, '-m', 'immediate', '-w', '-t', '10'], { stdio: 'ignore', timeout: 20_000, ...(user ?? {}) });
+    }
+    if (record.container) spawnSync('docker', ['rm', '-f', '-v', record.container], { stdio: 'ignore', timeout: 20_000 });
+    for (const dir of record.folders ?? []) rmSync(dir, { recursive: true, force: true });
+    rmSync(full, { force: true });
+    swept.push(record.label);
+  }
+  return swept;
+}
+
+/**
+ * The process's interrupt signal: aborted (with an InterruptedError) by the first SIGINT/SIGTERM.
+ * `graceMs`: how long the command may take to wind down after it (a service lets running jobs
+ * finish; default INTERRUPT_GRACE_MS).
+ */
+export function interruptSignal(options: { graceMs?: number } = {}): AbortSignal {
+  if (options.graceMs !== undefined) interruptGraceMs = options.graceMs;
   if (!controller) {
     controller = new AbortController();
     sync();

@@ -7,7 +7,7 @@ import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../conf
 import { loadKeyring } from '../crypto/index.ts';
 import type { DrillOptions, DrillResult } from '../drill/index.ts';
 import { runBackup, type BackupProgress, type BackupResult } from '../dump/index.ts';
-import { readDrillHistory } from '../evidence/index.ts';
+import { readDrillHistory, type StoredDrillRecord } from '../evidence/index.ts';
 import type { Notifier } from '../notify/index.ts';
 import { verificationFailure, verifyBackups, type VerifyReport, type VerifyResult } from '../restore/index.ts';
 import { pruneBackups, type RetentionOutcome } from '../retention/index.ts';
@@ -87,6 +87,15 @@ export function list(options: OperationOptions = {}): Promise<{ location: string
     };
     return { location: storage.location, catalog, lastDrill };
   });
+}
+
+/** The catalog and the latest drill records of one storage (the service's health snapshot reads them). */
+export function catalogAndDrills(options: OperationOptions & { drills: number }): Promise<{ location: string; catalog: Catalog; drills: StoredDrillRecord[] }> {
+  return withStorage(options, async (config, storage) => ({
+    location: storage.location,
+    catalog: await listBackups(storage, config.storage.prefix),
+    drills: await readDrillHistory(storage, config.storage.prefix, options.drills, { onInvalid: () => {} }),
+  }));
 }
 
 /**

@@ -114,6 +114,7 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
   const database = options.database ?? 'restore';
   const password = randomBytes(24).toString('base64url');
   const sandboxId = randomUUID();
+  const containerName = `pgdrill-sandbox-${sandboxId}`;
   /** Error text from the engine, the image or its tools never carries the password. */
   const scrub = (text: string): string => scrubSecrets(text, [password]);
   const { PostgreSqlContainer } = await (disableRyuk(), import('@testcontainers/postgresql'));
@@ -135,6 +136,7 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
     label: `docker sandbox ${image}`,
     teardown,
     stopSync,
+    leftover: { container: containerName },
     stopError: (cause) =>
       new SandboxError(`Could not remove the docker sandbox container (${image})`, {
         hint: `Remove it by hand: \`docker rm -f $(docker ps -aq --filter label=${SANDBOX_ID_LABEL}=${sandboxId})\``,
@@ -149,6 +151,7 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
         .withPassword(password)
         .withDatabase(database)
         .withLabels({ [SANDBOX_LABEL]: 'true', [SANDBOX_ID_LABEL]: sandboxId })
+        .withName(containerName)
         .withStartupTimeout(120_000)
         .start();
     } catch (error) {

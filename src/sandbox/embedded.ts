@@ -119,6 +119,10 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
     label: `embedded sandbox ${rootDir}`,
     teardown,
     stopSync,
+    leftover: {
+      postgres: { pgCtl: bins.bin('pg_ctl'), dataDir, ...(identity.uid !== undefined && identity.gid !== undefined ? { user: { uid: identity.uid, gid: identity.gid } } : {}) },
+      folders: [rootDir],
+    },
     stopError: (cause) =>
       new SandboxError(`Could not stop the embedded sandbox in ${rootDir}`, {
         hint: `Stop it with \`${bins.bin('pg_ctl')} stop -D ${dataDir} -m immediate\` and delete the directory`,

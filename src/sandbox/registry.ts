@@ -3,7 +3,7 @@
 // finished. Signals and the exit hook are the lifecycle module's: each sandbox is one of its
 // cleanups (stopped on SIGINT/SIGTERM, killed with blocking calls at exit).
 import { SandboxError } from '../errors/index.ts';
-import { registerCleanup } from '../lifecycle/index.ts';
+import { registerCleanup, type Leftover } from '../lifecycle/index.ts';
 
 const live = new Set<{ label: string; stop(): Promise<void> }>();
 
@@ -15,6 +15,8 @@ export interface SandboxLifecycleOptions {
   stopSync(): void;
   /** Wraps a teardown failure into the error stop() rejects with. */
   stopError(cause: unknown): Error;
+  /** What to remove if the process is killed before stop() (see lifecycle's sweepLeftovers). */
+  leftover: Leftover;
 }
 
 export interface SandboxLifecycle {
@@ -52,7 +54,7 @@ export function manageSandbox(options: SandboxLifecycleOptions): SandboxLifecycl
   };
   const entry = { label: options.label, stop };
   live.add(entry);
-  const unregister = registerCleanup({ kind: 'sandbox(es)', label: options.label, run: stop, runSync: options.stopSync });
+  const unregister = registerCleanup({ kind: 'sandbox(es)', label: options.label, run: stop, runSync: options.stopSync, leftover: options.leftover });
   const untrack = (): void => {
     live.delete(entry);
     unregister();

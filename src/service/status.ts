@@ -1,0 +1,43 @@
+import { backupSeries, type Catalog } from '../catalog/index.ts';
+import type { PgdrillConfig } from '../config/index.ts';
+import type { BackupFacts, DatabaseHealth, HealthSnapshot } from '../health/index.ts';
+import { catalogAndDrills } from '../operations/index.ts';
+import { fleetOf } from './fleet.ts';
+import type { Queues } from './jobs.ts';
+import { scheduledRuns } from './schedule.ts';
+import type { ServiceState } from './state.ts';
+
+// The health of every database of the fleet, from the source of truth for backups (the storage
+// catalog), the drill ledger and the job engine's record of runs: what `pgdrill status`, the
+// monitors, /metrics and the admin page show.
+
+function backupFacts(entry: Catalog['backups'][number]): BackupFacts {
+  const m = entry.manifest;
+  return { id: m.id, key: m.objects.dump.key, takenAt: m.startedAt, durationMs: m.durationMs, sizeBytes: m.objects.dump.size + (m.objects.globals?.size ?? 0) };
+}
+
+export async function healthSnapshot(options: { config: PgdrillConfig; configFile?: string; cwd: string; queues: Queues; state: ServiceState }): Promise<HealthSnapshot> {
+  const runs = await scheduledRuns(options.queues);
+  const databases: DatabaseHealth[] = [];
+  for (const database of fleetOf(options.config)) {
+    const { catalog, drills } = await catalogAndDrills({ configFile: options.configFile, cwd: options.cwd, overrides: database.overrides, drills: 1 });
+    const full = catalog.backups.filter((b) => b.manifest.tier === 'daily' && backupSeries(b.manifest).full);
+    const last = full.at(-1);
+    const previous = full.at(-2);
+    const drill = drills.at(-1)?.evidence;
+    const counts = await options.state.jobCounts(database.name);
+    databases.push({
+      database: database.name,
+      lastBackup: last ? backupFacts(last) : null,
+      previousBackup: previous ? backupFacts(previous) : null,
+      lastDrill: drill
+        ? { drillId: drill.drillId, at: drill.startedAt, verdict: drill.verdict, rtoMs: drill.timings.rtoMs, failedChecks: drill.checks.filter((c) => c.status === 'fail').map((c) => c.title) }
+        : null,
+      ...counts,
+      storageBytes: catalog.backups.reduce((sum, b) => sum + b.manifest.objects.dump.size + (b.manifest.objects.globals?.size ?? 0), 0),
+      diskFree: [],
+      nextRuns: Object.fromEntries(runs.filter((r) => r.database === database.name && r.next).map((r) => [r.kind, r.next!])),
+    });
+  }
+  return { at: new Date().toISOString(), databases, notificationFailures: await options.state.notificationFailures() };
+}
