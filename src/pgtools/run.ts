@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa, type Options } from 'execa';
 import { PgdrillError } from '../errors/index.ts';
+import { registerCleanup } from '../lifecycle/index.ts';
 import { childEnv } from './env.ts';
 import { pgToolError, pgToolFailure, tail, type PgToolErrorOptions, type PgToolFailure } from './output.ts';
 
@@ -78,12 +79,26 @@ function launch(binary: string, args: readonly string[], options: PgToolOptions,
     ...(options.cancelSignal ? { cancelSignal: options.cancelSignal } : {}),
   };
   const subprocess = execa(binary, args, execaOptions);
+  // A tool never outlives pgdrill: stopped on a signal or at exit, and swept by the next service
+  // start if pgdrill itself was killed.
+  const program = path.basename(binary);
+  const unregister =
+    subprocess.pid === undefined
+      ? () => {}
+      : registerCleanup({
+          kind: 'PostgreSQL tool(s)',
+          label: `${program} (pid ${subprocess.pid})`,
+          run: async () => void subprocess.kill('SIGTERM'),
+          runSync: () => void subprocess.kill('SIGKILL'),
+          leftover: { process: { pid: subprocess.pid, program } },
+        });
   let stderr = '';
   subprocess.stderr?.setEncoding('utf8');
   subprocess.stderr?.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_KEEP);
   });
   const result: Promise<PgToolResult> = subprocess.then((r) => {
+    unregister();
     const out = typeof r.stdout === 'string' ? r.stdout : '';
     const failure = pgToolFailure({
       command: options.command ?? defaultCommand(binary, args),

@@ -1,0 +1,205 @@
+// The job service with real parts: Debian's redis-server (embedded by `pgdrill serve`, or started
+// by the test and shared through REDIS_URL), a real PostgreSQL source, pgdrill's CLI processes.
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
+import { newKeyring, REPO_ROOT, runCli, tempDir } from '../helpers/pgdrill.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+
+const BIN = path.join(REPO_ROOT, 'bin/pgdrill.js');
+let source: SourceDatabase;
+let keys: string;
+
+beforeAll(async () => {
+  source = await startSourceDatabase({ rows: 20_000 });
+  keys = newKeyring('k1');
+});
+afterAll(async () => {
+  await source?.stop();
+});
+
+interface Service {
+  process: ResultPromise;
+  /** JSON log lines so far. */
+  lines(): Array<Record<string, unknown>>;
+  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+/** Starts `pgdrill serve|worker` in `cwd` and collects its JSON log. */
+function startService(command: 'serve' | 'worker', cwd: string, env: Record<string, string>): Service {
+  const child = execa('node', [BIN, command], {
+    cwd,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
+    extendEnv: false,
+    reject: false,
+    buffer: false,
+  });
+  let text = '';
+  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const lines = () =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    process: child,
+    lines,
+    async waitFor(match, timeoutMs = 120_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const found = lines().find(match);
+        if (found) return found;
+        if (Date.now() > until) throw new Error(`no matching log line within ${timeoutMs} ms; log:\n${text.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+  };
+}
+
+const baseEnv = (storage: string, extra: Record<string, string> = {}) => ({ DATABASE_URL: source.url, PGDRILL_STORAGE: storage, PGDRILL_ENCRYPTION_KEYS: keys, ...extra });
+
+describe('pgdrill serve (one machine, private Redis)', () => {
+  it('runs a queued backup to its end, then retention and verification; status is healthy; SIGTERM exits 143 and stops Redis', async () => {
+    const cwd = tempDir('serve');
+    const env = baseEnv(path.join(cwd, 'store'));
+    const service = startService('serve', cwd, env);
+    try {
+      await service.waitFor((l) => l.msg === 'worker ready');
+      const state = path.join(cwd, '.pgdrill');
+      expect((await readdir(state)).sort()).toEqual(expect.arrayContaining(['redis.json', 'redis.password']));
+      const run = await runCli(['run', 'backup', '--wait'], env, { cwd });
+      expect(run.exitCode, String(run.stderr)).toBe(0);
+      expect(run.stdout).toMatch(/^backup of oslrs \(job \S+\) finished in .*: backup backups\/daily\/\S+-oslrs\.dump\.zst\.enc \d+ bytes/m);
+      // Retention, then verification of the new backup, as jobs of their own.
+      await service.waitFor((l) => l.kind === 'prune' && l.msg === 'job completed');
+      const verified = await service.waitFor((l) => l.kind === 'verify' && l.msg === 'job completed');
+      expect(verified.summary).toMatch(/^verified \d+ backup\(s\): all OK$/);
+
+      const status = await runCli(['status', '--json'], env, { cwd });
+      expect(status.exitCode, String(status.stderr)).toBe(0);
+      const snapshot = JSON.parse(status.stdout) as { healthy: boolean; databases: Array<{ database: string; lastBackup: { key: string } | null; nextRuns: Record<string, string> }> };
+      expect(snapshot.healthy).toBe(true);
+      expect(snapshot.databases[0]).toMatchObject({ database: 'oslrs', lastBackup: { key: expect.stringMatching(/^backups\/daily\//) } });
+      expect(Object.keys(snapshot.databases[0]!.nextRuns).sort()).toEqual(['backup', 'drill']);
+      // No secret in what the service printed.
+      const log = service.lines().map((l) => JSON.stringify(l)).join('\n');
+      expect(log).not.toContain(keys.split(':')[1]);
+      expect(log).not.toContain(new URL(source.url).password);
+    } finally {
+      service.process.kill('SIGTERM');
+    }
+    const ended = await service.process;
+    expect(ended.exitCode).toBe(143);
+    expect(existsSync(path.join(cwd, '.pgdrill/redis.json'))).toBe(false);
+  });
+
+  it('run and status without a service or REDIS_URL: exit 3 saying to start `pgdrill serve`', async () => {
+    const cwd = tempDir('no-service');
+    const run = await runCli(['run', 'backup', '--wait'], baseEnv(path.join(cwd, 'store')), { cwd });
+    expect(run.exitCode).toBe(3);
+    expect(run.stderr).toContain('No Redis: REDIS_URL is not set and no pgdrill service runs');
+    expect(run.stderr).toContain('pgdrill serve');
+  });
+});
+
+describe('pgdrill worker on a shared Redis', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('retries a failing backup with the configured backoff, escalates warning → critical → page, and recovers', async () => {
+    const cwd = tempDir('escalate');
+    const storage = path.join(cwd, 'store');
+    const prefix = { PGDRILL_RETRY_BACKOFF: '1,1,1', REDIS_URL: redis.url };
+    await writeFile(path.join(cwd, 'pgdrill.config.json'), JSON.stringify({ service: { queuePrefix: 'escalate' } }));
+    // A source that refuses connections: every attempt fails fast.
+    const broken = baseEnv(storage, { ...prefix, DATABASE_URL: 'postgres://app@127.0.0.1:1/oslrs', PGPASSWORD: 'x' });
+    const worker = startService('worker', cwd, broken);
+    try {
+      await worker.waitFor((l) => l.msg === 'worker ready');
+      for (const expected of ['warning', 'critical', 'page']) {
+        const started = Date.now();
+        const run = await runCli(['run', 'backup', '--database', 'oslrs', '--wait'], broken, { cwd });
+        expect(run.exitCode).toBe(1);
+        expect(run.stderr).toContain('Cannot connect to the source database 127.0.0.1:1/oslrs');
+        // 4 attempts, 1 s apart.
+        expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+        await worker.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith(`[${expected.toUpperCase()}] oslrs: backup failed`));
+      }
+      const attempts = worker.lines().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('[backup FAILED] oslrs, attempt '));
+      expect(attempts.map((l) => /attempt (\d+ of \d+)/.exec(l.msg as string)?.[1])).toEqual(Array(3).fill(['1 of 4', '2 of 4', '3 of 4', '4 of 4']).flat());
+    } finally {
+      worker.process.kill('SIGTERM');
+      await worker.process;
+    }
+    // Fixed: the same database backs up again, and the service says it recovered.
+    const fixed = startService('worker', cwd, baseEnv(storage, prefix));
+    try {
+      await fixed.waitFor((l) => l.msg === 'worker ready');
+      const run = await runCli(['run', 'backup', '--wait'], baseEnv(storage, prefix), { cwd });
+      expect(run.exitCode, String(run.stderr)).toBe(0);
+      await fixed.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('[RECOVERED] oslrs: backup succeeded again after 3 failure(s)'));
+    } finally {
+      fixed.process.kill('SIGTERM');
+      expect((await fixed.process).exitCode).toBe(143);
+    }
+  });
+
+  it('two workers; the one running a backup is killed with SIGKILL: the other completes it, one backup published, no pg_dump left', async () => {
+    const cwdA = tempDir('worker-a');
+    const cwdB = tempDir('worker-b');
+    const storage = tempDir('shared-store');
+    const config = JSON.stringify({ service: { queuePrefix: 'kill', lockSeconds: 3 }, schedule: { prune: null, verify: null } });
+    for (const cwd of [cwdA, cwdB]) await writeFile(path.join(cwd, 'pgdrill.config.json'), config);
+    const env = baseEnv(storage, { REDIS_URL: redis.url, PGDRILL_RETRY_BACKOFF: '1,1,1' });
+    const a = startService('worker', cwdA, env);
+    await a.waitFor((l) => l.msg === 'worker ready');
+    const queued = await runCli(['run', 'backup'], env, { cwd: cwdA });
+    expect(queued.exitCode, String(queued.stderr)).toBe(0);
+    await a.waitFor((l) => l.kind === 'backup' && l.msg === 'job started');
+    // Mid-backup: pg_dump runs under worker A (its leftover record says so).
+    let pgDump: number | undefined;
+    for (let i = 0; pgDump === undefined && i < 200; i++) {
+      const folder = path.join(cwdA, '.pgdrill/leftovers');
+      for (const file of await readdir(folder)) {
+        const record = JSON.parse(await readFile(path.join(folder, file), 'utf8').catch(() => '{}')) as { process?: { pid: number; program: string } };
+        if (record.process?.program === 'pg_dump') pgDump = record.process.pid;
+      }
+      if (pgDump === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(pgDump).toBeDefined();
+    a.process.kill('SIGKILL');
+    await a.process;
+
+    const b = startService('worker', cwdB, env);
+    try {
+      await b.waitFor((l) => l.msg === 'worker ready');
+      await b.waitFor((l) => l.kind === 'backup' && l.msg === 'job completed', 60_000);
+      const list = await runCli(['list', '--json'], env, { cwd: cwdB });
+      const backups = (JSON.parse(list.stdout) as { backups: Array<{ tier: string }> }).backups.filter((x) => x.tier === 'daily');
+      expect(backups).toHaveLength(1);
+      // Worker A starts again on its machine: whatever its killed run left is swept first.
+      const again = startService('worker', cwdA, env);
+      try {
+        await again.waitFor((l) => l.msg === 'worker ready');
+        const stillDumping = existsSync(`/proc/${pgDump}`) && (await readFile(`/proc/${pgDump}/cmdline`, 'utf8').catch(() => '')).includes('pg_dump');
+        expect(stillDumping).toBe(false);
+        expect(await readdir(path.join(cwdA, '.pgdrill/leftovers'))).toEqual([]);
+      } finally {
+        again.process.kill('SIGTERM');
+        await again.process;
+      }
+    } finally {
+      b.process.kill('SIGTERM');
+      await b.process;
+    }
+  });
+});
