@@ -81,7 +81,7 @@ describe('pgdrill serve (one machine, private Redis)', () => {
 
       const status = await runCli(['status', '--json'], env, { cwd });
       expect(status.exitCode, String(status.stderr)).toBe(0);
-      const snapshot = JSON.parse(status.stdout) as { healthy: boolean; databases: Array<{ database: string; lastBackup: { key: string } | null; nextRuns: Record<string, string> }> };
+      const snapshot = JSON.parse(String(status.stdout)) as { healthy: boolean; databases: Array<{ database: string; lastBackup: { key: string } | null; nextRuns: Record<string, string> }> };
       expect(snapshot.healthy).toBe(true);
       expect(snapshot.databases[0]).toMatchObject({ database: 'oslrs', lastBackup: { key: expect.stringMatching(/^backups\/daily\//) } });
       expect(Object.keys(snapshot.databases[0]!.nextRuns).sort()).toEqual(['backup', 'drill']);
@@ -184,7 +184,7 @@ describe('pgdrill worker on a shared Redis', () => {
       await b.waitFor((l) => l.msg === 'worker ready');
       await b.waitFor((l) => l.kind === 'backup' && l.msg === 'job completed', 60_000);
       const list = await runCli(['list', '--json'], env, { cwd: cwdB });
-      const backups = (JSON.parse(list.stdout) as { backups: Array<{ tier: string }> }).backups.filter((x) => x.tier === 'daily');
+      const backups = (JSON.parse(String(list.stdout)) as { backups: Array<{ tier: string }> }).backups.filter((x) => x.tier === 'daily');
       expect(backups).toHaveLength(1);
       // Worker A starts again on its machine: whatever its killed run left is swept first.
       const again = startService('worker', cwdA, env);
