@@ -58,6 +58,16 @@ export const BackupConfig = z.strictObject({
   auditChain: AuditChainConfig.nullable().prefault({}),
   /** Objects without a manifest older than this are removed by prune as leftovers of interrupted runs. */
   orphanGraceHours: z.number().positive().default(24),
+  /**
+   * Seconds the source (and a restore target) may take to answer a new connection, when neither the
+   * URL's connect_timeout nor PGCONNECT_TIMEOUT says (those follow libpq: 0 waits indefinitely).
+   */
+  connectTimeoutSeconds: positiveInt.default(30),
+  /**
+   * Seconds the backup's snapshot transaction and pg_dump wait for a table lock another session
+   * holds (a migration, VACUUM FULL, a forgotten open transaction) before the backup fails naming it.
+   */
+  lockWaitTimeoutSeconds: positiveInt.default(300),
 });
 
 export const RetentionConfig = z.strictObject({

@@ -5,7 +5,9 @@ import { createEncryptStream, missingKeyError, type Keyring } from '../crypto/in
 import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import {
+  connectTimeoutFailure,
   describeConnection,
+  endSessionOnAbort,
   findPgBinDir,
   libpqEnv,
   parseDatabaseUrl,
@@ -15,8 +17,20 @@ import {
   spawnPgTool,
   toolVersion,
   type ConnectionInfo,
+  type PgToolFailure,
 } from '../pgtools/index.ts';
-import { auditChainHead, countLargeObjects, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from '../inspect/index.ts';
+import {
+  auditChainHead,
+  countLargeObjects,
+  countRows,
+  displayName,
+  listTables,
+  qualifiedName,
+  readRoles,
+  schemaFingerprint,
+  serverVersion,
+  type TableRef,
+} from '../inspect/index.ts';
 import { BackupManifest, backupId, dataKey, dataKeyStem, manifestKey, MANIFEST_FORMAT_VERSION, objectExtension, scopeOfOptions, writeManifest, type StoredObjectRef } from '../catalog/index.ts';
 import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from '../streams/index.ts';
 
@@ -37,7 +51,10 @@ export interface RunBackupOptions {
    * backup is then recorded as partial. --tables and --schema-only make it partial anyway.
    */
   narrowed?: boolean;
-  /** Aborting kills pg_dump and aborts the upload; no manifest is written. */
+  /**
+   * Aborting kills pg_dump, aborts the upload and ends the source session at once (its running
+   * query cancelled), releasing the advisory lock and the snapshot; no manifest is written.
+   */
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
   log?: (line: string) => void;
@@ -61,16 +78,23 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
   const log = options.log ?? (() => {});
   const now = options.now ?? (() => new Date());
   if (!keyring && !config.encryption.allowUnencrypted) throw missingKeyError();
-  const source = parseDatabaseUrl(config.databaseUrl);
+  const source = parseDatabaseUrl(config.databaseUrl, 'DATABASE_URL', {
+    defaultConnectTimeout: { seconds: config.backup.connectTimeoutSeconds, from: 'backup.connectTimeoutSeconds' },
+  });
   const client = new pg.Client(pgClientConfig(source));
+  const stopWatchingSignal = endSessionOnAbort(client, source, options.signal);
+  /** After an abort every failure is its consequence: the command reports the interruption. */
+  const interruptedOr = (error: unknown): unknown => (options.signal?.aborted && options.signal.reason instanceof Error ? options.signal.reason : error);
   try {
     await client.connect();
   } catch (error) {
-    // A refused authentication leaves the socket open until the server's authentication_timeout.
+    stopWatchingSignal();
     await client.end().catch(() => {});
+    if (options.signal?.aborted) throw interruptedOr(error);
     if (error instanceof ConfigError) throw error; // no password given
-    throw new BackupError(`Cannot connect to the source database ${describeConnection(source)}: ${(error as Error).message}`, {
-      hint: 'Check DATABASE_URL, that the server runs and that the user may connect',
+    const timeout = connectTimeoutFailure(error, source);
+    throw new BackupError(`Cannot connect to the source database ${describeConnection(source)}: ${timeout?.reason ?? (error as Error).message}`, {
+      hint: timeout?.hint ?? 'Check DATABASE_URL, that the server runs and that the user may connect',
       cause: error,
     });
   }
@@ -98,8 +122,10 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     // fingerprint below reads the same snapshot, so a drill can demand exact equality.
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     // As pg_dump does for its own session: server-side timeouts must not end the exporting
-    // transaction (or a count) in the middle of a long dump.
-    await client.query(`SET LOCAL row_security = off; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0;
+    // transaction (or a count) in the middle of a long dump. A table lock another session holds
+    // is waited for only so long (pg_dump gets the same limit): a backup never hangs behind it.
+    const lockWait = config.backup.lockWaitTimeoutSeconds;
+    await client.query(`SET LOCAL row_security = off; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = '${lockWait}s';
                         SET LOCAL idle_in_transaction_session_timeout = 0`);
     const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]!.id;
     const tables = await listTables(client, config.backup);
@@ -129,11 +155,19 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     // ("permission denied for table x") than pg_dump's own symptom (snapshot gone).
     let inspectionError: unknown;
     inspection.catch((error: unknown) => (inspectionError = error));
+    const snapshotReadError = async (error: unknown): Promise<unknown> => {
+      if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) return lockWaitError(source, lockWait, tables);
+      return new BackupError(`Cannot read the source in the backup snapshot: ${(error as Error).message}`, {
+        hint: 'The backup user needs SELECT on every dumped table and USAGE on its schema (pg_dump needs them too), and BYPASSRLS for tables with row-level security; grant them or use --exclude-table',
+        cause: error,
+      });
+    };
 
     const dumpArgs = [
       `--format=${config.backup.format === 'custom' ? 'custom' : 'plain'}`,
       ...(config.backup.format === 'custom' ? ['--compress=0'] : []),
       `--snapshot=${snapshot}`,
+      `--lock-wait-timeout=${lockWait}s`,
       '--no-password',
       ...config.backup.tables.map((t) => `--table=${t}`),
       ...config.backup.excludeTables.map((t) => `--exclude-table=${t}`),
@@ -153,16 +187,14 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       signal: options.signal,
       onProgress: options.onProgress,
       onStored: (key) => stored.push(key),
-    }).catch((error: unknown) => {
-      if (inspectionError) {
-        throw new BackupError(`Cannot read the source in the backup snapshot: ${(inspectionError as Error).message}`, {
-          hint: 'The backup user needs SELECT on every dumped table and USAGE on its schema (pg_dump needs them too), and BYPASSRLS for tables with row-level security; grant them or use --exclude-table',
-          cause: inspectionError,
-        });
-      }
-      throw error;
+      // pg_dump's --lock-wait-timeout ends its `LOCK TABLE x IN ACCESS SHARE MODE` by a statement timeout.
+      explainFailure: (failure) => (/LOCK TABLE .* IN ACCESS SHARE MODE/.test(failure.tail) && /timeout/.test(failure.tail) ? lockWaitError(source, lockWait, tables, failure.tail) : undefined),
+    }).catch(async (error: unknown) => {
+      throw inspectionError ? await snapshotReadError(inspectionError) : error;
     });
-    const { counts, head, roles, fingerprint, largeObjects } = await inspection;
+    const { counts, head, roles, fingerprint, largeObjects } = await inspection.catch(async (error: unknown) => {
+      throw await snapshotReadError(error);
+    });
     await client.query('COMMIT');
 
     const readsPasswords = (await client.query<{ ok: boolean }>(`SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS ok`)).rows[0]!.ok;
@@ -212,10 +244,83 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     // No manifest was written, so nothing refers to these; remove them now rather than leave
     // them for the orphan sweep.
     await storage.delete(stored).catch(() => {});
-    throw error;
+    throw interruptedOr(error);
+  } finally {
+    stopWatchingSignal();
+    await client.end().catch(() => {});
+  }
+}
+
+/** SQLSTATE of "canceling statement due to lock timeout". */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+interface LockHolder {
+  schema: string;
+  name: string;
+  mode: string;
+  granted: boolean;
+  pid: number;
+  usename: string | null;
+  application_name: string;
+  state: string | null;
+  xact_seconds: number | null;
+}
+
+/**
+ * The sessions holding (or queued for) an ACCESS EXCLUSIVE lock on a table of this database, the
+ * one mode that blocks the backup's reads. Read on a fresh connection: the backup's own transaction
+ * is aborted by then. Empty when it cannot be read.
+ */
+async function lockHolders(source: ConnectionInfo): Promise<LockHolder[]> {
+  const client = new pg.Client(pgClientConfig(source));
+  client.on('error', () => {}); // a lost connection fails the query below
+  try {
+    await client.connect();
+    const { rows } = await client.query<LockHolder>(
+      `SELECT n.nspname AS schema, c.relname AS name, l.mode, l.granted, l.pid, a.usename, a.application_name, a.state,
+              extract(epoch FROM now() - a.xact_start)::int AS xact_seconds
+         FROM pg_locks l
+         JOIN pg_class c ON c.oid = l.relation
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.pid <> pg_backend_pid()
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ORDER BY l.granted DESC, a.xact_start`,
+    );
+    return rows;
+  } catch {
+    return [];
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/**
+ * The backup gave up waiting for a table lock (the snapshot's lock_timeout, or pg_dump's
+ * --lock-wait-timeout): names the table and the session that holds it when it can, and what to do.
+ */
+async function lockWaitError(source: ConnectionInfo, seconds: number, tables: readonly TableRef[], pgDumpOutput?: string): Promise<BackupError> {
+  const holders = await lockHolders(source);
+  const inBackup = (h: LockHolder) => tables.some((t) => t.schema === h.schema && t.name === h.name);
+  const named = /LOCK TABLE (.+?) IN ACCESS SHARE MODE/.exec(pgDumpOutput ?? '')?.[1];
+  const holder = holders.find((h) => named !== undefined && qualifiedName(h) === named) ?? holders.find(inBackup) ?? holders[0];
+  const what = `${describeConnection(source)}: gave up waiting ${seconds} s (backup.lockWaitTimeoutSeconds) for a lock on`;
+  if (!holder) {
+    return new BackupError(`Backup of ${what} ${named ?? 'a table'}; the lock has been released since`, {
+      hint: 'Another session held a table the backup reads (a migration, VACUUM FULL, CLUSTER, LOCK TABLE). Nothing was published; run the backup again',
+    });
+  }
+  const session = [
+    holder.usename && `user ${holder.usename}`,
+    holder.application_name && `application ${holder.application_name}`,
+    holder.state && `${holder.state}${holder.xact_seconds !== null ? ` for ${holder.xact_seconds} s` : ''}`,
+  ].filter(Boolean);
+  const how = holder.granted ? `held in ${holder.mode} mode by pid ${holder.pid}` : `queued ahead of the backup for ${holder.mode} mode by pid ${holder.pid}`;
+  return new BackupError(`Backup of ${what} ${displayName(holder)}: ${how}${session.length ? ` (${session.join(', ')})` : ''}`, {
+    hint:
+      `Nothing was published. Let that session finish (a migration, VACUUM FULL, CLUSTER or LOCK TABLE; an open transaction), or end it with SELECT pg_terminate_backend(${holder.pid}), ` +
+      'then run the backup again; raise backup.lockWaitTimeoutSeconds if such locks are expected to last longer',
+  });
 }
 
 /** Same-day backups never overwrite each other: `2026-11-23-db`, then `-2`, `-3`, ... */
@@ -247,6 +352,8 @@ interface StreamToStorageOptions {
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
   onStored: (key: string) => void;
+  /** A better error than the tool's own for a failure the caller recognises; undefined keeps the tool's. */
+  explainFailure?: (failure: PgToolFailure) => Promise<Error> | undefined;
 }
 
 /** Runs a dump command and streams its stdout → SHA-256 → compress → encrypt → SHA-256 → storage. */
@@ -262,7 +369,9 @@ async function streamCommandToStorage(o: StreamToStorageOptions): Promise<Stored
   const failure = async (): Promise<void> => {
     const ended = await child.result;
     if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new BackupError(`${o.what} was interrupted`);
-    if (ended.failure) throw pgToolError(ended.failure, { as: BackupError, hint: 'Nothing was published; fix the cause above and run the backup again' });
+    if (ended.failure) {
+      throw (await o.explainFailure?.(ended.failure)) ?? pgToolError(ended.failure, { as: BackupError, hint: 'Nothing was published; fix the cause above and run the backup again' });
+    }
   };
   const chain: NodeJS.ReadWriteStream[] = [plain, createCompressStream(o.compression, o.level)];
   if (o.keyring) chain.push(createEncryptStream(o.keyring, { chunkSize: o.chunkSize }));

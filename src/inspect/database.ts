@@ -62,10 +62,18 @@ export async function schemaFingerprint(db: Queryable, tables: readonly TableRef
   const client = 'totalCount' in db ? await db.connect() : db;
   const previous = (await client.query<{ path: string }>(`SELECT current_setting('search_path') AS path`)).rows[0]!.path;
   await client.query(`SELECT set_config('search_path', 'pg_catalog', false)`);
+  let failed = false;
   try {
     return await fingerprintQuery(client, tables);
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await client.query(`SELECT set_config('search_path', $1, false)`, [previous]);
+    // After a failure inside a transaction (a lock timeout) the reset fails too, "current transaction
+    // is aborted", and must not hide the cause; that transaction's rollback undoes the change anyway.
+    await client.query(`SELECT set_config('search_path', $1, false)`, [previous]).catch((resetError: unknown) => {
+      if (!failed) throw resetError;
+    });
     if ('release' in client && typeof client.release === 'function') client.release();
   }
 }

@@ -3,10 +3,22 @@
 //   findPgBinDir(major, { need }) → bin directory (Debian layout, newest newer major, or PATH)
 //   childEnv(extra)               → the allow-listed environment of every child process
 //   runPgTool / spawnPgTool       → run one; a failure is pgToolError's one shape
-//   parseDatabaseUrl / libpqEnv / pgClientConfig → one connection, for libpq tools and node-pg alike
+//   parseDatabaseUrl / libpqEnv / pgClientConfig → one connection (and its connect timeout), for libpq tools and node-pg alike
+//   endSessionOnAbort             → an abort cancels a node-pg session's query and closes it
 export { DEBIAN_PG_ROOT, debianBinDir, findPgBinDir, holdsPgTools, installedPgMajors, pgBinary, type FindPgBinDirOptions, type PgToolName, type PgToolSet } from './binaries.ts';
 export { childEnv } from './env.ts';
-export { describeConnection, libpqEnv, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from './connection.ts';
+export {
+  connectTimeoutFailure,
+  describeConnection,
+  endSessionOnAbort,
+  libpqEnv,
+  parseDatabaseUrl,
+  pgClientConfig,
+  type AbortablePgSession,
+  type ConnectionInfo,
+  type ConnectTimeout,
+  type ParseDatabaseUrlOptions,
+} from './connection.ts';
 export { pgToolError, pgToolFailure, scrubSecrets, tail, type PgdrillErrorClass, type PgToolErrorOptions, type PgToolFailure, type ToolRunOutcome } from './output.ts';
 export {
   hasDbnameArg,

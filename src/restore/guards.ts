@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import pg from 'pg';
-import { describeConnection, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../pgtools/index.ts';
+import { connectTimeoutFailure, describeConnection, endSessionOnAbort, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../pgtools/index.ts';
 import { type BackupManifest } from '../catalog/index.ts';
 import { displayName, listTables, type TableRef } from '../inspect/index.ts';
 import { ConfigError, RestoreError } from '../errors/index.ts';
@@ -20,31 +20,40 @@ export interface TargetState {
 
 const CONFIG_CONNECT_ERRORS = new Set(['3D000', '28P01', '28000']);
 
-/** Connects to the target and reads its tables and roles; changes nothing. */
-export async function inspectTarget(info: ConnectionInfo): Promise<TargetState> {
-  const client = new pg.Client({ ...pgClientConfig(info), connectionTimeoutMillis: 15_000 });
+/**
+ * Connects to the target (within its connect timeout) and reads its tables and roles; changes
+ * nothing. Aborting `signal` ends the session at once and rejects with the abort reason.
+ */
+export async function inspectTarget(info: ConnectionInfo, signal?: AbortSignal): Promise<TargetState> {
+  const client = new pg.Client(pgClientConfig(info));
+  const stopWatchingSignal = endSessionOnAbort(client, info, signal);
+  const interruptedOr = (error: unknown): unknown => (signal?.aborted && signal.reason instanceof Error ? signal.reason : error);
   try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => {});
-    if (error instanceof ConfigError) throw error; // no password given
-    const code = (error as { code?: string }).code;
-    const where = describeConnection(info);
-    if (code === '3D000') {
-      throw new ConfigError(`Target database ${where} does not exist`, {
-        hint: `Create it first (createdb -h ${info.host} -p ${info.port} -U ${info.user} ${info.database}) or pass another --target-db`,
-      });
+    try {
+      await client.connect();
+    } catch (error) {
+      if (signal?.aborted) throw interruptedOr(error);
+      if (error instanceof ConfigError) throw error; // no password given
+      const code = (error as { code?: string }).code;
+      const where = describeConnection(info);
+      if (code === '3D000') {
+        throw new ConfigError(`Target database ${where} does not exist`, {
+          hint: `Create it first (createdb -h ${info.host} -p ${info.port} -U ${info.user} ${info.database}) or pass another --target-db`,
+        });
+      }
+      const timeout = connectTimeoutFailure(error, info);
+      const message = `Cannot connect to the target database ${where} as ${info.user}: ${timeout?.reason ?? (error as Error).message}`;
+      if (code && CONFIG_CONNECT_ERRORS.has(code)) throw new ConfigError(message, { hint: 'Check the user and password of --target-db (password via PGPASSWORD or ~/.pgpass)' });
+      throw new RestoreError(message, { hint: `${timeout?.hint ?? 'Check that the server runs and accepts connections from here'}; nothing was restored`, cause: error });
     }
-    const message = `Cannot connect to the target database ${where} as ${info.user}: ${(error as Error).message}`;
-    if (code && CONFIG_CONNECT_ERRORS.has(code)) throw new ConfigError(message, { hint: 'Check the user and password of --target-db (password via the URL or PGPASSWORD)' });
-    throw new RestoreError(message, { hint: 'Check that the server runs and accepts connections from here; nothing was restored', cause: error });
-  }
-  try {
     const userTables = await listTables(client);
     const roles = await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles');
     const version = await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
     return { userTables, roles: new Set(roles.rows.map((r) => r.rolname)), serverVersion: version.rows[0]?.v ?? '' };
+  } catch (error) {
+    throw interruptedOr(error);
   } finally {
+    stopWatchingSignal();
     await client.end().catch(() => {});
   }
 }

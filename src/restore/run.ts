@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { PgdrillConfig } from '../config/index.ts';
 import { listBackups, selectBackup, type BackupManifest, type BackupSelector, type CatalogEntry, type TableCount } from '../catalog/index.ts';
 import { missingKeyError, type Keyring } from '../crypto/index.ts';
-import { describeConnection, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../pgtools/index.ts';
+import { describeConnection, endSessionOnAbort, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../pgtools/index.ts';
 import { ConfigError, CryptoError, IntegrityError, PgdrillError, RestoreError, StorageError } from '../errors/index.ts';
 import { compareRecordCounts, displayName, qualifiedName, type RecordCountComparison, type TableRef } from '../inspect/index.ts';
 import { wrapStorage, type BackupStorage } from '../storage/index.ts';
@@ -34,6 +34,8 @@ export interface RestoreRequest {
   jobsGiven: boolean;
   dryRun: boolean;
   keyring: Keyring | null;
+  /** Aborting ends the target inspection at once (the command's interrupt signal). */
+  signal?: AbortSignal;
 }
 
 export interface PlannedRestore extends RestorePlan {
@@ -71,7 +73,11 @@ function describeSelector(selector: BackupSelector): string {
  */
 export async function planRestore(request: RestoreRequest): Promise<PlannedRestore> {
   const { config, storage, selector, tables } = request;
-  const target: ConnectionInfo | undefined = request.targetUrl ? parseDatabaseUrl(request.targetUrl, request.targetSource) : undefined;
+  const target: ConnectionInfo | undefined = request.targetUrl
+    ? parseDatabaseUrl(request.targetUrl, request.targetSource, {
+        defaultConnectTimeout: { seconds: config.backup.connectTimeoutSeconds, from: 'backup.connectTimeoutSeconds' },
+      })
+    : undefined;
   const catalog = await listBackups(storage, config.storage.prefix);
   const entry: CatalogEntry | undefined = selectBackup(catalog, selector);
   if (!entry) {
@@ -91,9 +97,9 @@ export async function planRestore(request: RestoreRequest): Promise<PlannedResto
   let targetProblem: string | undefined;
   if (target) {
     try {
-      targetState = await inspectTarget(target);
+      targetState = await inspectTarget(target, request.signal);
     } catch (error) {
-      if (!request.dryRun) throw error;
+      if (!request.dryRun || request.signal?.aborted) throw error;
       targetProblem = `cannot inspect ${describeConnection(target)}: ${(error as Error).message}`;
     }
   }
@@ -246,7 +252,9 @@ export async function executeRestore(plan: PlannedRestore, options: ExecuteResto
     emit({ kind: 'restoring', where });
     let restoreMs: number;
     try {
-      ({ restoreMs } = await applyRestore({ target: createDatabaseTarget(plan.targetUrl!, binDir), manifest, fetched, selection, skeleton: plan.skeleton }));
+      // The signal kills pg_restore / psql: a restore stopped there leaves the target partly restored.
+      const databaseTarget = createDatabaseTarget(plan.targetUrl!, target, { binDir, signal });
+      ({ restoreMs } = await applyRestore({ target: databaseTarget, manifest, fetched, selection, skeleton: plan.skeleton }));
     } catch (error) {
       stopIfInterrupted();
       if (error instanceof PgdrillError) throw error;
@@ -261,12 +269,19 @@ export async function executeRestore(plan: PlannedRestore, options: ExecuteResto
     await fetched.cleanup();
     fetched = undefined;
 
-    const db = new pg.Pool({ ...pgClientConfig(target), max: 1 });
-    const comparison = await compareRecordCounts(
-      db,
-      manifestForSelection(manifest, { tables, schemaOnly: selection.schemaOnly }),
-      config.drill.recordCountTolerance,
-    ).finally(() => db.end());
+    const db = new pg.Client(pgClientConfig(target));
+    const stopWatchingSignal = endSessionOnAbort(db, target, signal);
+    let comparison: RecordCountComparison;
+    try {
+      await db.connect();
+      comparison = await compareRecordCounts(db, manifestForSelection(manifest, { tables, schemaOnly: selection.schemaOnly }), config.drill.recordCountTolerance);
+    } catch (error) {
+      stopIfInterrupted();
+      throw error;
+    } finally {
+      stopWatchingSignal();
+      await db.end().catch(() => {});
+    }
     options.onCounts?.(comparison);
     if (comparison.status === 'fail') {
       throw new IntegrityError(`Verification failed after restoring ${manifest.id} into ${where}: ${comparison.summary}`, {

@@ -1,17 +1,24 @@
-import { describeConnection, libpqEnv, parseDatabaseUrl, type ConnectionInfo } from '../pgtools/index.ts';
+import { describeConnection, libpqEnv, pgBinary, runPgTool, type ConnectionInfo } from '../pgtools/index.ts';
 import { RestoreError } from '../errors/index.ts';
-import { pgBinary, runPgTool } from '../pgtools/index.ts';
 import type { Sandbox } from '../sandbox/index.ts';
 
 /** What a restore needs of where it restores to: a sandbox, or an existing database. */
 export type RestoreTarget = Pick<Sandbox, 'connectionUri' | 'pgRestore' | 'psqlFile'> & { readonly description: string };
 
+export interface DatabaseTargetOptions {
+  /** pg_restore / psql directory (default: PATH). */
+  binDir?: string;
+  /** Aborting kills the running pg_restore / psql; the call rejects with the abort reason. */
+  signal?: AbortSignal;
+}
+
 /**
- * An existing database given by URL (`pgdrill restore --target-db`), restored with the host's
- * pg_restore / psql from `binDir` (default: PATH); the password goes through the environment.
+ * An existing database (`pgdrill restore --target-db`) given by its URL and that URL parsed (with
+ * its connect timeout), restored with the host's pg_restore / psql; the password goes through the
+ * environment.
  */
-export function createDatabaseTarget(url: string, binDir?: string): RestoreTarget & { info: ConnectionInfo } {
-  const info = parseDatabaseUrl(url, '--target-db');
+export function createDatabaseTarget(url: string, info: ConnectionInfo, options: DatabaseTargetOptions = {}): RestoreTarget & { info: ConnectionInfo } {
+  const { binDir, signal } = options;
   const env = libpqEnv(info);
   const where = `into ${describeConnection(info)}`;
   return {
@@ -25,12 +32,14 @@ export function createDatabaseTarget(url: string, binDir?: string): RestoreTarge
     async pgRestore(archivePath, args) {
       await runPgTool(pgBinary(binDir, 'pg_restore'), ['--no-password', `--dbname=${info.database}`, ...args, archivePath], {
         env,
+        cancelSignal: signal,
         error: { as: RestoreError, context: where, hint: 'Read the pg_restore errors above; the target may be partly restored — restore into an empty database' },
       });
     },
     async psqlFile(sqlPath, database = info.database) {
       await runPgTool(pgBinary(binDir, 'psql'), ['--no-password', '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--dbname=${database}`, `--file=${sqlPath}`], {
         env,
+        cancelSignal: signal,
         error: { as: RestoreError, context: where, hint: 'psql stopped at the first error (ON_ERROR_STOP); restore into an empty database' },
       });
     },

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,7 +26,7 @@ import { pipeline } from 'node:stream/promises';
 // The helper swaps those two store methods for versions that wait for the file to be written.
 //
 // It also records every request and can inject faults (`intercept`), so tests can fail a given
-// call or tamper with a response header.
+// call, tamper with a response header or leave a call unanswered.
 
 export interface S3RequestRecord {
   method: string;
@@ -42,7 +42,11 @@ export type S3Interception =
   /** Answer with this S3 error instead of passing the request on. */
   | { error: { status: number; code: string; message?: string } }
   /** Pass the request on, then override these response headers. */
-  | { responseHeaders: Record<string, string> };
+  | { responseHeaders: Record<string, string> }
+  /** Never answer (an endpoint that hangs mid-conversation); the connection is dropped on stop(). */
+  | { hang: true }
+  /** Hold the request until `until` settles, then pass it on (a slow endpoint the test controls). */
+  | { delay: Promise<unknown> };
 
 export interface StartedS3Server {
   /** `http://127.0.0.1:{port}` */
@@ -149,6 +153,8 @@ export async function startS3Server(): Promise<StartedS3Server> {
   const uploadsDir = path.join(directory, bucket, '._S3rver_uploads');
   const requests: S3RequestRecord[] = [];
   let interceptions: Array<{ match: (request: S3RequestRecord) => boolean; action: S3Interception; left: number }> = [];
+  /** Connections of requests left unanswered (`hang`), closed on stop(). */
+  const hanging = new Set<Socket>();
 
   async function uploadKey(uploadId: string): Promise<string | undefined> {
     if (!/^[0-9a-f]+$/.test(uploadId)) return undefined;
@@ -178,14 +184,23 @@ export async function startS3Server(): Promise<StartedS3Server> {
     const hit = interceptions.find((entry) => entry.left > 0 && entry.match(request));
     if (hit) {
       hit.left -= 1;
-      if ('error' in hit.action) {
-        const { status, code, message = 'injected by test/helpers/s3.ts' } = hit.action.error;
+      const { action } = hit;
+      if ('hang' in action) {
+        hanging.add(ctx.req.socket);
+        return new Promise<void>(() => {});
+      }
+      if ('error' in action) {
+        const { status, code, message = 'injected by test/helpers/s3.ts' } = action.error;
         sendError(ctx, status, code, message);
         return;
       }
-      await next();
-      for (const [name, value] of Object.entries(hit.action.responseHeaders)) ctx.set(name, value);
-      return;
+      if ('responseHeaders' in action) {
+        await next();
+        for (const [name, value] of Object.entries(action.responseHeaders)) ctx.set(name, value);
+        return;
+      }
+      // Delayed: held until released, then served like any other request.
+      await action.delay.catch(() => {});
     }
 
     if (request.bucket !== bucket) return next();
@@ -272,6 +287,7 @@ export async function startS3Server(): Promise<StartedS3Server> {
     },
     pendingUploads,
     async stop() {
+      for (const socket of hanging) socket.destroy();
       try {
         await server.close();
       } finally {

@@ -1,4 +1,4 @@
-import { readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
@@ -6,13 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../../src/crypto/index.ts';
 import { runBackup } from '../../src/dump/index.ts';
 import { BackupManifest, listBackups } from '../../src/catalog/index.ts';
-import { InterruptedError, RefusedError, StorageError } from '../../src/errors/index.ts';
+import { InterruptedError, StorageError } from '../../src/errors/index.ts';
+import { describeConnection, parseDatabaseUrl } from '../../src/pgtools/index.ts';
 import { fetchBackup } from '../../src/restore/index.ts';
 import { applyRetention } from '../../src/retention/index.ts';
 import { openStorage } from '../../src/storage/index.ts';
 import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
-import { configFromEnv, newKeyring, runCli, tempDir } from '../helpers/pgdrill.ts';
-import { startS3Server, type StartedS3Server } from '../helpers/s3.ts';
+import { freezeDirectory, waitFor } from '../helpers/faults.ts';
+import { configFromEnv, filesUnder, newKeyring, runCli, startCli, tempDir } from '../helpers/pgdrill.ts';
+import { startS3Server, type S3RequestRecord, type StartedS3Server } from '../helpers/s3.ts';
 
 let source: SourceDatabase;
 let keys: string;
@@ -32,9 +34,37 @@ const env = (storage: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+/** The environment that points the CLI (or configFromEnv) at an s3rver bucket. */
+const s3Env = (s3: StartedS3Server) =>
+  env(`s3://${s3.bucket}`, { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY: s3.credentials.accessKeyId, S3_SECRET_KEY: s3.credentials.secretAccessKey });
+
+/** A config file for settings that have no environment variable; its path for PGDRILL_CONFIG. */
+async function configFile(config: object): Promise<string> {
+  const file = path.join(tempDir('cfg'), 'pgdrill.config.json');
+  await writeFile(file, JSON.stringify(config));
+  return file;
+}
+
+/** A request on the dump object of a daily backup (uncompressed or zstd, encrypted). */
+const isDumpObject = (r: S3RequestRecord) => /^backups\/daily\/[^/]+\.dump(\.zst)?\.enc$/.test(r.key);
+
+/** Objects stored in the s3rver bucket (multipart uploads in progress are not objects). */
+async function objectsIn(s3: StartedS3Server): Promise<string[]> {
+  return (await filesUnder(path.join(s3.directory, s3.bucket))).filter((f) => f.endsWith('._S3rver_object'));
+}
+
+/**
+ * The dump's multipart upload was really started (CreateMultipartUpload, then parts under its
+ * upload id) and then aborted (AbortMultipartUpload for that id); no upload is left pending.
+ */
+async function expectMultipartUploadAborted(s3: StartedS3Server): Promise<void> {
+  const dump = s3.requests.filter(isDumpObject);
+  expect(dump.filter((r) => r.method === 'POST' && r.query.has('uploads'))).toHaveLength(1);
+  const uploadIds = new Set(dump.filter((r) => r.method === 'PUT' && r.query.has('partNumber')).map((r) => r.query.get('uploadId')));
+  expect(uploadIds.size).toBe(1);
+  const [uploadId] = uploadIds;
+  expect(dump.some((r) => r.method === 'DELETE' && r.query.get('uploadId') === uploadId)).toBe(true);
+  expect(await s3.pendingUploads()).toEqual([]);
 }
 
 describe('backup round trip', () => {
@@ -165,6 +195,15 @@ describe('snapshot consistency', () => {
 });
 
 describe('failures publish nothing', () => {
+  /** About 57 MB of pg_dump output: big enough for a multipart upload in 5 MiB parts and to be caught mid-way. */
+  let big: SourceDatabase;
+  beforeAll(async () => {
+    big = await startSourceDatabase({ rows: 60_000, database: 'big' });
+  });
+  afterAll(async () => {
+    await big?.stop();
+  });
+
   it('pg_dump failure (no permission on a table): exit 1, no manifest, no objects', async () => {
     const admin = new pg.Client({ connectionString: source.url });
     await admin.connect();
@@ -181,22 +220,41 @@ describe('failures publish nothing', () => {
     expect(await filesUnder(dir)).toEqual([]);
   });
 
-  it('storage failure mid-upload (injected S3 error): exit 2, upload aborted, no manifest', async () => {
+  it('storage failure mid-upload (injected S3 error on a part): exit 2, the multipart upload started and then aborted, nothing stored', async () => {
     const s3 = await startS3Server();
     try {
-      // FAULT INJECTION: s3rver answers the first part upload with an InternalError.
-      s3.intercept((r) => r.method === 'PUT' && r.key.endsWith('.dump.enc'), { error: { status: 500, code: 'InternalError' } });
-      const config = await configFromEnv(
-        env(`s3://${s3.bucket}`, { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY: 'S3RVER', S3_SECRET_KEY: 'S3RVER' }),
-        { backup: { compression: 'none' }, storage: { s3: { partSizeMiB: 5 } } },
-      );
+      // FAULT INJECTION: s3rver answers every try of the dump's second part with an InternalError.
+      s3.intercept((r) => isDumpObject(r) && r.method === 'PUT' && r.query.get('partNumber') === '2', { error: { status: 500, code: 'InternalError' } });
+      // About 57 MB uncompressed in 5 MiB parts: a multipart upload of 11 parts.
+      const config = await configFromEnv({ ...s3Env(s3), DATABASE_URL: big.url }, { backup: { compression: 'none' }, storage: { s3: { partSizeMiB: 5 } } });
       const storage = openStorage(config);
       const error = await runBackup({ config, storage, keyring: loadKeyring(config, 'write') }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StorageError);
       expect((error as StorageError).exitCode).toBe(2);
+      await expectMultipartUploadAborted(s3);
       expect((await listBackups(storage, 'backups')).backups).toEqual([]);
-      expect(await s3.pendingUploads()).toEqual([]);
+      expect(await objectsIn(s3)).toEqual([]);
       await storage.close();
+    } finally {
+      await s3.stop();
+    }
+  });
+
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s to the CLI mid-upload to S3: exits %i, the multipart upload aborted, nothing stored', async (signal, code) => {
+    const s3 = await startS3Server();
+    try {
+      const child = startCli(['backup', '--compression', 'none'], { ...s3Env(s3), DATABASE_URL: big.url, PGDRILL_CONFIG: await configFile({ storage: { s3: { partSizeMiB: 5 } } }) });
+      // Parts 1 and 2 of 11 are on their way: the upload is well under way and far from done.
+      await waitFor('the second part of the dump to be uploading', () => s3.requests.some((r) => isDumpObject(r) && r.method === 'PUT' && r.query.get('partNumber') === '2'));
+      child.kill(signal);
+      const result = await child;
+      expect(result.exitCode, String(result.stderr)).toBe(code);
+      expect(String(result.stderr)).toContain(`${signal} received`);
+      await expectMultipartUploadAborted(s3);
+      expect(await objectsIn(s3)).toEqual([]);
     } finally {
       await s3.stop();
     }
@@ -222,38 +280,40 @@ describe('failures publish nothing', () => {
     expect(await filesUnder(dir)).toEqual([]);
   });
 
-  it('SIGTERM to the CLI mid-backup: exits 143 and leaves nothing', async () => {
+  it('SIGTERM to the CLI mid-backup into a folder: exits 143 and leaves nothing', async () => {
     const dir = tempDir('store');
-    const big = await startSourceDatabase({ rows: 60_000, database: 'big' });
-    try {
-      const child = execa('node', [path.resolve('bin/pgdrill.js'), 'backup'], {
-        env: { ...env(dir), DATABASE_URL: big.url },
-        reject: false,
-      });
-      // Wait until the dump is streaming (a partial file appears), then terminate.
-      for (let i = 0; i < 200 && (await filesUnder(dir)).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
-      child.kill('SIGTERM');
-      const result = await child;
-      expect(result.exitCode).toBe(143);
-      expect(String(result.stderr)).toContain('SIGTERM');
-      expect((await filesUnder(dir)).filter((f) => !f.includes('.partial'))).toEqual([]);
-      expect(await filesUnder(dir)).toEqual([]);
-    } finally {
-      await big.stop();
-    }
+    const child = startCli(['backup'], { ...env(dir), DATABASE_URL: big.url });
+    // Wait until the dump is streaming (a partial file appears), then terminate.
+    await waitFor('the dump to be streaming into the folder', async () => (await filesUnder(dir)).length > 0, 60_000, 25);
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode, String(result.stderr)).toBe(143);
+    expect(String(result.stderr)).toContain('SIGTERM');
+    expect(await filesUnder(dir)).toEqual([]);
   });
 
-  it('a second backup of the same database is refused while one runs (exit 5)', async () => {
-    const holder = new pg.Client({ connectionString: source.url });
-    await holder.connect();
-    await holder.query(`SELECT pg_advisory_lock(hashtextextended('pgdrill:backup:' || current_database(), 0))`);
+  it('two real backups of one database at once: the second is refused (exit 5) naming the lock, the first completes', async () => {
+    const s3 = await startS3Server();
     try {
-      const config = await configFromEnv(env(tempDir('store')));
-      const error = await runBackup({ config, storage: openStorage(config), keyring: loadKeyring(config, 'write') }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(RefusedError);
-      expect((error as RefusedError).exitCode).toBe(5);
+      // The first backup takes its lock, then its first storage call (does the backup id exist?)
+      // is held by the endpoint until the second backup has run: the two surely overlap.
+      let release = (): void => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const isFirstStorageCall = (r: S3RequestRecord) => r.method === 'HEAD' && r.key.startsWith('backups/manifests/daily/');
+      s3.intercept(isFirstStorageCall, { delay: held }, 1);
+      const first = startCli(['backup', '--no-prune'], s3Env(s3));
+      await waitFor('the first backup to wait on storage', () => s3.requests.some(isFirstStorageCall));
+      const dir = tempDir('store');
+      const second = await runCli(['backup', '--no-prune'], env(dir));
+      release();
+      const firstResult = await first;
+      expect(second.exitCode, String(second.stderr)).toBe(5);
+      expect(String(second.stderr)).toContain(`Another pgdrill backup of ${describeConnection(parseDatabaseUrl(source.url))} is running (advisory lock held)`);
+      expect(await filesUnder(dir)).toEqual([]);
+      expect(firstResult.exitCode, String(firstResult.stderr)).toBe(0);
+      expect(String(firstResult.stdout)).toMatch(/^backup backups\/daily\/\S+\.dump\.zst\.enc /);
     } finally {
-      await holder.end();
+      await s3.stop();
     }
   });
 
@@ -269,7 +329,7 @@ describe('failures publish nothing', () => {
 });
 
 describe('retention against storage', () => {
-  it('keeps 7 dailies and a monthly copy per month, deletes the rest manifest-first, sweeps old orphans', async () => {
+  it('keeps 7 dailies and a monthly copy per month, deletes the rest manifest-first, sweeps orphans past the grace and keeps younger ones', async () => {
     const dir = tempDir('store');
     const config = await configFromEnv(env(dir));
     const storage = openStorage(config);
@@ -282,17 +342,21 @@ describe('retention against storage', () => {
       await runBackup({ config, storage, keyring, now: () => day });
       outcomes.push(await prune(day));
     }
-    const orphan = path.join(dir, 'backups/daily/2026-01-01-oslrs.dump.zst.enc');
-    await writeFile(orphan, 'left over by an interrupted run');
-    await utimes(orphan, new Date('2026-01-01'), new Date('2026-01-01'));
-    const fresh = path.join(dir, 'backups/daily/2026-02-05-oslrs-9.dump.zst.enc');
-    await writeFile(fresh, 'an upload still in progress');
+    // Objects no manifest refers to, on both sides of the 24 h grace at the last prune below.
+    const lastPruneAt = new Date(Date.UTC(2026, 1, 5, 12));
+    const leftover = async (key: string, text: string, ageHours: number) => {
+      const at = new Date(lastPruneAt.getTime() - ageHours * 3_600_000);
+      await writeFile(path.join(dir, key), text);
+      await utimes(path.join(dir, key), at, at);
+    };
+    await leftover('backups/daily/2026-02-04-oslrs-8.dump.zst.enc', 'left over by an interrupted run', 25);
+    await leftover('backups/daily/2026-02-04-oslrs-9.dump.zst.enc', 'an upload still in progress', 23);
     // A manifest this version cannot read (a newer format): its data is kept for a human, never swept.
     const future = path.join(dir, 'backups/daily/2026-01-02-oslrs.dump.zst.enc');
     await writeFile(future, 'written by a newer pgdrill');
     await utimes(future, new Date('2026-01-02'), new Date('2026-01-02'));
     await writeFile(path.join(dir, 'backups/manifests/daily/2026-01-02-oslrs.json'), JSON.stringify({ formatVersion: 2, id: '2026-01-02-oslrs' }));
-    const last = await prune(new Date(Date.UTC(2026, 1, 5, 12)));
+    const last = await prune(lastPruneAt);
     const catalog = await listBackups(storage, 'backups');
     const byTier = (tier: string) => catalog.backups.filter((b) => b.manifest.tier === tier).map((b) => b.manifest.id);
     expect(byTier('daily')).toEqual(['2026-01-30-oslrs', '2026-01-31-oslrs', '2026-02-01-oslrs', '2026-02-02-oslrs', '2026-02-03-oslrs', '2026-02-04-oslrs', '2026-02-05-oslrs']);
@@ -302,14 +366,48 @@ describe('retention against storage', () => {
     const deleted = outcomes.flatMap((o) => o.plan.delete);
     expect(deleted.map((d) => d.id)).toEqual(['2026-01-27-oslrs', '2026-01-28-oslrs', '2026-01-29-oslrs']);
     expect(deleted[0]!.reasons.join(' ')).toMatch(/expired/);
-    expect(last.orphans).toEqual(['backups/daily/2026-01-01-oslrs.dump.zst.enc']);
+    expect(last.orphans).toEqual(['backups/daily/2026-02-04-oslrs-8.dump.zst.enc']);
     const files = await filesUnder(dir);
     expect(files.some((f) => f.includes('2026-01-27-oslrs'))).toBe(false);
-    expect(files).not.toContain('backups/daily/2026-01-01-oslrs.dump.zst.enc');
-    expect(files).toContain('backups/daily/2026-02-05-oslrs-9.dump.zst.enc');
+    expect(files).not.toContain('backups/daily/2026-02-04-oslrs-8.dump.zst.enc');
+    expect(files).toContain('backups/daily/2026-02-04-oslrs-9.dump.zst.enc');
     expect(files).toContain('backups/daily/2026-01-02-oslrs.dump.zst.enc');
     expect((await listBackups(storage, 'backups')).invalid.map((i) => i.manifestKey)).toEqual(['backups/manifests/daily/2026-01-02-oslrs.json']);
     expect((await stat(path.join(dir, 'backups/monthly/2026-01-oslrs.dump.zst.enc'))).size).toBe(janCopy.objects.dump.size);
+    await storage.close();
+  });
+
+  it('a data delete that fails leaves the expired backup invisible, never half there (manifest first); the leftovers are swept after the grace', async () => {
+    const dir = tempDir('store');
+    const config = await configFromEnv(env(dir), { retention: { daily: 1 } });
+    const storage = openStorage(config);
+    const keyring = loadKeyring(config, 'write');
+    const prune = (now: Date) => applyRetention({ storage, prefix: 'backups', policy: config.retention, now, orphanGraceHours: 24 });
+    const older = (await runBackup({ config, storage, keyring, now: () => new Date(Date.UTC(2026, 2, 3, 1)) })).manifest;
+    await runBackup({ config, storage, keyring, now: () => new Date(Date.UTC(2026, 2, 4, 1)) });
+    // The first prune copies the older backup to monthly/ and keeps it as the copy's source; the next one deletes it.
+    await prune(new Date(Date.UTC(2026, 2, 4, 12)));
+    const olderData = [older.objects.dump.key, older.objects.globals!.key].sort();
+    // A real EPERM: nothing in the data folder can be deleted; the manifests folder still can.
+    const thaw = await freezeDirectory(path.join(dir, 'backups/daily'));
+    let error: unknown;
+    try {
+      error = await prune(new Date(Date.UTC(2026, 2, 4, 13))).catch((e: unknown) => e);
+    } finally {
+      await thaw();
+    }
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).exitCode).toBe(2);
+    const catalog = await listBackups(storage, 'backups');
+    expect(catalog.backups.map((b) => `${b.manifest.tier}/${b.manifest.id}`).sort()).toEqual(['daily/2026-03-04-oslrs', 'monthly/2026-03-oslrs']);
+    expect(catalog.invalid).toEqual([]);
+    const files = await filesUnder(dir);
+    expect(files).not.toContain(`backups/manifests/daily/${older.id}.json`);
+    for (const key of olderData) expect(files).toContain(key);
+    // Its data objects are orphans now: kept within the grace, swept after it.
+    expect((await prune(new Date(Date.now() + 23 * 3_600_000))).orphans).toEqual([]);
+    expect((await prune(new Date(Date.now() + 25 * 3_600_000))).orphans.sort()).toEqual(olderData);
+    expect((await filesUnder(dir)).filter((f) => f.includes(older.id))).toEqual([]);
     await storage.close();
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redactUrl } from '../../src/config/index.ts';
-import { libpqEnv, parseDatabaseUrl } from '../../src/pgtools/index.ts';
+import { connectTimeoutFailure, libpqEnv, parseDatabaseUrl, pgClientConfig } from '../../src/pgtools/index.ts';
 import { matchesPattern, parseTableName, tableKey } from '../../src/inspect/index.ts';
 
 const t = (schema: string, name: string) => ({ schema, name });
@@ -60,6 +60,39 @@ describe('database URLs', () => {
     } finally {
       process.env = saved;
     }
+  });
+  it("connect timeout as libpq reads it: the URL's connect_timeout, then PGCONNECT_TIMEOUT, then the configured default; node-pg and libpq tools get the same", () => {
+    const saved = process.env.PGCONNECT_TIMEOUT;
+    const fallback = { defaultConnectTimeout: { seconds: 30, from: 'backup.connectTimeoutSeconds' } };
+    try {
+      delete process.env.PGCONNECT_TIMEOUT;
+      const byDefault = parseDatabaseUrl('postgres://app@db/oslrs', 'DATABASE_URL', fallback);
+      expect(byDefault.connectTimeout).toEqual({ seconds: 30, from: 'backup.connectTimeoutSeconds' });
+      expect(pgClientConfig(byDefault).connectionTimeoutMillis).toBe(30_000);
+      expect(libpqEnv(byDefault).PGCONNECT_TIMEOUT).toBe('30');
+      process.env.PGCONNECT_TIMEOUT = '7';
+      expect(parseDatabaseUrl('postgres://app@db/oslrs', 'DATABASE_URL', fallback).connectTimeout).toEqual({ seconds: 7, from: 'PGCONNECT_TIMEOUT' });
+      const fromUrl = parseDatabaseUrl('postgres://app@db/oslrs?connect_timeout=3', '--target-db', fallback);
+      expect(fromUrl.connectTimeout).toEqual({ seconds: 3, from: 'connect_timeout in --target-db' });
+      expect(libpqEnv(fromUrl).PGCONNECT_TIMEOUT).toBe('3');
+      // libpq: 1 counts as its minimum of 2; zero or negative waits indefinitely.
+      expect(parseDatabaseUrl('postgres://app@db/oslrs?connect_timeout=1', 'DATABASE_URL', fallback).connectTimeout?.seconds).toBe(2);
+      const forever = parseDatabaseUrl('postgres://app@db/oslrs?connect_timeout=0', 'DATABASE_URL', fallback);
+      expect(forever.connectTimeout).toBeUndefined();
+      expect(pgClientConfig(forever).connectionTimeoutMillis).toBe(0);
+      expect(libpqEnv(forever)).not.toHaveProperty('PGCONNECT_TIMEOUT');
+      expect(() => parseDatabaseUrl('postgres://app@db/oslrs?connect_timeout=3s')).toThrow(/connect_timeout in DATABASE_URL is "3s", not a whole number of seconds/);
+      process.env.PGCONNECT_TIMEOUT = 'soon';
+      expect(() => parseDatabaseUrl('postgres://app@db/oslrs')).toThrow(/PGCONNECT_TIMEOUT is "soon"/);
+    } finally {
+      if (saved === undefined) delete process.env.PGCONNECT_TIMEOUT;
+      else process.env.PGCONNECT_TIMEOUT = saved;
+    }
+  });
+  it("names a connect timeout by its value and origin, and only node-pg's timeout", () => {
+    const info = { ...parseDatabaseUrl('postgres://app@db:5433/oslrs'), connectTimeout: { seconds: 3, from: 'connect_timeout in DATABASE_URL' } };
+    expect(connectTimeoutFailure(new Error('timeout expired'), info)).toMatchObject({ reason: 'no answer within 3 s (connect_timeout in DATABASE_URL)', hint: expect.stringContaining('db:5433') });
+    expect(connectTimeoutFailure(new Error('connect ECONNREFUSED 127.0.0.1:5433'), info)).toBeUndefined();
   });
   it('rejects what is not a postgres URL with a configuration error', () => {
     expect(() => parseDatabaseUrl('mysql://x@y/z')).toThrow(/protocol mysql:/);

@@ -179,6 +179,7 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
       jobsGiven: flags.jobs !== undefined,
       dryRun: Boolean(flags.dryRun),
       keyring,
+      signal,
     });
     if (plan.targetProblem) note(`target: ${plan.targetProblem}`);
     for (const text of describePlan(plan, now, { bytes: formatBytes })) out(text);
