@@ -1,6 +1,7 @@
 // The health module's I/O for real: free space measured on a small tmpfs filled past 80 %, the
 // textfile replaced atomically under a concurrent reader, /metrics served over a real HTTP server
-// on 127.0.0.1, and which modules importing src/health loads.
+// on 127.0.0.1, the shipped alert rules evaluated by Prometheus's own promtool, and which modules
+// importing src/health loads.
 import { once } from 'node:events';
 import { mkdirSync, statSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -152,6 +153,18 @@ describe('metricsHandler over HTTP on 127.0.0.1', () => {
     expect(body).toBe('Metrics unavailable: see the service log\n');
     expect(errors).toHaveLength(1);
     expect(String(errors[0])).toContain('secret-prefix');
+  });
+});
+
+describe('docs/monitoring under promtool (Debian\'s prometheus package; skipped, with the reason, without)', () => {
+  it('the rules pass `promtool check rules` and alerts.test.yml (each alert at its limit) passes `promtool test rules`', async ({ skip }) => {
+    const promtool = await execa('promtool', ['--version'], { reject: false });
+    if (promtool.failed) skip('promtool is not installed (apt-get install prometheus)');
+    const cwd = path.join(REPO_ROOT, 'docs/monitoring');
+    const check = await execa('promtool', ['check', 'rules', 'alerts.yml', 'recording-rules.yml'], { cwd, reject: false });
+    expect(check.exitCode, `${check.stdout}${check.stderr}`).toBe(0);
+    const test = await execa('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd, reject: false });
+    expect(test.exitCode, `${test.stdout}${test.stderr}`).toBe(0);
   });
 });
 
