@@ -55,11 +55,14 @@ function parseMonitorKey(key: string): ResolvedMonitor | null {
   return { key, database: key.slice(0, colon), monitor };
 }
 
+/** What one monitor found for one database: null when it does not fire. */
+type Finding = Pick<FiringMonitor, 'severity' | 'detail'> | null;
+
 function percent(ratio: number): string {
   return `${Math.round(ratio * 1000) / 10} %`;
 }
 
-function backupAge(health: DatabaseHealth, settings: MonitorSettings, now: Date): Omit<FiringMonitor, 'key' | 'database' | 'monitor'> | null {
+function backupAge(health: DatabaseHealth, settings: MonitorSettings, now: Date): Finding {
   const limit = formatHours(settings.monitors.backupMaxAgeHours);
   const last = health.lastBackup;
   // No backup at all is the oldest backup there can be.
@@ -69,7 +72,7 @@ function backupAge(health: DatabaseHealth, settings: MonitorSettings, now: Date)
   return { severity: 'critical', detail: `newest valid backup ${last.id} is ${formatAge(ageMs)} old (limit ${limit})` };
 }
 
-function backupSizeChange(health: DatabaseHealth, settings: MonitorSettings): Omit<FiringMonitor, 'key' | 'database' | 'monitor'> | null {
+function backupSizeChange(health: DatabaseHealth, settings: MonitorSettings): Finding {
   const { lastBackup: last, previousBackup: previous } = health;
   if (!last || !previous || previous.sizeBytes <= 0) return null;
   const change = (last.sizeBytes - previous.sizeBytes) / previous.sizeBytes;
@@ -81,7 +84,7 @@ function backupSizeChange(health: DatabaseHealth, settings: MonitorSettings): Om
   };
 }
 
-function diskFree(health: DatabaseHealth, settings: MonitorSettings): Omit<FiringMonitor, 'key' | 'database' | 'monitor'> | null {
+function diskFree(health: DatabaseHealth, settings: MonitorSettings): Finding {
   const min = settings.monitors.diskFreeMinRatio;
   const low = health.diskFree.filter((disk) => disk.freeRatio < min);
   if (!low.length) return null;
@@ -98,7 +101,7 @@ export function drillDueAt(health: DatabaseHealth, intervalDays: number): Date |
   return since === undefined ? null : new Date(Date.parse(since) + intervalDays * DAY_MS);
 }
 
-function drillOverdue(health: DatabaseHealth, settings: MonitorSettings, now: Date): Omit<FiringMonitor, 'key' | 'database' | 'monitor'> | null {
+function drillOverdue(health: DatabaseHealth, settings: MonitorSettings, now: Date): Finding {
   const due = drillDueAt(health, settings.drill.intervalDays);
   if (!due || now.getTime() <= due.getTime() + settings.monitors.drillOverdueGraceDays * DAY_MS) return null;
   const limit = `every ${settings.drill.intervalDays} days + ${settings.monitors.drillOverdueGraceDays} days grace`;
@@ -110,7 +113,7 @@ function drillOverdue(health: DatabaseHealth, settings: MonitorSettings, now: Da
 /** The monitors firing for each database of the snapshot, at `now`, in database then monitor order. */
 export function evaluateMonitors(snapshot: HealthSnapshot, settings: MonitorSettings, now: Date): FiringMonitor[] {
   return snapshot.databases.flatMap((health) => {
-    const results: Record<MonitorName, ReturnType<typeof backupAge>> = {
+    const results: Record<MonitorName, Finding> = {
       'backup-age': backupAge(health, settings, now),
       'backup-size-change': backupSizeChange(health, settings),
       'disk-free': diskFree(health, settings),
