@@ -210,6 +210,18 @@ export const DatabaseEntry = z
   })
   .refine((d) => (d.url === undefined) !== (d.urlEnv === undefined), { message: 'set exactly one of url and urlEnv' });
 
+/** Limits of the health monitors the service evaluates after each job and on a schedule (src/health). */
+export const MonitorsConfig = z.strictObject({
+  /** The newest valid full backup may be this old before `backup-age` fires (seed 002: 26 h). */
+  backupMaxAgeHours: z.number().positive().default(26),
+  /** `backup-size-change` fires when the newest backup's size differs from the previous one's by more than this share of it (0.5 = 50 %, either way). */
+  sizeChangeRatio: z.number().positive().default(0.5),
+  /** `disk-free` fires when a folder store's or the temp folder's file system has less than this share free (0.2: the 80 % used alert of seed 003). */
+  diskFreeMinRatio: z.number().min(0).max(1).default(0.2),
+  /** Days past `drill.intervalDays` before `drill-overdue` fires. */
+  drillOverdueGraceDays: z.number().nonnegative().default(2),
+});
+
 export const PgdrillConfig = z.strictObject({
   /** Source database URL (DATABASE_URL). */
   databaseUrl: z.string().optional(),
@@ -226,6 +238,7 @@ export const PgdrillConfig = z.strictObject({
   service: ServiceConfig.prefault({}),
   /** A fleet: the databases the service backs up and drills (default: the one databaseUrl). */
   databases: z.array(DatabaseEntry).optional(),
+  monitors: MonitorsConfig.prefault({}),
 });
 
 export type PgdrillConfig = z.infer<typeof PgdrillConfig>;

@@ -35,6 +35,17 @@ export interface DatabaseHealth {
   lastBackup: BackupFacts | null;
   previousBackup: BackupFacts | null;
   lastDrill: DrillFacts | null;
+  /**
+   * Optional (added for the metrics): when the last drill with verdict PASS ran; null when none
+   * did. Left out, it is known only when the last drill passed.
+   */
+  lastPassedDrillAt?: string | null;
+  /**
+   * Optional (added for the drill-overdue monitor): takenAt of the oldest valid full backup, when
+   * protection began. Before the first drill, a drill is due `drill.intervalDays` after it; left
+   * out, after the older of previousBackup and lastBackup, which a daily schedule keeps recent.
+   */
+  oldestBackupAt?: string;
   /** Final failures in a row per job kind (0 after a success). */
   consecutiveFailures: Record<JobKind, number>;
   /** Runs this service completed, by result. */
