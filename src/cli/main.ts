@@ -48,6 +48,7 @@ const GROUP_OF: Record<string, string> = {
   schedule: 'service',
   run: 'service',
   status: 'service',
+  metrics: 'service',
 };
 // `pgdrill list | head`: a reader that stops early is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -192,6 +192,8 @@ export const ServiceConfig = z.strictObject({
   lockSeconds: positiveInt.default(30),
   /** Port of /metrics (`--metrics-port`); none when unset. */
   metricsPort: z.number().int().min(0).max(65535).optional(),
+  /** How often the health monitors run besides after each job. */
+  monitorIntervalMinutes: z.number().positive().default(15),
 });
 
 /**

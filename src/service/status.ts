@@ -1,7 +1,11 @@
+import os from 'node:os';
 import { backupSeries, type Catalog } from '../catalog/index.ts';
 import type { PgdrillConfig } from '../config/index.ts';
-import type { BackupFacts, DatabaseHealth, HealthSnapshot } from '../health/index.ts';
+import { diskFreeRatio, type BackupFacts, type DatabaseHealth, type HealthSnapshot } from '../health/index.ts';
 import { catalogAndDrills } from '../operations/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { parseStorageUrl } from '../storage/index.ts';
+import { JOB_KINDS } from './state.ts';
 import { fleetOf } from './fleet.ts';
 import type { Queues } from './jobs.ts';
 import { scheduledRuns } from './schedule.ts';
@@ -16,16 +20,29 @@ function backupFacts(entry: Catalog['backups'][number]): BackupFacts {
   return { id: m.id, key: m.objects.dump.key, takenAt: m.startedAt, durationMs: m.durationMs, sizeBytes: m.objects.dump.size + (m.objects.globals?.size ?? 0) };
 }
 
-export async function healthSnapshot(options: { config: PgdrillConfig; configFile?: string; cwd: string; queues: Queues; state: ServiceState }): Promise<HealthSnapshot> {
-  const runs = await scheduledRuns(options.queues);
+const NO_RUNS = () => Object.fromEntries(JOB_KINDS.map((k) => [k, 0])) as Record<(typeof JOB_KINDS)[number], number>;
+
+/**
+ * The snapshot. Without a job engine (`queues`, `state`: `pgdrill metrics --textfile` from cron)
+ * the storage alone tells backups and drills; runs, failures in a row and next runs are then empty.
+ */
+export async function healthSnapshot(options: { config: PgdrillConfig; configFile?: string; cwd: string; queues?: Queues; state?: ServiceState }): Promise<HealthSnapshot> {
+  const runs = options.queues ? await scheduledRuns(options.queues) : [];
   const databases: DatabaseHealth[] = [];
   for (const database of fleetOf(options.config)) {
-    const { catalog, drills } = await catalogAndDrills({ configFile: options.configFile, cwd: options.cwd, overrides: database.overrides, drills: 1 });
+    const { catalog, drills } = await catalogAndDrills({ configFile: options.configFile, cwd: options.cwd, overrides: database.overrides, drills: 12 });
     const full = catalog.backups.filter((b) => b.manifest.tier === 'daily' && backupSeries(b.manifest).full);
     const last = full.at(-1);
     const previous = full.at(-2);
     const drill = drills.at(-1)?.evidence;
-    const counts = await options.state.jobCounts(database.name);
+    const passed = drills.findLast((d) => d.evidence.verdict === 'PASS')?.evidence;
+    const counts = options.state
+      ? await options.state.jobCounts(database.name)
+      : { consecutiveFailures: NO_RUNS(), runs: Object.fromEntries(JOB_KINDS.map((k) => [k, { success: 0, failure: 0 }])) as DatabaseHealth['runs'] };
+    // The file systems that fill up: a folder store's, and the temp folder restores and drills use.
+    const storage = await loadConfig({ configFile: options.configFile, cwd: options.cwd, flags: database.overrides });
+    const target = parseStorageUrl(storage.storage.url);
+    const folders = [...(target.kind === 'local' ? [target.root] : []), os.tmpdir()];
     databases.push({
       database: database.name,
       lastBackup: last ? backupFacts(last) : null,
@@ -35,9 +52,11 @@ export async function healthSnapshot(options: { config: PgdrillConfig; configFil
         : null,
       ...counts,
       storageBytes: catalog.backups.reduce((sum, b) => sum + b.manifest.objects.dump.size + (b.manifest.objects.globals?.size ?? 0), 0),
-      diskFree: [],
+      diskFree: await Promise.all(folders.map(async (folder) => ({ path: folder, freeRatio: await diskFreeRatio(folder) }))),
+      oldestBackupAt: catalog.backups.filter((b) => backupSeries(b.manifest).full)[0]?.manifest.startedAt,
+      lastPassedDrillAt: passed?.startedAt ?? null,
       nextRuns: Object.fromEntries(runs.filter((r) => r.database === database.name && r.next).map((r) => [r.kind, r.next!])),
     });
   }
-  return { at: new Date().toISOString(), databases, notificationFailures: await options.state.notificationFailures() };
+  return { at: new Date().toISOString(), databases, notificationFailures: options.state ? await options.state.notificationFailures() : {} };
 }

@@ -4,11 +4,13 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { PgdrillConfig } from '../config/index.ts';
 import { interruptSignal, setLeftoverFolder, sweepLeftovers } from '../lifecycle/index.ts';
+import { evaluateMonitors, monitorTransitions, transitionNotifications, type MetricsRegistry } from '../health/index.ts';
 import type { JobKind, Notification, Notifier } from '../notify/index.ts';
 import { fleetOf, pickDatabase, type FleetDatabase } from './fleet.ts';
 import { jobOptions, JobFailure, openQueues, runJob, type JobData, type JobOutcome, type Queues } from './jobs.ts';
 import { redisOptions, type RedisEndpoint } from './redis.ts';
 import { JOB_KINDS, ServiceState } from './state.ts';
+import { healthSnapshot } from './status.ts';
 
 // `pgdrill worker`: takes jobs from the shared queues and runs them, one kind per BullMQ worker so
 // each has its own concurrency. Any number of workers on any number of machines share one Redis; a
@@ -17,6 +19,8 @@ import { JOB_KINDS, ServiceState } from './state.ts';
 // them (they clean up like the CLI: nothing half-published) and exits 143.
 
 export interface ServiceContext {
+  /** Per-process metrics (/metrics): backup durations are observed as backups complete. */
+  metrics?: MetricsRegistry;
   config: PgdrillConfig;
   configFile?: string;
   /** The project folder: config file, drills/, checks/, reports/. */
@@ -89,6 +93,7 @@ export async function startWorker(context: ServiceContext): Promise<RunningWorke
     const { endedFailures } = await state.recordSuccess(database.name, kind);
     const at = new Date().toISOString();
     if (outcome.backup) {
+      context.metrics?.observeBackupDuration(database.name, outcome.backup.durationMs / 1000);
       await context.notify({ kind: 'backup-succeeded', database: database.name, severity: 'info', at, backup: outcome.backup, recovered: endedFailures > 0 });
       await afterBackup(database, 'backup', outcome.backup.takenAt.slice(0, 10));
     }
@@ -134,6 +139,25 @@ export async function startWorker(context: ServiceContext): Promise<RunningWorke
     await context.notify({ kind: 'escalation', database, severity: level === 'warning' ? 'warning' : 'critical', at, job: kind, level, consecutiveFailures: consecutive, lastError: error.message });
   }
 
+  /**
+   * The health monitors: one notification when a monitor starts firing and one when it stops,
+   * whichever worker evaluates (a short Redis lock keeps two from sending the same one).
+   */
+  async function evaluateHealth(): Promise<void> {
+    const lockKey = `${prefix}:state:monitor-lock`;
+    if ((await redis.set(lockKey, String(globalThis.process.pid), 'PX', 120_000, 'NX')) !== 'OK') return;
+    try {
+      const snapshot = await healthSnapshot({ config, configFile: context.configFile, cwd: context.cwd, queues, state });
+      const transitions = monitorTransitions(await state.firingMonitors(), evaluateMonitors(snapshot, config, new Date(snapshot.at)));
+      await state.setFiringMonitors(transitions.firing);
+      for (const alert of transitionNotifications(transitions, snapshot.at)) await context.notify(alert);
+    } finally {
+      await redis.del(lockKey);
+    }
+  }
+  const evaluate = (): void => void evaluateHealth().catch((error: unknown) => log.error({ error: String(error) }, 'health monitors'));
+  const monitorTimer = setInterval(evaluate, config.service.monitorIntervalMinutes * 60_000);
+
   const workers = JOB_KINDS.map((kind) => {
     const worker = new Worker<JobData, JobOutcome>(kind, (job, _token, signal) => process(kind, job, signal), {
       connection,
@@ -144,8 +168,10 @@ export async function startWorker(context: ServiceContext): Promise<RunningWorke
       maxStalledCount: 1,
       settings: { backoffStrategy: (attemptsMade: number) => (delays[Math.min(attemptsMade, delays.length) - 1] ?? 0) * 1000 },
     });
-    worker.on('completed', (job, outcome) => void completed(kind, job, outcome).catch((error: unknown) => log.error({ error: String(error) }, 'after a completed job')));
-    worker.on('failed', (job, error) => void failed(kind, job, error).catch((e: unknown) => log.error({ error: String(e) }, 'after a failed job')));
+    worker.on('completed', (job, outcome) =>
+      void completed(kind, job, outcome).then(evaluate, (error: unknown) => log.error({ error: String(error) }, 'after a completed job')),
+    );
+    worker.on('failed', (job, error) => void failed(kind, job, error).then(evaluate, (e: unknown) => log.error({ error: String(e) }, 'after a failed job')));
     worker.on('error', (error) => log.error({ kind, error: error.message }, 'worker error'));
     return worker;
   });
@@ -156,6 +182,7 @@ export async function startWorker(context: ServiceContext): Promise<RunningWorke
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       log.info({ graceSeconds: config.service.shutdownGraceSeconds }, 'stopping: no new jobs; waiting for the running ones');
+      clearInterval(monitorTimer);
       const graceful = Promise.all(workers.map((w) => w.close()));
       const timer = setTimeout(() => {
         log.warn('grace period over: aborting the running jobs (they clean up; another worker takes them up)');
