@@ -16,6 +16,8 @@ type Parse = (raw: string) => unknown;
 const asString: Parse = (raw) => raw;
 /** Digits become a number; anything else stays a string, so the schema rejects it naming the variable. */
 const asInteger: Parse = (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw) : raw);
+/** `a@x.org, b@y.org` → ['a@x.org', 'b@y.org'] (empty items dropped). */
+const asList: Parse = (raw) => raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
 const asBoolean: Parse = (raw) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw);
 
 /** Environment variables every command reads, and the config path each sets. */
@@ -41,6 +43,12 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string; path: string; parse: Par
   { name: 'PUPPETEER_EXECUTABLE_PATH', path: 'report.chromiumPath', parse: asString },
   { name: 'PGDRILL_REPORT_SIGNING_KEY', path: 'report.signingKey', parse: asString },
   { name: 'PGDRILL_REPORTS_DIR', path: 'report.outDir', parse: asString },
+  { name: 'PGDRILL_SMTP_URL', path: 'notify.email.smtpUrl', parse: asString },
+  { name: 'PGDRILL_SMTP_PASSWORD', path: 'notify.email.password', parse: asString },
+  { name: 'PGDRILL_MAIL_FROM', path: 'notify.email.from', parse: asString },
+  { name: 'PGDRILL_NOTIFY_EMAIL', path: 'notify.email.to', parse: asList },
+  { name: 'PGDRILL_NOTIFY_ON_SUCCESS', path: 'notify.onSuccess', parse: asString },
+  { name: 'PGDRILL_WEBHOOK_FORMAT', path: 'notify.webhookFormat', parse: asString },
 ];
 
 type Layer = { name: string; values: Record<string, unknown>; describe(pathKey: string): string };
