@@ -78,10 +78,9 @@ export async function renderMessage(message: Notification, options: ViewOptions 
   const dir = options.templatesDir ?? DEFAULT_NOTIFY_TEMPLATES_DIR;
   const templates = (await templatesFor(dir))[message.kind];
   const view = buildView(message, options);
-  let subject: string;
   try {
     // One line: a header never carries a line break from a field.
-    subject = templates.subject(view).replace(/\s+/g, ' ').trim();
+    const subject = templates.subject(view).replace(/\s+/g, ' ').trim();
     const withSubject = { ...view, subject };
     return { subject, text: templates.text(withSubject), html: templates.html(withSubject) };
   } catch (error) {

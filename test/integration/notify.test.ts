@@ -2,9 +2,10 @@
 // mailparser, an HTTP server on 127.0.0.1 for webhooks, the OSLRS fixture in an embedded
 // PostgreSQL for the recipients query.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
+import { execa } from 'execa';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotifyConfig } from '../../src/config/index.ts';
@@ -19,7 +20,7 @@ import {
   type Notification,
 } from '../../src/notify/index.ts';
 import { backupSucceeded, drillFinished, escalation, jobFailed, monitorAlert } from '../helpers/notifications.ts';
-import { tempDir } from '../helpers/pgdrill.ts';
+import { REPO_ROOT, tempDir } from '../helpers/pgdrill.ts';
 import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
 import { startSmtpServer, type StartedSmtpServer } from '../helpers/smtp.ts';
 import { startWebhookReceiver, type StartedWebhookReceiver } from '../helpers/webhook-receiver.ts';
@@ -67,6 +68,26 @@ async function sendOne(message: Notification, overrides: Partial<Parameters<type
   await emailNotifier(overrides).notify(message);
   return (await smtp.waitForMails(before + 1)).at(-1)!;
 }
+
+describe('loading', () => {
+  it('importing src/notify loads neither nodemailer, handlebars nor pg: the backends load them on their first message', async () => {
+    const log = path.join(tempDir('notify-modules'), 'modules.txt');
+    // Building every kind of notifier is start-up work; nothing heavy may load for it.
+    const script = [
+      "const { createNotifiers } = await import('./src/notify/index.ts');",
+      "const { NotifyConfig } = await import('./src/config/index.ts');",
+      "const config = NotifyConfig.parse({ email: { smtpUrl: 'smtp://u@127.0.0.1:2525', from: 'a@example.org', to: ['b@example.org'] }, webhooks: [{ format: 'slack' }] });",
+      "createNotifiers(config, { env: { PGDRILL_WEBHOOK_URL: 'http://127.0.0.1:9999/x' } });",
+    ].join(' ');
+    await execa('node', ['--import', path.join(REPO_ROOT, 'test/helpers/record-modules.ts'), '--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      env: { PGDRILL_MODULE_LOG: log },
+    });
+    const urls = readFileSync(log, 'utf8').split('\n');
+    expect(urls.some((url) => url.endsWith('/src/notify/index.ts'))).toBe(true);
+    for (const heavy of ['/node_modules/nodemailer/', '/node_modules/handlebars/', '/node_modules/pg/']) expect(urls.filter((url) => url.includes(heavy)), heavy).toEqual([]);
+  });
+});
 
 describe('e-mail over SMTP', () => {
   it('a successful backup: logs in with PGDRILL_SMTP_PASSWORD and sends size, duration and SHA-256 (seed 001 AC4)', async () => {
@@ -230,11 +251,12 @@ describe('webhooks', () => {
   const SIGNING_SECRET = 'whsec-7c1b2a9e4f00d3';
   const NOW = new Date('2026-11-23T01:05:00Z');
 
-  /** The receiver's side, as README "Notifications" documents it. */
-  function verify(body: string, timestamp: string, signature: string, secret: string): boolean {
-    const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`);
-    const given = Buffer.from(signature);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+  /** The receiver's side, exactly as README "Notifications" documents it. */
+  function verifyPgdrill(rawBody: string, headers: Record<string, string | undefined>, secret: string, nowSeconds = Date.now() / 1000) {
+    const timestamp = headers['x-pgdrill-timestamp'];
+    const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`);
+    const given = Buffer.from(headers['x-pgdrill-signature'] ?? '');
+    return Math.abs(nowSeconds - Number(timestamp)) <= 300 && given.length === expected.length && timingSafeEqual(given, expected);
   }
 
   async function deliver(notifier: ReturnType<typeof createWebhookNotifier>, message: Notification) {
@@ -263,15 +285,17 @@ describe('webhooks', () => {
     expect(body).toMatchObject({ kind: 'backup-succeeded', database: 'oslrs', recovered: true, backup: { sha256: '87b04e58961f9a99d853d4046a0b5b793e7c3e4bbd21f5aca8fb17c20cdb1d8b' } });
     expect(body.subject).toBe('[RECOVERED] Backup of oslrs succeeded again: 2.87 GB in 4 min 12 s');
     expect(body.text).toContain('SHA-256:');
-    const timestamp = request!.headers[TIMESTAMP_HEADER.toLowerCase()] as string;
-    const signature = request!.headers[SIGNATURE_HEADER.toLowerCase()] as string;
+    const headers = request!.headers as Record<string, string>;
+    const timestamp = headers[TIMESTAMP_HEADER.toLowerCase()]!;
     expect(timestamp).toBe(String(NOW.getTime() / 1000));
-    expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/);
-    expect(verify(request!.body, timestamp, signature, SIGNING_SECRET)).toBe(true);
-    expect(verify(request!.body, timestamp, signature, 'whsec-wrong-secret')).toBe(false);
-    // The timestamp is signed: a replay with a fresh timestamp does not verify.
-    expect(verify(request!.body, String(Number(timestamp) + 600), signature, SIGNING_SECRET)).toBe(false);
-    expect(verify(request!.body.replace('"oslrs"', '"other"'), timestamp, signature, SIGNING_SECRET)).toBe(false);
+    expect(headers[SIGNATURE_HEADER.toLowerCase()]).toMatch(/^sha256=[0-9a-f]{64}$/);
+    const receivedAt = NOW.getTime() / 1000 + 2;
+    expect(verifyPgdrill(request!.body, headers, SIGNING_SECRET, receivedAt)).toBe(true);
+    expect(verifyPgdrill(request!.body, headers, 'whsec-wrong-secret', receivedAt)).toBe(false);
+    expect(verifyPgdrill(request!.body.replace('"oslrs"', '"other"'), headers, SIGNING_SECRET, receivedAt)).toBe(false);
+    // A replay an hour later is too old; with a fresh timestamp header its signature no longer matches.
+    expect(verifyPgdrill(request!.body, headers, SIGNING_SECRET, receivedAt + 3600)).toBe(false);
+    expect(verifyPgdrill(request!.body, { ...headers, [TIMESTAMP_HEADER.toLowerCase()]: String(receivedAt + 3600) }, SIGNING_SECRET, receivedAt + 3600)).toBe(false);
   });
 
   it('pagerduty: trigger for page, resolve for recovered with the same dedup_key; nothing for lower levels', async () => {
