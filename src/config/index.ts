@@ -1,4 +1,12 @@
-export { PgdrillConfig, type PgdrillConfigInput } from './schema.ts';
+export {
+  EMAIL_ADDRESS,
+  NotifyConfig,
+  NotifyOverride,
+  PgdrillConfig,
+  smtpUrlProblem,
+  WebhookConfig,
+  type PgdrillConfigInput,
+} from './schema.ts';
 export { loadConfig, defineConfig, ENVIRONMENT, type LoadConfigOptions } from './load.ts';
 export { redactConfig, redactSecrets, redactUrl } from './redact.ts';
 export { PACKAGE_ROOT, TOOL_VERSION } from './version.ts';

@@ -17,6 +17,8 @@ const asString: Parse = (raw) => raw;
 /** Digits become a number; anything else stays a string, so the schema rejects it naming the variable. */
 const asInteger: Parse = (raw) => (/^\d+$/.test(raw.trim()) ? Number(raw) : raw);
 const asNumberList: Parse = (raw) => (/^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?)*\s*$/.test(raw) ? raw.split(',').map((n) => Number(n.trim())) : raw);
+/** `a@x.org, b@y.org` → ['a@x.org', 'b@y.org'] (empty items dropped). */
+const asList: Parse = (raw) => raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
 const asBoolean: Parse = (raw) => (/^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw);
 
 /** Environment variables every command reads, and the config path each sets. */
@@ -45,6 +47,12 @@ export const ENVIRONMENT: ReadonlyArray<{ name: string; path: string; parse: Par
   { name: 'REDIS_URL', path: 'service.redisUrl', parse: asString },
   { name: 'PGDRILL_STATE_DIR', path: 'service.stateDir', parse: asString },
   { name: 'PGDRILL_RETRY_BACKOFF', path: 'service.retryBackoffSeconds', parse: asNumberList },
+  { name: 'PGDRILL_SMTP_URL', path: 'notify.email.smtpUrl', parse: asString },
+  { name: 'PGDRILL_SMTP_PASSWORD', path: 'notify.email.password', parse: asString },
+  { name: 'PGDRILL_MAIL_FROM', path: 'notify.email.from', parse: asString },
+  { name: 'PGDRILL_NOTIFY_EMAIL', path: 'notify.email.to', parse: asList },
+  { name: 'PGDRILL_NOTIFY_ON_SUCCESS', path: 'notify.onSuccess', parse: asString },
+  { name: 'PGDRILL_WEBHOOK_FORMAT', path: 'notify.webhookFormat', parse: asString },
 ];
 
 type Layer = { name: string; values: Record<string, unknown>; describe(pathKey: string): string };

@@ -157,6 +157,117 @@ export const ReportConfig = z.strictObject({
   controls: z.array(z.strictObject({ ref: z.string(), text: z.string() })).optional(),
 });
 
+/**
+ * Why an SMTP URL cannot be used, or undefined when it can: `smtp://[user@]host[:port]` (STARTTLS
+ * when offered) or `smtps://` (TLS from the start). The password never sits in the URL (it would
+ * be shown in process listings, shell history and config files): PGDRILL_SMTP_PASSWORD carries it.
+ */
+export function smtpUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'expected smtp://user@host:587 or smtps://user@host:465';
+  }
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') return `expected smtp:// or smtps://, not ${parsed.protocol}//`;
+  if (!parsed.hostname) return 'the URL names no host';
+  if (parsed.password) return 'a password in the URL is refused; give it in PGDRILL_SMTP_PASSWORD (config notify.email.password) and write the URL as smtp://user@host:587';
+  return undefined;
+}
+
+/** An e-mail address as pgdrill accepts it: one local part, one domain with a dot, no spaces or brackets. */
+export const EMAIL_ADDRESS = /^[^\s@<>()[\]",;:\\]+@[^\s@<>()[\]",;:\\]+\.[^\s@<>()[\]",;:\\.]+$/;
+const EmailAddress = z.string().regex(EMAIL_ADDRESS, 'expected an e-mail address like ops@example.org');
+
+/** Which success messages are sent; failures always are. */
+export const NotifyOnSuccess = z.enum(['never', 'after-failure', 'always']);
+
+/** Who receives e-mail: a fixed list and/or addresses read from the source database. */
+const RecipientFields = {
+  /** Fixed recipients (PGDRILL_NOTIFY_EMAIL, comma-separated). */
+  to: z.array(EmailAddress).optional(),
+  /**
+   * SQL run read-only against the source database whose first column holds addresses, e.g.
+   * `select email from users where role = 'super_admin' and is_active`. If it fails, `to` is used.
+   */
+  recipientsQuery: z.string().min(1).optional(),
+};
+
+export const EmailNotifyConfig = z.strictObject({
+  /** `smtp://user@host:587` or `smtps://user@host:465`, never with a password (PGDRILL_SMTP_URL). */
+  smtpUrl: z
+    .string()
+    .optional()
+    .superRefine((url, context) => {
+      const problem = url === undefined ? undefined : smtpUrlProblem(url);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    }),
+  /** SMTP password of the URL's user (PGDRILL_SMTP_PASSWORD). */
+  password: z.string().min(1).optional(),
+  /** Sender address (PGDRILL_MAIL_FROM). */
+  from: EmailAddress.optional(),
+  ...RecipientFields,
+  /** A drill's PDF larger than this (bytes; default 10 MB) is named in the message instead of attached. */
+  attachMaxBytes: positiveInt.default(10_000_000),
+  /**
+   * Refuse to send without TLS (STARTTLS on smtp://). Default: required when a password is sent to
+   * a host other than this machine (a relay on 127.0.0.1 may speak plain SMTP).
+   */
+  requireTls: z.boolean().optional(),
+  /** Connect, greeting and idle limit of the SMTP conversation. */
+  timeoutMs: positiveInt.default(30_000),
+  /** How long the recipients query may run. */
+  queryTimeoutMs: positiveInt.default(5_000),
+});
+
+const WebhookCommon = {
+  /** Name in logs and metrics; default the format (`slack`, `json`, `pagerduty`), numbered when repeated. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/i, 'expected a short name of letters, digits, ".", "_" or "-"').optional(),
+  timeoutMs: positiveInt.default(10_000),
+};
+/** Webhook URLs are secrets (a Slack URL is its own credential): config names the variable that holds one. */
+const urlEnv = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable');
+
+export const WebhookConfig = z.discriminatedUnion('format', [
+  z.strictObject({ format: z.literal('slack'), ...WebhookCommon, urlEnv: urlEnv.default('PGDRILL_WEBHOOK_URL') }),
+  z.strictObject({
+    format: z.literal('json'),
+    ...WebhookCommon,
+    urlEnv: urlEnv.default('PGDRILL_WEBHOOK_URL'),
+    /** Variable holding the HMAC-SHA256 key that signs each body (X-Pgdrill-Signature). */
+    secretEnv: urlEnv.default('PGDRILL_WEBHOOK_SECRET'),
+  }),
+  z.strictObject({
+    format: z.literal('pagerduty'),
+    ...WebhookCommon,
+    /** Variable holding the Events API URL; unset: https://events.pagerduty.com/v2/enqueue. */
+    urlEnv: urlEnv.optional(),
+    /** Variable holding the Events API v2 integration (routing) key. */
+    routingKeyEnv: urlEnv.default('PGDRILL_PAGERDUTY_ROUTING_KEY'),
+  }),
+]);
+
+/**
+ * Notifications, at the top level and (as NotifyOverride) per database of a fleet. E-mail is on
+ * when `email.smtpUrl` is set; webhooks when listed, or, with `webhooks` absent, when
+ * PGDRILL_WEBHOOK_URL is set (one webhook of `webhookFormat`).
+ */
+export const NotifyConfig = z.strictObject({
+  /** `after-failure`: failures, plus the first success after failures. */
+  onSuccess: NotifyOnSuccess.default('after-failure'),
+  email: EmailNotifyConfig.prefault({}),
+  webhooks: z.array(WebhookConfig).optional(),
+  /** Format of the webhook at PGDRILL_WEBHOOK_URL when `webhooks` is absent (PGDRILL_WEBHOOK_FORMAT). */
+  webhookFormat: z.enum(['slack', 'json', 'pagerduty']).default('json'),
+});
+
+/** What one database of a fleet may set differently: who is told, where, and about which successes. */
+export const NotifyOverride = z.strictObject({
+  onSuccess: NotifyOnSuccess.optional(),
+  email: z.strictObject({ from: EmailAddress.optional(), ...RecipientFields }).optional(),
+  webhooks: z.array(WebhookConfig).optional(),
+});
+
 /** A cron pattern (5 or 6 fields), or null for "never". */
 const Cron = z.string().regex(/^\S+(\s+\S+){4,5}$/, 'expected a cron pattern such as "0 1 * * *"');
 
@@ -209,6 +320,8 @@ export const DatabaseEntry = z
     urlEnv: z.string().optional(),
     storage: z.strictObject({ url: z.string().min(1).optional(), prefix: z.string().optional() }).optional(),
     schedule: ScheduleConfig.partial().optional(),
+    /** Who is told about this database, if not the top level's recipients and webhooks. */
+    notify: NotifyOverride.optional(),
   })
   .refine((d) => (d.url === undefined) !== (d.urlEnv === undefined), { message: 'set exactly one of url and urlEnv' });
 
@@ -241,7 +354,11 @@ export const PgdrillConfig = z.strictObject({
   /** A fleet: the databases the service backs up and drills (default: the one databaseUrl). */
   databases: z.array(DatabaseEntry).optional(),
   monitors: MonitorsConfig.prefault({}),
+  notify: NotifyConfig.prefault({}),
 });
 
 export type PgdrillConfig = z.infer<typeof PgdrillConfig>;
 export type PgdrillConfigInput = z.input<typeof PgdrillConfig>;
+export type NotifyConfig = z.infer<typeof NotifyConfig>;
+export type NotifyOverride = z.infer<typeof NotifyOverride>;
+export type WebhookConfig = z.infer<typeof WebhookConfig>;

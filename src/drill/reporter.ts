@@ -134,8 +134,8 @@ export class DrillReporter implements Reporter {
         signingKey: config.report.signingKey,
       });
       this.result.pdfPath = rendered.pdfPath;
-      await publishReport(storage, config.storage.prefix, rendered, { drillId: state.drillId, startedAt: state.startedAt });
-      await this.#notifier.notify(buildNotification(evidence, rendered.pdfPath));
+      const published = await publishReport(storage, config.storage.prefix, rendered, { drillId: state.drillId, startedAt: state.startedAt });
+      await this.#notifier.notify(buildNotification(evidence, rendered.pdfPath, { reportKey: published.pdfKey }));
     } catch (error) {
       this.result ??= { verdict: 'FAIL', drillId: state.drillId, failedChecks };
       this.result.error = `the drill record could not be completed: ${(error as Error).message}`;

@@ -1,3 +1,4 @@
+import { sanitizeNotification } from './sanitize.ts';
 import type { Notification, Notifier } from './types.ts';
 
 /** One plain-text line (or a drill's summary) per notification, for a person at a terminal. */
@@ -16,12 +17,12 @@ export function describeNotification(message: Notification): string {
   }
 }
 
-/** Prints each notification. `write` defaults to console.log (tests pass a collector). */
+/** Prints each notification (scrubbed like every other notifier's). `write` defaults to console.log (tests pass a collector). */
 export function createConsoleNotifier(write: (line: string) => void = console.log): Notifier {
   return {
     name: 'console',
     async notify(message: Notification): Promise<void> {
-      write(describeNotification(message));
+      write(describeNotification(sanitizeNotification(message)));
     },
   };
 }

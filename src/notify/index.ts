@@ -1,33 +1,14 @@
-import type { DrillEvidence } from '../evidence/index.ts';
-import { formatDate, formatHours, formatMinutes, formatUtc } from '../format/index.ts';
-
+// What pgdrill tells people, and how: the Notification union (types.ts) and its notifiers
+// (console, e-mail over SMTP, Slack/JSON/PagerDuty webhooks), the policy (shouldSend, notifyAll)
+// and the routing from config (createNotifiers, notifyConfigFor). Light: nodemailer, handlebars
+// and pg load inside the backends on their first message.
 export { createConsoleNotifier, describeNotification } from './console.ts';
-export type { BackupSucceeded, DrillFinished, Escalation, JobFailed, JobKind, MonitorAlert, Notification, Notifier, Severity } from './types.ts';
-import type { DrillFinished } from './types.ts';
-
-/** The notification for a rendered drill: verdict, a few plain-text lines and the PDF path. */
-export function buildNotification(evidence: DrillEvidence, pdfPath: string): DrillFinished {
-  const failed = evidence.checks.filter((c) => c.status === 'fail');
-  const rto = evidence.timings.rtoMs === null ? 'not reached' : formatMinutes(evidence.timings.rtoMs);
-  const lines = [
-    `[${evidence.verdict}] Restore drill ${evidence.drillId} · ${evidence.organisation} · ${evidence.system}`,
-    evidence.summarySentence,
-    `Started ${formatUtc(evidence.startedAt)}; backup ${evidence.backup.id}.`,
-    `RTO ${rto} (target ${evidence.targets.rtoMinutes} min); RPO ${formatHours(evidence.rpoHours)} (target ${formatHours(evidence.targets.rpoHours)}).`,
-    failed.length
-      ? `Failed checks (${failed.length} of ${evidence.checks.length}): ${failed.map((c) => c.title).join('; ')}.`
-      : `No check failed (${evidence.checks.filter((c) => c.status === 'pass').length} of ${evidence.checks.length} passed).`,
-    `Next drill due ${formatDate(evidence.nextDrillDue)}.`,
-  ];
-  return {
-    kind: 'drill-finished',
-    database: evidence.backup.database,
-    severity: evidence.verdict === 'PASS' ? 'info' : 'critical',
-    at: evidence.finishedAt,
-    verdict: evidence.verdict,
-    drillId: evidence.drillId,
-    summary: lines.join('\n'),
-    pdfPath,
-    failedChecks: failed.map((c) => c.title),
-  };
-}
+export { buildNotification } from './drill-finished.ts';
+export { createEmailNotifier, type EmailNotifierOptions } from './email.ts';
+export { notifyAll, shouldSend, type NotifyAllOptions, type NotifyAllResult } from './policy.ts';
+export { resolveRecipients, type ResolveRecipientsOptions } from './recipients.ts';
+export { DEFAULT_NOTIFY_TEMPLATES_DIR, NOTIFICATION_KINDS, renderMessage, type RenderedMessage } from './render.ts';
+export { createNotifiers, DEFAULT_WEBHOOK_URL_ENV, notifyConfigFor, type CreateNotifiersOptions } from './routing.ts';
+export { sanitizeNotification, scrubText } from './sanitize.ts';
+export type { BackupSucceeded, DrillFigures, DrillFinished, Escalation, JobFailed, JobKind, MonitorAlert, Notification, Notifier, Severity } from './types.ts';
+export { createWebhookNotifier, PAGERDUTY_EVENTS_URL, SIGNATURE_HEADER, TIMESTAMP_HEADER, type WebhookFormat, type WebhookNotifierOptions } from './webhook.ts';

@@ -47,6 +47,24 @@ export interface DrillFinished extends Base {
   failedChecks: string[];
   /** The rendered PDF (attached or linked by notifiers that can). */
   pdfPath?: string;
+  /** Where the PDF is stored beside the backups (named when it is too large to attach). */
+  reportKey?: string;
+  /** The figures behind `summary`, for notifiers that lay them out (set by buildNotification). */
+  figures?: DrillFigures;
+}
+
+/** RTO and RPO against their targets, check counts and the next drill's date. */
+export interface DrillFigures {
+  /** null when the restore never completed. */
+  rtoMs: number | null;
+  rtoTargetMinutes: number;
+  rpoHours: number;
+  rpoTargetHours: number;
+  checksPassed: number;
+  checksTotal: number;
+  /** YYYY-MM-DD */
+  nextDrillDue: string;
+  backupId: string;
 }
 
 /**

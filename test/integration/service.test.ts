@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
 import { newKeyring, REPO_ROOT, runCli, tempDir } from '../helpers/pgdrill.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startSmtpServer } from '../helpers/smtp.ts';
 
 const BIN = path.join(REPO_ROOT, 'bin/pgdrill.js');
 let source: SourceDatabase;
@@ -28,9 +29,12 @@ interface Service {
   waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
+/** `pgdrill serve --metrics-port 0` (the log says where /metrics is). */
+const execaService = (cwd: string, env: Record<string, string>): Service => startService('serve', cwd, env, ['--metrics-port', '0']);
+
 /** Starts `pgdrill serve|worker` in `cwd` and collects its JSON log. */
-function startService(command: 'serve' | 'worker', cwd: string, env: Record<string, string>): Service {
-  const child = execa('node', [BIN, command], {
+function startService(command: 'serve' | 'worker', cwd: string, env: Record<string, string>, args: string[] = []): Service {
+  const child = execa('node', [BIN, command, ...args], {
     cwd,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
     extendEnv: false,
@@ -63,12 +67,23 @@ function startService(command: 'serve' | 'worker', cwd: string, env: Record<stri
 const baseEnv = (storage: string, extra: Record<string, string> = {}) => ({ DATABASE_URL: source.url, PGDRILL_STORAGE: storage, PGDRILL_ENCRYPTION_KEYS: keys, ...extra });
 
 describe('pgdrill serve (one machine, private Redis)', () => {
-  it('runs a queued backup to its end, then retention and verification; status is healthy; SIGTERM exits 143 and stops Redis', async () => {
+  it('runs a queued backup, then retention and verification, and a drill: e-mails, /metrics, status healthy; SIGTERM exits 143 and stops Redis', async () => {
     const cwd = tempDir('serve');
-    const env = baseEnv(path.join(cwd, 'store'));
-    const service = startService('serve', cwd, env);
+    const smtp = await startSmtpServer({ user: 'backups', password: 'smtp-Secret-1' });
+    const env = baseEnv(path.join(cwd, 'store'), {
+      PGDRILL_SMTP_URL: smtp.url,
+      PGDRILL_SMTP_PASSWORD: 'smtp-Secret-1',
+      PGDRILL_MAIL_FROM: 'backups@example.org',
+      PGDRILL_NOTIFY_EMAIL: 'ops@example.org',
+      PGDRILL_NOTIFY_ON_SUCCESS: 'always',
+      PGDRILL_SANDBOX: 'embedded',
+      PUPPETEER_EXECUTABLE_PATH: '/usr/bin/chromium',
+      PGDRILL_CANARY_PASSWORD: source.canaryPassword,
+    });
+    const service = execaService(cwd, env);
     try {
       await service.waitFor((l) => l.msg === 'worker ready');
+      const metricsUrl = String((await service.waitFor((l) => l.msg === 'metrics')).url);
       const state = path.join(cwd, '.pgdrill');
       expect((await readdir(state)).sort()).toEqual(expect.arrayContaining(['redis.json', 'redis.password']));
       const run = await runCli(['run', 'backup', '--wait'], env, { cwd });
@@ -78,6 +93,29 @@ describe('pgdrill serve (one machine, private Redis)', () => {
       await service.waitFor((l) => l.kind === 'prune' && l.msg === 'job completed');
       const verified = await service.waitFor((l) => l.kind === 'verify' && l.msg === 'job completed');
       expect(verified.summary).toMatch(/^verified \d+ backup\(s\): all OK$/);
+      // The success e-mail (onSuccess: always) with size, duration and SHA-256, sent with the SMTP login.
+      const [success] = await smtp.waitForMails(1);
+      expect(smtp.logins).toEqual([{ username: 'backups', password: 'smtp-Secret-1' }]);
+      const manifests = path.join(cwd, 'store/backups/manifests/daily');
+      const [manifestFile] = await readdir(manifests);
+      const manifest = JSON.parse(await readFile(path.join(manifests, manifestFile!), 'utf8')) as { objects: { dump: { sha256: string; size: number } } };
+      expect(success!.parsed.text).toContain(manifest.objects.dump.sha256);
+      expect(success!.raw).not.toContain('smtp-Secret-1');
+
+      // The monthly drill, queued by hand: its e-mail carries the PDF.
+      const drill = await runCli(['run', 'drill', '--wait'], env, { cwd, timeoutMs: 400_000 });
+      expect(drill.exitCode, String(drill.stderr)).toBe(0);
+      expect(drill.stdout).toMatch(/drill drill-\S+: PASS/);
+      const drillMail = (await smtp.waitForMails(2)).find((m) => m.parsed.attachments.some((a) => a.contentType === 'application/pdf'));
+      expect(drillMail, smtp.mails.map((m) => m.parsed.subject).join(' | ')).toBeDefined();
+      expect(drillMail!.parsed.attachments.find((a) => a.contentType === 'application/pdf')!.content.subarray(0, 5).toString()).toBe('%PDF-');
+
+      // /metrics shows the figures of the jobs that ran.
+      const scraped = await (await fetch(metricsUrl)).text();
+      expect(scraped).toMatch(/^pgdrill_backup_last_success_timestamp_seconds\{database="oslrs"\} [1-9]/m);
+      expect(scraped).toMatch(/^pgdrill_backup_duration_seconds_count\{database="oslrs"\} 1$/m);
+      expect(scraped).toMatch(/^pgdrill_drill_last_success_timestamp_seconds\{database="oslrs"\} [1-9]/m);
+      expect(scraped).toMatch(/^pgdrill_drill_rto_seconds\{database="oslrs"\} \d/m);
 
       const status = await runCli(['status', '--json'], env, { cwd });
       expect(status.exitCode, String(status.stderr)).toBe(0);
@@ -91,6 +129,7 @@ describe('pgdrill serve (one machine, private Redis)', () => {
       expect(log).not.toContain(new URL(source.url).password);
     } finally {
       service.process.kill('SIGTERM');
+      await smtp.stop();
     }
     const ended = await service.process;
     expect(ended.exitCode).toBe(143);
@@ -115,11 +154,19 @@ describe('pgdrill worker on a shared Redis', () => {
     await redis?.stop();
   });
 
-  it('retries a failing backup with the configured backoff, escalates warning → critical → page, and recovers', async () => {
+  it('retries a failing backup with the configured backoff, escalates warning → critical → page, recovers; a monitor fires once; SMTP down is counted', async () => {
     const cwd = tempDir('escalate');
     const storage = path.join(cwd, 'store');
-    const prefix = { PGDRILL_RETRY_BACKOFF: '1,1,1', REDIS_URL: redis.url };
-    await writeFile(path.join(cwd, 'pgdrill.config.json'), JSON.stringify({ service: { queuePrefix: 'escalate' } }));
+    // Mail goes to a port nobody listens on: the backup must not care, the failure is counted.
+    const prefix = {
+      PGDRILL_RETRY_BACKOFF: '1,1,1',
+      REDIS_URL: redis.url,
+      PGDRILL_SMTP_URL: 'smtp://backups@127.0.0.1:9',
+      PGDRILL_MAIL_FROM: 'backups@example.org',
+      PGDRILL_NOTIFY_EMAIL: 'ops@example.org',
+    };
+    // diskFreeMinRatio 1: the disk-free monitor fires (no file system is 100 % free) — once per episode.
+    await writeFile(path.join(cwd, 'pgdrill.config.json'), JSON.stringify({ service: { queuePrefix: 'escalate' }, monitors: { diskFreeMinRatio: 1 } }));
     // A source that refuses connections: every attempt fails fast.
     const broken = baseEnv(storage, { ...prefix, DATABASE_URL: 'postgres://app@127.0.0.1:1/oslrs', PGPASSWORD: 'x' });
     const worker = startService('worker', cwd, broken);
@@ -136,6 +183,9 @@ describe('pgdrill worker on a shared Redis', () => {
       }
       const attempts = worker.lines().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('[backup FAILED] oslrs, attempt '));
       expect(attempts.map((l) => /attempt (\d+ of \d+)/.exec(l.msg as string)?.[1])).toEqual(Array(3).fill(['1 of 4', '2 of 4', '3 of 4', '4 of 4']).flat());
+      // Evaluated after each of the 12 failed attempts, the monitor notified once.
+      const firing = worker.lines().filter((l) => typeof l.msg === 'string' && l.msg.startsWith('[monitor firing] oslrs: disk-free'));
+      expect(firing).toHaveLength(1);
     } finally {
       worker.process.kill('SIGTERM');
       await worker.process;
@@ -147,6 +197,12 @@ describe('pgdrill worker on a shared Redis', () => {
       const run = await runCli(['run', 'backup', '--wait'], baseEnv(storage, prefix), { cwd });
       expect(run.exitCode, String(run.stderr)).toBe(0);
       await fixed.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('[RECOVERED] oslrs: backup succeeded again after 3 failure(s)'));
+      // The backup was published although no e-mail could be sent; the failures are counted.
+      await fixed.waitFor((l) => l.msg === 'notification not delivered' && l.notifier === 'email', 60_000);
+      const status = await runCli(['status', '--json'], baseEnv(storage, prefix), { cwd });
+      const snapshot = JSON.parse(String(status.stdout)) as { databases: Array<{ lastBackup: unknown }>; notificationFailures: Record<string, number> };
+      expect(snapshot.databases[0]!.lastBackup).not.toBeNull();
+      expect(snapshot.notificationFailures.email).toBeGreaterThanOrEqual(1);
     } finally {
       fixed.process.kill('SIGTERM');
       expect((await fixed.process).exitCode).toBe(143);

@@ -11,6 +11,7 @@ import { formatAge, formatBytes, formatDuration } from '../../format/index.ts';
 import type { JobKind } from '../../notify/index.ts';
 import {
   enqueueJob,
+  fleetOf,
   healthSnapshot,
   JOB_KINDS,
   closeQueues,
@@ -75,11 +76,14 @@ export function register(program: Command): void {
       const queues = openQueues(redisOptions(endpoint), cfg.service.queuePrefix);
       const schedules = await upsertSchedules(cfg, queues).finally(() => closeQueues(queues));
       for (const s of schedules) log.info({ database: s.database, kind: s.kind, pattern: s.pattern, timeZone: s.timeZone, next: s.next }, 'scheduled');
-      let notify: ReturnType<typeof serviceNotify> = async () => {};
+      // Built before the worker takes jobs: a notification setting that cannot work stops it here.
+      // Failures are counted in the worker's shared state once it exists.
+      const started: { state?: ServiceState } = {};
+      const notify = serviceNotify({ config: cfg, fleet: fleetOf(cfg), log, countFailure: async (name) => started.state?.countNotificationFailure(name) });
       const metricsPort = flags.metricsPort ?? cfg.service.metricsPort;
       const metrics = metricsPort === undefined ? undefined : await createMetricsRegistry();
-      const worker = await startWorker({ config: cfg, configFile: program.opts().config, cwd: process.cwd(), endpoint, log, metrics, notify: (m) => notify(m) });
-      notify = serviceNotify({ state: worker.state, log });
+      const worker = await startWorker({ config: cfg, configFile: program.opts().config, cwd: process.cwd(), endpoint, log, metrics, notify });
+      started.state = worker.state;
       const server =
         metrics && metricsPort !== undefined
           ? await serveMetrics(metricsPort, async () =>
