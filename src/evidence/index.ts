@@ -29,9 +29,14 @@ export type {
   Verdict,
 } from './schema.ts';
 export {
+  appendToLedger,
+  DEFAULT_LEDGER_LOCK,
+  failsVerification,
+  FORK_WINDOW_MS,
   generateSigningKey,
   hashEvidence,
   historyWith,
+  ledgerLockKey,
   nextLedger,
   publicKeyFingerprint,
   publishReport,
@@ -42,6 +47,9 @@ export {
   verifyReports,
 } from './ledger.ts';
 export type {
+  AppendOptions,
+  LedgerEntry,
+  LedgerLockTiming,
   PublishedReport,
   ReadHistoryOptions,
   RecordProblem,
