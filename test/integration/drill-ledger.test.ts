@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,9 @@ describe('concurrent drills', () => {
     expect(Date.parse(later.finishedAt)).toBeGreaterThan(Date.parse(earlier.finishedAt));
     // They did run at the same time: the later one started before the earlier one was filed.
     expect(Date.parse(later.startedAt)).toBeLessThan(Date.parse(earlier.finishedAt));
+
+    // Both released the ledger lock: the next drill does not wait.
+    expect(existsSync(path.join(env.PGDRILL_STORAGE!, 'backups/drills/ledger.lock'))).toBe(false);
 
     const verify = await runCli(['verify-reports'], env);
     expect(verify.exitCode, `${verify.stdout}\n${verify.stderr}`).toBe(0);
