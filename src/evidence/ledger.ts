@@ -495,7 +495,8 @@ function rawIdentity(bytes: Buffer, key: string): { drillId: string; startedAt: 
   }
 }
 
-const minutesApart = (a: string, b: string): string => {
+/** `3 s`, `11 min`, `90 days`: how far apart two instants are, for messages. */
+const timeApart = (a: string, b: string): string => {
   const ms = Math.abs(Date.parse(a) - Date.parse(b));
   return ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms < 2 * 86_400_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 86_400_000)} days`;
 };
@@ -612,13 +613,13 @@ export async function verifyReports(storage: BackupStorage, prefix: string, opti
         add(
           record,
           'forked',
-          `${first!.drillId} and ${record.drillId} both ${what}: the two drills ran at the same time (their records were made ${minutesApart(firstAt, at)} apart) and each chained to the newest record it saw. Both records are in storage and checked like every other; nothing is missing or altered. Drills now file one at a time, so this fork stays as it is: reported, not a failure`,
+          `${first!.drillId} and ${record.drillId} both ${what}: the two drills ran at the same time (their records were made ${timeApart(firstAt, at)} apart) and each chained to the newest record it saw. Both records are in storage and checked like every other; nothing is missing or altered. Reported, not a failure: a fork cannot be undone without rewriting signed records, and drills now file one at a time`,
         );
       } else {
         add(
           record,
           'reordered',
-          `${record.drillId} and ${first!.drillId} both ${what}, but their records were made ${minutesApart(firstAt, at)} apart, too far apart for drills running at the same time: ${previous === null ? 'the chain was restarted' : 'a record was inserted into the chain'}`,
+          `${record.drillId} and ${first!.drillId} both ${what}, but their records were made ${timeApart(firstAt, at)} apart, too far apart for drills running at the same time: ${previous === null ? 'the chain was restarted' : 'a record was inserted into the chain'}`,
         );
       }
     }

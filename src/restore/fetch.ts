@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, statfs } from 'node:fs/promises';
+import { mkdtemp, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createDecryptStream, type Keyring } from '../crypto/index.ts';
@@ -35,7 +35,7 @@ const SCRATCH_FAULTS: Record<string, (folder: string) => string> = {
 function scratchFault(error: unknown): string | undefined {
   for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth += 1) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code in SCRATCH_FAULTS) return code;
+    if (typeof code === 'string' && Object.hasOwn(SCRATCH_FAULTS, code)) return code;
   }
   return undefined;
 }
@@ -44,26 +44,16 @@ function scratchFault(error: unknown): string | undefined {
 const onDisk = (size: number, blockSize: number) => Math.ceil(size / blockSize) * blockSize;
 
 /**
- * A private folder in TMPDIR for a backup's files, created only after checking that the file
- * system has room for every object's stored and decrypted copy (the manifest knows both sizes), so
- * a full disk fails before anything is downloaded. A full, read-only or missing TMPDIR is a
- * ScratchFolderError (exit 3): the local machine's problem, never the backup's.
+ * A private folder in TMPDIR for a backup's files, kept only when the file system has room for
+ * every object's stored and decrypted copy (the manifest knows both sizes), so a full disk fails
+ * before anything is downloaded. A full, read-only or missing TMPDIR is a ScratchFolderError
+ * (exit 3): the local machine's problem, never the backup's.
  */
 export async function createFetchFolder(manifest: BackupManifest, objects: readonly StoredObjectRef[]): Promise<string> {
   const parent = os.tmpdir();
-  // statfs fails only when TMPDIR itself is unusable; mkdtemp below then says how.
-  const fs = await statfs(parent).catch(() => undefined);
-  if (fs) {
-    const needed = objects.reduce((sum, o) => sum + onDisk(o.size, fs.bsize) + onDisk(o.plaintextSize, fs.bsize), 0);
-    const free = fs.bavail * fs.bsize;
-    if (free < needed) {
-      throw new ScratchFolderError(parent, `Not enough space in ${parent} to fetch backup ${manifest.id}: it needs ${formatBytes(needed)} (stored and decrypted copies), ${formatBytes(free)} are free`, {
-        hint: `Free space there or point TMPDIR at a folder with at least ${formatBytes(needed)} free; the backup itself was not read`,
-      });
-    }
-  }
+  let folder: string;
   try {
-    return await mkdtemp(path.join(parent, 'pgdrill-restore-'));
+    folder = await mkdtemp(path.join(parent, 'pgdrill-restore-'));
   } catch (error) {
     const code = scratchFault(error);
     throw new ScratchFolderError(parent, `Cannot create a temp folder in ${parent} to fetch backup ${manifest.id}: ${code ? SCRATCH_FAULTS[code]!(parent) : (error as Error).message}`, {
@@ -71,6 +61,17 @@ export async function createFetchFolder(manifest: BackupManifest, objects: reado
       cause: error,
     });
   }
+  // After mkdtemp, so that a read-only file system (which reports no free space) is named as such.
+  const fs = await statfs(folder);
+  const needed = objects.reduce((sum, o) => sum + onDisk(o.size, fs.bsize) + onDisk(o.plaintextSize, fs.bsize), 0);
+  const free = fs.bavail * fs.bsize;
+  if (free < needed) {
+    await rm(folder, { recursive: true, force: true });
+    throw new ScratchFolderError(parent, `Not enough space in ${parent} to fetch backup ${manifest.id}: it needs ${formatBytes(needed)} (stored and decrypted copies), ${formatBytes(free)} are free`, {
+      hint: `Free space there or point TMPDIR at a folder with at least ${formatBytes(needed)} free; the backup itself was not read`,
+    });
+  }
+  return folder;
 }
 
 /** A failure to write into the scratch folder as the local error it is, or undefined for any other failure. */

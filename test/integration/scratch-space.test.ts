@@ -21,6 +21,8 @@ const TMPFS_BYTES = 1024 * 1024;
 let source: SourceDatabase;
 let env: Record<string, string>;
 let scratch: string;
+/** A second tmpfs, mounted read-only. */
+let readOnly: string;
 let mounted = false;
 let manifest: BackupManifest;
 
@@ -37,6 +39,8 @@ beforeAll(async () => {
     console.warn(`[scratch-space] skipping: ${reason}`);
     return;
   }
+  readOnly = tempDir('tmpfs-ro');
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m,ro', 'tmpfs', readOnly]);
   source = await startSourceDatabase({ rows: 2000 });
   env = { DATABASE_URL: source.url, PGDRILL_STORAGE: tempDir('scratch-store'), PGDRILL_ENCRYPTION_KEYS: newKeyring() };
   const backup = await runCli(['backup'], env);
@@ -58,7 +62,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await source?.stop();
   if (mounted) await execa('umount', [scratch]);
+  if (readOnly) await execa('umount', [readOnly], { reject: false });
   await rm(scratch, { recursive: true, force: true });
+  if (readOnly) await rm(readOnly, { recursive: true, force: true });
 });
 
 describe('a full local scratch folder (TMPDIR on a 1 MiB tmpfs)', () => {
@@ -80,6 +86,14 @@ describe('a full local scratch folder (TMPDIR on a 1 MiB tmpfs)', () => {
     expect(r.stderr).toContain(`Not enough space in ${scratch}`);
     expect(`${r.stdout}\n${r.stderr}`).not.toMatch(/FAILED|failed verification/);
     expect(await leftovers()).toEqual([]);
+  });
+
+  test('a read-only TMPDIR is the same local error (exit 3), before anything is downloaded', async (ctx) => {
+    if (!mounted) ctx.skip();
+    const r = await runCli(['restore', '--latest', '--dry-run'], { ...env, TMPDIR: readOnly });
+    expect(r.exitCode, String(r.stderr)).toBe(3);
+    expect(r.stderr).toContain(`Cannot create a temp folder in ${readOnly} to fetch backup ${manifest.id}: ${readOnly} is on a read-only file system`);
+    expect(r.stderr).toContain('Point TMPDIR at an existing, writable folder with room for the backup; the backup itself was not read');
   });
 
   // The free-space check passes, then the disk fills anyway (another process wrote to it): the

@@ -321,7 +321,7 @@ describe('forks from concurrent drills', () => {
     const result = await verifyReports(storage, PREFIX, { publicKey: keys.publicKeyPem });
     expect(kinds(result)).toEqual([['forked', b.drillId]]);
     expect(result.problems[0]?.message).toBe(
-      `${a.drillId} and ${b.drillId} both name ${november!.drillId} as the previous drill, with its correct hash: the two drills ran at the same time (their records were made 3 s apart) and each chained to the newest record it saw. Both records are in storage and checked like every other; nothing is missing or altered. Drills now file one at a time, so this fork stays as it is: reported, not a failure`,
+      `${a.drillId} and ${b.drillId} both name ${november!.drillId} as the previous drill, with its correct hash: the two drills ran at the same time (their records were made 3 s apart) and each chained to the newest record it saw. Both records are in storage and checked like every other; nothing is missing or altered. Reported, not a failure: a fork cannot be undone without rewriting signed records, and drills now file one at a time`,
     );
     expect(result.ok).toBe(true);
     expect(result.records.map((r) => [r.drillId, r.status, r.signature])).toEqual([
