@@ -68,6 +68,22 @@ export function extensionOfDataKey(key: string, id: string): string {
   return key.slice(key.lastIndexOf('/') + 1 + id.length + 1);
 }
 
+/** The period a backup id starts with, per tier (see backupId). */
+const ID_PERIOD: Record<BackupTier, string> = { daily: String.raw`\d{4}-\d{2}-\d{2}`, weekly: String.raw`\d{4}-W\d{2}`, monthly: String.raw`\d{4}-\d{2}` };
+
+/** `{period}-{key-safe database}[-N].{objectExtension}` */
+const dataKeyName = (tier: BackupTier) => new RegExp(String.raw`^${ID_PERIOD[tier]}-[A-Za-z0-9_.-]+?\.(?:dump|sql|globals\.sql)(?:\.zst|\.gz)?(?:\.enc)?$`);
+
+/**
+ * Whether `key` is named like a data object of `tier` (`{prefix}/{tier}/{id}.{ext}`, see dataKey and
+ * objectExtension): only such keys can be a pgdrill leftover; anything else in a tier folder was put
+ * there by someone else and is never swept.
+ */
+export function isDataKey(prefix: string, tier: BackupTier, key: string): boolean {
+  const start = tierPrefix(prefix, tier);
+  return key.startsWith(start) && dataKeyName(tier).test(key.slice(start.length));
+}
+
 /** Tier and id of a manifest key under `prefix`, or undefined for any other key. */
 export function parseManifestKey(prefix: string, key: string): { tier: BackupTier; id: string } | undefined {
   const start = manifestsPrefix(prefix);

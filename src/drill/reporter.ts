@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { SerializedError } from 'vitest';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { buildNotification, createConsoleNotifier, type Notifier } from '../notify/index.ts';
-import { DrillEvidence, publishReport, readDrillHistory, serializeEvidence, type CheckResult } from '../evidence/index.ts';
+import { appendToLedger, DrillEvidence, serializeEvidence, type CheckResult } from '../evidence/index.ts';
 import { makeDirectory } from '../storage/index.ts';
 import { openStorage } from '../storage/index.ts';
 import { buildEvidence } from './build-evidence.ts';
@@ -112,30 +112,39 @@ export class DrillReporter implements Reporter {
     const outDir = path.resolve(this.#options.cwd ?? process.cwd(), config.report.outDir);
     const storage = openStorage(config);
     try {
-      const history = await readDrillHistory(storage, config.storage.prefix, 11, {
-        onInvalid: (key, error) => process.stderr.write(`pgdrill: ignoring unreadable drill record ${key}: ${error.message}\n`),
-      });
-      const evidence = DrillEvidence.parse(
-        buildEvidence({ state, checks, checksMs, finishedAt: new Date(), config, history, unhandledErrors: errors }),
+      // One drill files at a time: the history is read, the evidence made (finishedAt included) and
+      // rendered under the ledger lock, so concurrent drills chain one after the other.
+      const filed = await appendToLedger(
+        storage,
+        config.storage.prefix,
+        {
+          owner: state.drillId,
+          historyLimit: 11,
+          onInvalid: (key, error) => process.stderr.write(`pgdrill: ignoring unreadable drill record ${key}: ${error.message}\n`),
+          log: (line) => process.stderr.write(`pgdrill: ${line}\n`),
+        },
+        async (history) => {
+          const evidence = DrillEvidence.parse(buildEvidence({ state, checks, checksMs, finishedAt: new Date(), config, history, unhandledErrors: errors }));
+          // The verdict stands even if rendering or publishing fails below; the CLI reports both.
+          this.result = { verdict: evidence.verdict, drillId: state.drillId, failedChecks };
+          // The evidence is the record: on disk before Chromium or storage get a chance to fail.
+          const jsonPath = path.join(outDir, state.startedAt.slice(0, 7), `${state.drillId}.json`);
+          await makeDirectory(path.dirname(jsonPath));
+          await writeFile(jsonPath, serializeEvidence(evidence));
+          this.result.jsonPath = jsonPath;
+          // Chromium's driver and the templates load only now, after the evidence is on disk.
+          const { renderReport } = await import('../report/index.ts');
+          const rendered = await renderReport(evidence, {
+            outDir,
+            chromiumPath: config.report.chromiumPath,
+            logoPath: config.report.logoPath,
+            signingKey: config.report.signingKey,
+          });
+          this.result.pdfPath = rendered.pdfPath;
+          return { paths: rendered, evidence };
+        },
       );
-      // The verdict stands even if rendering or publishing fails below; the CLI reports both.
-      this.result = { verdict: evidence.verdict, drillId: state.drillId, failedChecks };
-      // The evidence is the record: on disk before Chromium or storage get a chance to fail.
-      const jsonPath = path.join(outDir, state.startedAt.slice(0, 7), `${state.drillId}.json`);
-      await makeDirectory(path.dirname(jsonPath));
-      await writeFile(jsonPath, serializeEvidence(evidence));
-      this.result.jsonPath = jsonPath;
-      // Chromium's driver and the templates load only now, after the evidence is on disk.
-      const { renderReport } = await import('../report/index.ts');
-      const rendered = await renderReport(evidence, {
-        outDir,
-        chromiumPath: config.report.chromiumPath,
-        logoPath: config.report.logoPath,
-        signingKey: config.report.signingKey,
-      });
-      this.result.pdfPath = rendered.pdfPath;
-      const published = await publishReport(storage, config.storage.prefix, rendered, { drillId: state.drillId, startedAt: state.startedAt });
-      await this.#notifier.notify(buildNotification(evidence, rendered.pdfPath, { reportKey: published.pdfKey }));
+      await this.#notifier.notify(buildNotification(filed.entry.evidence, filed.entry.paths.pdfPath, { reportKey: filed.published.pdfKey }));
     } catch (error) {
       this.result ??= { verdict: 'FAIL', drillId: state.drillId, failedChecks };
       this.result.error = `the drill record could not be completed: ${(error as Error).message}`;

@@ -8,7 +8,10 @@ export const ExitCode = {
   failure: 1,
   /** storage unreachable, upload or download failed */
   storage: 2,
-  /** configuration invalid or missing */
+  /**
+   * configuration invalid or missing, or the local environment cannot do the job (no pg_restore,
+   * the scratch folder TMPDIR is full, over quota or read-only): fix the host, not the backup
+   */
   config: 3,
   /** integrity or verification failed (checksum, decryption, record counts) */
   verification: 4,
@@ -100,6 +103,20 @@ export class SandboxError extends PgdrillError {}
 
 /** The report could not be rendered, signed or verified. */
 export class ReportError extends PgdrillError {}
+
+/**
+ * The local scratch folder (TMPDIR, where restore, verify and the drill download and decrypt) has
+ * too little space, is over quota, is read-only or cannot be used. It says nothing about the
+ * backup, so it exits 3 like the other local-environment errors, never 4. `folder` is the folder.
+ */
+export class ScratchFolderError extends PgdrillError {
+  override readonly exitCode = ExitCode.config;
+  readonly folder: string;
+  constructor(folder: string, message: string, options: PgdrillErrorOptions = {}) {
+    super(message, options);
+    this.folder = folder;
+  }
+}
 
 /** A safety guard refused to proceed (lock held, non-empty restore target, production target). */
 export class RefusedError extends PgdrillError {

@@ -32,9 +32,14 @@ export type {
   Wording,
 } from './schema.ts';
 export {
+  appendToLedger,
+  DEFAULT_LEDGER_LOCK,
+  failsVerification,
+  FORK_WINDOW_MS,
   generateSigningKey,
   hashEvidence,
   historyWith,
+  ledgerLockKey,
   nextLedger,
   publicKeyFingerprint,
   publishReport,
@@ -45,6 +50,9 @@ export {
   verifyReports,
 } from './ledger.ts';
 export type {
+  AppendOptions,
+  LedgerEntry,
+  LedgerLockTiming,
   PublishedReport,
   ReadHistoryOptions,
   RecordProblem,

@@ -1,13 +1,15 @@
-import { constants } from 'node:fs';
-import { access, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { access, mkdtemp, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import Handlebars from 'handlebars';
 import puppeteer from 'puppeteer-core';
 import type { Browser } from 'puppeteer-core';
 import { PACKAGE_ROOT } from '../config/index.ts';
 import { ReportError } from '../errors/index.ts';
 import { makeDirectory } from '../storage/index.ts';
+import { registerCleanup } from '../lifecycle/index.ts';
+import { childEnv } from '../pgtools/index.ts';
 import { hashEvidence, parseEvidence, serializeEvidence, signatureSidecar, type DrillEvidence, type DrillEvidenceInput } from '../evidence/index.ts';
 import { escapeHtml } from './text.ts';
 import { buildView } from './view.ts';
@@ -221,20 +223,118 @@ export async function resolveChromium(chromiumPath?: string): Promise<string> {
   return path;
 }
 
+/**
+ * Longest socket path Chromium accepts (sun_path is 108 bytes). Its singleton socket is
+ * `$TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket`; a longer path is a fatal error.
+ */
+const MAX_SOCKET_PATH = 107;
+
+/** Environment variables Chromium needs besides childEnv's PATH, HOME, locale, TZ and USER. */
+const CHROMIUM_ENV = ['FONTCONFIG_FILE', 'FONTCONFIG_PATH'] as const;
+
+/**
+ * The folder Chromium's singleton socket was made in, named by the profile's `SingletonSocket`
+ * link: inside the profile unless TMPDIR was too long to move Chromium's temp files there.
+ */
+function singletonSocketDir(profileDir: string): string | undefined {
+  try {
+    const dir = dirname(readlinkSync(join(profileDir, 'SingletonSocket')));
+    return /^org\.chromium\.Chromium\.\w+$/.test(basename(dir)) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pids of the Chromium processes using this profile, from /proc: puppeteer hands out the browser
+ * process only once it has connected, and a signal may come before that.
+ */
+function chromiumPids(profileDir: string): number[] {
+  const flag = `--user-data-dir=${profileDir}`;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(flag);
+      } catch {
+        return false; // exited meanwhile
+      }
+    })
+    .map(Number);
+}
+
+/** Whether a process still runs (a zombie has stopped: it writes nothing more). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Kills this profile's Chromium (the browser's process group and any helper started with the
+ * profile) and waits, at most a second, until none of them runs, so nothing writes into the
+ * profile while it is removed. Synchronous: it also runs from the process `exit` hook.
+ */
+function killChromium(profileDir: string, browserPid: number | undefined): void {
+  const pids = new Set([...(browserPid === undefined ? [] : [browserPid]), ...chromiumPids(profileDir)]);
+  for (const pid of pids) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL'); // -pid: the group the browser leads (puppeteer starts it detached)
+      } catch {
+        // not a group leader, or already gone
+      }
+    }
+  }
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < 1000 && [...pids].some(running); waited += 10) Atomics.wait(pause, 0, 0, 10);
+}
+
+function removeProfile(profileDir: string): void {
+  const socketDir = singletonSocketDir(profileDir);
+  if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+  rmSync(profileDir, { recursive: true, force: true });
+}
+
 async function printPdf(html: string, options: PrintOptions): Promise<{ pdf: Uint8Array; blockedRequests: string[] }> {
   const executablePath = await resolveChromium(options.chromiumPath);
-  const userDataDir = await mkdtemp(join(tmpdir(), 'pgdrill-chromium-'));
+  // One folder for everything this Chromium writes: its profile and, as its TMPDIR, its temp files
+  // (org.chromium.Chromium.*). A signal or exit kills Chromium first (so it writes nothing more),
+  // then removes the folder: nothing is left in TMPDIR.
+  const profileDir = await mkdtemp(join(tmpdir(), 'pgdrill-chromium-'));
+  const ownTmp = join(profileDir, 'org.chromium.Chromium.XXXXXX', 'SingletonSocket').length <= MAX_SOCKET_PATH;
   let browser: Browser | undefined;
+  const stopAndRemove = (): void => {
+    killChromium(profileDir, browser?.process()?.pid);
+    removeProfile(profileDir);
+  };
+  const unregister = registerCleanup({ kind: 'Chromium profile(s)', label: profileDir, run: async () => stopAndRemove(), runSync: stopAndRemove });
+  const fontConfig = Object.fromEntries(CHROMIUM_ENV.filter((name) => process.env[name]).map((name) => [name, process.env[name]!]));
   const blockedRequests: string[] = [];
   try {
     try {
       browser = await puppeteer.launch({
         executablePath,
         headless: true,
-        userDataDir,
+        userDataDir: profileDir,
         args: [...CHROMIUM_ARGS],
         pipe: true,
         timeout: options.timeoutMs,
+        // Signals are the lifecycle module's: it kills Chromium and removes its folder.
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+        // Allow-listed, like every child: no encryption keys, S3 secrets or database URLs.
+        env: childEnv({ ...fontConfig, ...(ownTmp ? { TMPDIR: profileDir } : {}) }),
       });
     } catch (error) {
       throw new ReportError(`Chromium at ${executablePath} did not start: ${(error as Error).message}`, {
@@ -274,7 +374,12 @@ async function printPdf(html: string, options: PrintOptions): Promise<{ pdf: Uin
     });
   } finally {
     await browser?.close().catch(() => undefined);
-    await rm(userDataDir, { recursive: true, force: true }).catch(() => undefined);
+    unregister();
+    try {
+      removeProfile(profileDir);
+    } catch {
+      // best effort, as before: the PDF is made; a leftover folder must not fail the report
+    }
   }
 }
 

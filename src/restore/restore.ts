@@ -1,7 +1,5 @@
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import type { Keyring } from '../crypto/index.ts';
 import { type BackupManifest } from '../catalog/index.ts';
@@ -10,7 +8,7 @@ import { ConfigError } from '../errors/index.ts';
 import { registerCleanup } from '../lifecycle/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { fillArchiveOffsets } from './archive-offsets.ts';
-import { fetchObject, type FetchTimings } from './fetch.ts';
+import { createFetchFolder, fetchObject, type FetchTimings } from './fetch.ts';
 import { filterGlobals } from './globals.ts';
 import type { RestoreTarget } from './target.ts';
 
@@ -48,7 +46,8 @@ export async function fetchBackup(options: {
   withGlobals?: boolean;
   signal?: AbortSignal;
 }): Promise<FetchedBackup> {
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'pgdrill-restore-'));
+  const globalsObject = options.withGlobals !== false ? options.manifest.objects.globals : undefined;
+  const workDir = await createFetchFolder(options.manifest, [options.manifest.objects.dump, ...(globalsObject ? [globalsObject] : [])]);
   // The plaintext is personal data: removed on cleanup, and on a signal or at process exit if
   // cleanup never ran.
   const cleanup = async () => {
@@ -66,8 +65,7 @@ export async function fetchBackup(options: {
     const dump = await fetchObject({ ...common, object: options.manifest.objects.dump, name: options.manifest.format === 'custom' ? 'backup.dump' : 'backup.sql' });
     // Verified above; now give pg_restore --jobs the data offsets a piped pg_dump could not write.
     if (options.manifest.format === 'custom') fillArchiveOffsets(dump.path);
-    const globalsObject = options.manifest.objects.globals;
-    const globals = options.withGlobals !== false && globalsObject ? await fetchObject({ ...common, object: globalsObject, name: 'globals.sql' }) : undefined;
+    const globals = globalsObject ? await fetchObject({ ...common, object: globalsObject, name: 'globals.sql' }) : undefined;
     return {
       dumpPath: dump.path,
       globalsPath: globals?.path,

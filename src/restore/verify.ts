@@ -1,6 +1,6 @@
 import { missingKeyError, type Keyring } from '../crypto/index.ts';
 import type { BackupTier, Catalog, CatalogEntry } from '../catalog/index.ts';
-import { ConfigError, CryptoError, errorKind, IntegrityError } from '../errors/index.ts';
+import { ConfigError, CryptoError, errorKind, IntegrityError, ScratchFolderError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { checkPlainDump, GLOBALS_TRAILER, listArchive, restoreClientBinDir } from './archive.ts';
 import { fetchBackup } from './restore.ts';
@@ -65,8 +65,9 @@ async function verifyOne(entry: CatalogEntry, o: { storage: BackupStorage; keyri
     return { ...base, ok: true, bytes, entries, durationMs: Date.now() - started };
   } catch (error) {
     if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : error;
-    // A missing or too old pg_restore says nothing about the backup: stop the pass (exit 3).
-    if (error instanceof ConfigError) throw error;
+    // A missing or too old pg_restore, or a full or read-only TMPDIR, says nothing about the
+    // backup (nor about the next one): stop the pass (exit 3) rather than mark backups failed.
+    if (error instanceof ConfigError || error instanceof ScratchFolderError) throw error;
     return { ...base, ok: false, error: describeFailure(error), errorKind: errorKind(error), durationMs: Date.now() - started };
   } finally {
     await fetched?.cleanup();
@@ -76,7 +77,8 @@ async function verifyOne(entry: CatalogEntry, o: { storage: BackupStorage; keyri
 /**
  * Verifies backups one at a time (one backup's files on local disk at once). Manifests that do
  * not validate are reported as failed backups too. Never throws for a bad backup; throws a
- * ConfigError before reading anything when encrypted backups are selected but no key is set.
+ * ConfigError before reading anything when encrypted backups are selected but no key is set, and
+ * stops at a local fault (ConfigError, ScratchFolderError) that would fail every backup alike.
  */
 export async function verifyBackups(options: {
   storage: BackupStorage;

@@ -4,6 +4,7 @@ import {
   dataKey,
   dataKeyStem,
   extensionOfDataKey,
+  isDataKey,
   listBackups,
   tierPrefix,
   writeManifest,
@@ -31,6 +32,8 @@ export interface RetentionOutcome {
   plan: RetentionPlan;
   /** Data objects no manifest refers to, older than the grace period (deleted unless dry run). */
   orphans: string[];
+  /** Keys in the tier folders not named like a pgdrill object: someone else's, never deleted. */
+  foreign: string[];
   dryRun: boolean;
 }
 
@@ -39,7 +42,9 @@ const entryKey = (tier: string, id: string) => `${tier}/${id}`;
 /**
  * Plans retention over the valid manifests, then (unless dry run) promotes by copy, deletes expired
  * backups manifest-first (so a half-deleted backup is invisible rather than broken), and removes
- * orphaned objects past the grace period. Deletions are skipped when a promotion failed.
+ * orphaned objects past the grace period: objects named like pgdrill's own that no manifest names;
+ * anything else in the tier folders is reported as foreign and left alone. Deletions are skipped
+ * when a promotion failed.
  */
 export async function applyRetention(options: ApplyRetentionOptions): Promise<RetentionOutcome> {
   const { storage, prefix, now } = options;
@@ -88,17 +93,19 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
   }
 
   const orphans: string[] = [];
+  const foreign: string[] = [];
   const graceMs = options.orphanGraceHours * 3_600_000;
   for (const tier of ['daily', 'weekly', 'monthly'] as const) {
     for await (const object of storage.list(tierPrefix(prefix, tier))) {
-      if (!isProtected(object.key) && now.getTime() - object.lastModified.getTime() > graceMs) orphans.push(object.key);
+      if (!isDataKey(prefix, tier, object.key)) foreign.push(object.key);
+      else if (!isProtected(object.key) && now.getTime() - object.lastModified.getTime() > graceMs) orphans.push(object.key);
     }
   }
   if (!options.dryRun && orphans.length > 0) {
     await storage.delete(orphans);
     log(`removed ${orphans.length} orphaned object(s) older than ${options.orphanGraceHours} h`);
   }
-  return { plan, orphans, dryRun: Boolean(options.dryRun) };
+  return { plan, orphans, foreign, dryRun: Boolean(options.dryRun) };
 }
 
 /** Copies a daily backup's objects to the tier's keys, then writes the copy's own manifest last. */

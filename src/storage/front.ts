@@ -1,12 +1,31 @@
 import type { Readable } from 'node:stream';
 import { StorageError } from '../errors/index.ts';
-import { assertKey, assertPrefix } from './keys.ts';
+import { assertKey, assertPrefix, invalidKeyReason } from './keys.ts';
 import { abortReason, guardDownload, readSource, releaseSource, type SourceState } from './streams.ts';
 import type { BackupStorage, CallOptions, PutOptions, StorageDriver, StoredObject } from './types.ts';
 
 export interface StorageOptions {
   /** Aborts every call of this storage (e.g. the command's interrupt signal); each call may add its own. */
   signal?: AbortSignal;
+  /**
+   * Called once per key for a listed key that breaks pgdrill's key rules (`a/../b`, legal on S3):
+   * listings skip such keys, since no call could read or delete them, and pgdrill never wrote them.
+   * Default: one warning on stderr per key and process.
+   */
+  onIgnoredKey?: (key: string, reason: string) => void;
+}
+
+/** Keys already warned about by the default onIgnoredKey, so a command warns once per key. */
+const warnedKeys = new Set<string>();
+
+function warnIgnoredKey(location: string): (key: string, reason: string) => void {
+  return (key, reason) => {
+    if (warnedKeys.has(`${location}\0${key}`)) return;
+    warnedKeys.add(`${location}\0${key}`);
+    process.stderr.write(
+      `pgdrill: ignoring ${quote(key)} in ${location}: ${reason}, so pgdrill cannot read or delete it; it did not write it either. Remove or rename it with the storage's own tools if nobody needs it\n`,
+    );
+  };
 }
 
 const quote = (key: string): string => JSON.stringify(key);
@@ -47,6 +66,8 @@ export function createLazyStorage(location: string, load: () => Promise<StorageD
 }
 
 function storageFront(location: string, driverHandle: { open(): Promise<StorageDriver>; close(): Promise<void> }, storageOptions: StorageOptions): BackupStorage {
+  const ignored = new Set<string>();
+  const reportIgnored = storageOptions.onIgnoredKey ?? warnIgnoredKey(location);
   /** A driver failure as a StorageError; `what` names the operation and key(s), e.g. `put "daily/x"`. */
   function fail(driver: StorageDriver, what: string, error: unknown, signal: AbortSignal | undefined): Error {
     // An interrupt wins over whatever it made the call fail with.
@@ -159,7 +180,13 @@ function storageFront(location: string, driverHandle: { open(): Promise<StorageD
       try {
         for await (const item of driver.list(prefix, signal)) {
           if (signal?.aborted) throw abortError(signal, what, location);
-          yield item;
+          const reason = invalidKeyReason(item.key);
+          if (reason === undefined) {
+            yield item;
+          } else if (!ignored.has(item.key)) {
+            ignored.add(item.key);
+            reportIgnored(item.key, reason);
+          }
         }
       } catch (error) {
         throw fail(driver, what, error, signal);

@@ -24,6 +24,11 @@ export function assertPrefix(prefix: string, location: string): void {
   }
 }
 
+/** Why `key` is not a valid object key (`it has a '..' segment`), or undefined when it is one. */
+export function invalidKeyReason(key: string): string | undefined {
+  return keyProblem(key, false);
+}
+
 function keyProblem(key: string, isPrefix: boolean): string | undefined {
   if (typeof key !== 'string') return 'not a string';
   if (key === '') return isPrefix ? undefined : 'it is empty';

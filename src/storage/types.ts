@@ -47,7 +47,10 @@ export interface BackupStorage {
   get(key: string, options?: CallOptions): Promise<Readable>;
   /** Size and date of an object, or undefined when it does not exist. */
   head(key: string, options?: CallOptions): Promise<StoredObject | undefined>;
-  /** Every object whose key starts with `prefix`, in lexicographic key order. */
+  /**
+   * Every object whose key starts with `prefix`, in lexicographic key order. Keys that break the
+   * key rules (a `..` segment, legal on S3) are skipped and reported (StorageOptions.onIgnoredKey).
+   */
   list(prefix: string, options?: CallOptions): AsyncIterable<StoredObject>;
   /** Server-side copy where the backend supports it. A missing source throws StorageError with code `NOT_FOUND`. */
   copy(fromKey: string, toKey: string, options?: CallOptions): Promise<StoredObject>;

@@ -1,14 +1,15 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ReportError } from '../../src/errors/index.ts';
 import { parseEvidence } from '../../src/evidence/schema.ts';
 import type { DrillEvidenceInput } from '../../src/evidence/schema.ts';
 import { generateSigningKey, hashEvidence, verifyEvidenceSignature } from '../../src/evidence/ledger.ts';
 import { renderReport, rerenderReport } from '../../src/report/render.ts';
 import type { RenderResult } from '../../src/report/render.ts';
+import { newKeyring, REPO_ROOT } from '../helpers/pgdrill.ts';
 
 // Renders the fixtures with the system Chromium and reads the PDFs back with poppler
 // (pdftotext, pdfinfo), as an auditor's tools would.
@@ -259,5 +260,69 @@ describe('renderer guards', () => {
     await writeFile(join(templatesDir, 'report.css'), '');
     const result = await renderReport(JSON.parse(passJson), { outDir: join(dir, 'evil'), templatesDir });
     expect(result.blockedRequests).toEqual(['http://127.0.0.1:9/pixel.png']);
+  });
+});
+
+/** Pids of live processes whose parent is `parent`, with their command names. */
+async function childrenOf(parent: number): Promise<Array<{ pid: number; comm: string }>> {
+  const found: Array<{ pid: number; comm: string }> = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid …; comm may hold spaces and parentheses, so split at the last ')'.
+    const close = stat.lastIndexOf(')');
+    if (close < 0) continue;
+    const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+    if (ppid === parent) found.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, close) });
+  }
+  return found;
+}
+
+describe('interrupted rendering (issue 11 item 10)', () => {
+  // Chromium's singleton socket ($TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket) must fit in
+  // 107 bytes. With a TMPDIR of up to 38 characters Chromium gets its own TMPDIR inside its profile
+  // folder, and SIGINT may come at any moment: here as soon as the Chromium process exists. With a
+  // longer TMPDIR Chromium keeps it, and the cleanup removes the socket folder the profile's
+  // SingletonSocket link names, so that case waits for the link (made a moment after the folder).
+  it.for([
+    ['a short TMPDIR', '', null],
+    ['a long TMPDIR', `/${'long'.repeat(8)}`, /^pgdrill-chromium-\w+\/SingletonSocket$/],
+  ] as const)('SIGINT while Chromium starts or renders exits 130 and leaves nothing in %s; Chromium never sees pgdrill\'s secrets', async ([, suffix, waitFor]) => {
+    const base = await mkdtemp(join(tmpdir(), 'pgd-')); // `/tmp/pgd-XXXXXX`: 15 characters
+    onTestFinished(() => rm(base, { recursive: true, force: true }));
+    const scratch = base + suffix;
+    await mkdir(scratch, { recursive: true });
+    const secretKeys = newKeyring('leak-check');
+    const child = execa('node', [join(REPO_ROOT, 'bin/pgdrill.js'), 'report', '--from', join(REPO_ROOT, 'test/fixtures/evidence-pass.json'), '--out', join(dir, 'interrupted')], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: scratch, PGDRILL_ENCRYPTION_KEYS: secretKeys, S3_SECRET_KEY: 'never-for-chromium' },
+      extendEnv: false,
+      reject: false,
+      timeout: 120_000,
+    });
+    let chromium: { pid: number; comm: string } | undefined;
+    for (let waited = 0; !chromium && waited < 60_000; waited += 20) {
+      chromium = (await childrenOf(child.pid!)).find((p) => /chrom/i.test(p.comm));
+      if (!chromium) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(chromium, 'Chromium never started').toBeDefined();
+    // Read mid-exec (Debian's /usr/bin/chromium is a script that execs the binary), environ can be
+    // empty for an instant: read until it holds the PATH every child gets.
+    let environ: string[] = [];
+    for (let waited = 0; !environ.some((v) => v.startsWith('PATH=')) && waited < 5_000; waited += 10) {
+      environ = (await readFile(`/proc/${chromium!.pid}/environ`, 'utf8').catch(() => '')).split('\0');
+      if (!environ.some((v) => v.startsWith('PATH='))) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (let waited = 0; waitFor && waited < 10_000 && !(await readdir(scratch, { recursive: true })).some((f) => waitFor.test(f)); waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill('SIGINT');
+    const result = await child;
+
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    expect(result.stderr).toMatch(/SIGINT received, stopping 1 Chromium profile\(s\)/);
+    expect(await readdir(scratch)).toEqual([]);
+    expect(environ.filter((v) => /^(PGDRILL_ENCRYPTION_KEYS|S3_SECRET_KEY)=/.test(v))).toEqual([]);
+    expect(environ.join('\n')).not.toContain(secretKeys);
+    expect(environ.find((v) => v.startsWith('TMPDIR='))).toMatch(suffix ? `TMPDIR=${scratch}` : new RegExp(`^TMPDIR=${scratch}/pgdrill-chromium-\\w+$`));
   });
 });

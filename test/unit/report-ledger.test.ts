@@ -8,9 +8,12 @@ import { ReportError } from '../../src/errors/index.ts';
 import { parseEvidence, serializeEvidence } from '../../src/evidence/schema.ts';
 import type { DrillEvidence } from '../../src/evidence/schema.ts';
 import {
+  appendToLedger,
+  FORK_WINDOW_MS,
   generateSigningKey,
   hashEvidence,
   historyWith,
+  ledgerLockKey,
   nextLedger,
   publicKeyFingerprint,
   publishReport,
@@ -20,7 +23,7 @@ import {
   verifyEvidenceSignature,
   verifyReports,
 } from '../../src/evidence/ledger.ts';
-import type { RecordProblemKind } from '../../src/evidence/ledger.ts';
+import type { RecordProblemKind, ReportPaths } from '../../src/evidence/ledger.ts';
 import { createLocalStorage } from '../../src/storage/index.ts';
 import type { BackupStorage } from '../../src/storage/types.ts';
 
@@ -50,37 +53,50 @@ async function put(key: string, body: string | Buffer): Promise<void> {
   await storage.put(key, Readable.from([Buffer.from(body)]));
 }
 
-/**
- * Files one drill the way a drill does: read the history from storage, chain to the newest
- * record, write the evidence (stub HTML/PDF: rendering is the integration test's job), sign,
- * publish. Returns the evidence as filed.
- */
-async function fileDrill(startedAt: string, options: { sign?: boolean; verdict?: 'PASS' | 'FAIL' } = {}): Promise<DrillEvidence> {
-  const records = await readDrillHistory(storage, PREFIX);
+interface DrillOptions {
+  sign?: boolean;
+  verdict?: 'PASS' | 'FAIL';
+  /** Default: 25 minutes after the start. */
+  finishedAt?: string;
+}
+
+/** A drill's evidence on top of `records` (chained to the newest), as the drill engine makes it. */
+function evidenceFor(startedAt: string, records: Awaited<ReturnType<typeof readDrillHistory>>, options: DrillOptions = {}): DrillEvidence {
   const drillId = `drill-${startedAt.replace(/[-:]|\.\d+/g, '')}-test`;
   const rtoMs = 1_000_000 + records.length * 60_000;
-  const evidence = parseEvidence({
+  return parseEvidence({
     ...template,
     drillId,
     startedAt,
-    finishedAt: new Date(Date.parse(startedAt) + 1_500_000).toISOString(),
+    finishedAt: options.finishedAt ?? new Date(Date.parse(startedAt) + 1_500_000).toISOString(),
     verdict: options.verdict ?? 'PASS',
     checks: options.verdict === 'FAIL' ? template.checks.map((c, i) => (i === 0 ? { ...c, status: 'fail' as const } : c)) : template.checks,
     timings: { ...template.timings, rtoMs },
     ledger: nextLedger(records),
     history: historyWith(records, { drillId, startedAt, verdict: options.verdict ?? 'PASS', rtoMs }),
   });
+}
+
+/** Writes the evidence (stub HTML/PDF: rendering is the integration test's job) and its signature locally. */
+async function writeReport(evidence: DrillEvidence, sign = true): Promise<ReportPaths> {
   const bytes = serializeEvidence(evidence);
-  const base = join(dir, drillId);
+  const base = join(dir, evidence.drillId);
   await writeFile(`${base}.json`, bytes);
   await writeFile(`${base}.html`, '<!DOCTYPE html><title>stub</title>');
   await writeFile(`${base}.pdf`, '%PDF-1.4 stub');
-  let signaturePath: string | undefined;
-  if (options.sign ?? true) {
-    signaturePath = `${base}.json.sig`;
-    await writeFile(signaturePath, JSON.stringify(signatureSidecar(bytes, keys.privateKeyPem)));
-  }
-  await publishReport(storage, PREFIX, { jsonPath: `${base}.json`, htmlPath: `${base}.html`, pdfPath: `${base}.pdf`, signaturePath }, evidence);
+  if (!sign) return { jsonPath: `${base}.json`, htmlPath: `${base}.html`, pdfPath: `${base}.pdf` };
+  await writeFile(`${base}.json.sig`, JSON.stringify(signatureSidecar(bytes, keys.privateKeyPem)));
+  return { jsonPath: `${base}.json`, htmlPath: `${base}.html`, pdfPath: `${base}.pdf`, signaturePath: `${base}.json.sig` };
+}
+
+/**
+ * Files one drill the way a drill did before appends were serialised: read the history from
+ * storage, chain to the newest record, write and sign the evidence, publish. Returns the
+ * evidence as filed.
+ */
+async function fileDrill(startedAt: string, options: DrillOptions = {}): Promise<DrillEvidence> {
+  const evidence = evidenceFor(startedAt, await readDrillHistory(storage, PREFIX), options);
+  await publishReport(storage, PREFIX, await writeReport(evidence, options.sign ?? true), evidence);
   return evidence;
 }
 
@@ -243,7 +259,7 @@ describe('verifyReports', () => {
     const reordered = result.problems.filter((p) => p.kind === 'reordered');
     expect(reordered.map((p) => p.drillId)).toContain(moved.drillId);
     expect(reordered.find((p) => p.drillId === moved.drillId)?.message).toMatch(
-      new RegExp(`names ${filed[3]?.drillId} .* as the previous drill, but by start time the previous record is ${filed[1]?.drillId}`),
+      new RegExp(`names ${filed[3]?.drillId} \\(finished 2026-11-23T01:25:00.000Z\\) as the previous drill, but a record is made only after the previous one was filed: it was back-dated`),
     );
   });
 
@@ -284,5 +300,125 @@ describe('verifyReports', () => {
 
   it('is ok for an empty ledger', async () => {
     expect(await verifyReports(storage, PREFIX)).toEqual({ ok: true, records: [], problems: [] });
+  });
+});
+
+// Issue 11 item 6: concurrent drills used to chain to the same predecessor (a fork), which
+// verify-reports reported as REORDERED for good.
+describe('forks from concurrent drills', () => {
+  /** Two drills that each saw the same stored history and filed on top of it: a fork built by hand. */
+  async function fileFork(startedAt: [string, string], finishedAt: [string, string]): Promise<[DrillEvidence, DrillEvidence]> {
+    const seen = await readDrillHistory(storage, PREFIX);
+    const pair = [0, 1].map((i) => evidenceFor(startedAt[i]!, seen, { finishedAt: finishedAt[i] })) as [DrillEvidence, DrillEvidence];
+    for (const evidence of pair) await publishReport(storage, PREFIX, await writeReport(evidence), evidence);
+    return pair;
+  }
+
+  it('two records on one predecessor, made seconds apart, are a fork: reported, records intact, verification passes', async () => {
+    const [, , , november] = await fileFour();
+    const [a, b] = await fileFork(['2026-12-23T01:00:00.000Z', '2026-12-23T01:00:01.000Z'], ['2026-12-23T01:25:00.000Z', '2026-12-23T01:25:03.000Z']);
+    const after = await fileDrill('2027-01-23T01:00:00.000Z'); // later drills chain on as usual
+    const result = await verifyReports(storage, PREFIX, { publicKey: keys.publicKeyPem });
+    expect(kinds(result)).toEqual([['forked', b.drillId]]);
+    expect(result.problems[0]?.message).toBe(
+      `${a.drillId} and ${b.drillId} both name ${november!.drillId} as the previous drill, with its correct hash: the two drills ran at the same time (their records were made 3 s apart) and each chained to the newest record it saw. Both records are in storage and checked like every other; nothing is missing or altered. Reported, not a failure: a fork cannot be undone without rewriting signed records, and drills now file one at a time`,
+    );
+    expect(result.ok).toBe(true);
+    expect(result.records.map((r) => [r.drillId, r.status, r.signature])).toEqual([
+      ...(await readDrillHistory(storage, PREFIX)).slice(0, 4).map((r) => [r.evidence.drillId, 'ok', 'valid']),
+      [a.drillId, 'ok', 'valid'],
+      [b.drillId, 'forked', 'valid'],
+      [after.drillId, 'ok', 'valid'],
+    ]);
+    expect(after.ledger.previousDrillId).toBe(b.drillId); // the newest by filing order
+  });
+
+  it('two records that both start the ledger a second apart (the reported case) are a fork, not a restarted chain', async () => {
+    const [a, b] = await fileFork(['2026-12-07T09:11:10.000Z', '2026-12-07T09:11:11.000Z'], ['2026-12-07T09:11:40.000Z', '2026-12-07T09:11:41.000Z']);
+    const result = await verifyReports(storage, PREFIX);
+    expect(kinds(result)).toEqual([['forked', b.drillId]]);
+    expect(result.problems[0]?.message).toMatch(new RegExp(`^${a.drillId} and ${b.drillId} both start the ledger \\(no previous drill\\): the two drills ran at the same time`));
+    expect(result.ok).toBe(true);
+  });
+
+  it('records on one predecessor made further apart than drills at the same time could be are an insertion: reordered, verification fails', async () => {
+    const [, , , november] = await fileFour();
+    const later = new Date(Date.parse('2026-12-23T01:25:00.000Z') + FORK_WINDOW_MS + 60_000).toISOString();
+    const [a, b] = await fileFork(['2026-12-23T01:00:00.000Z', '2026-12-23T01:10:00.000Z'], ['2026-12-23T01:25:00.000Z', later]);
+    const result = await verifyReports(storage, PREFIX);
+    expect(kinds(result)).toEqual([['reordered', b.drillId]]);
+    expect(result.problems[0]?.message).toBe(
+      `${b.drillId} and ${a.drillId} both name ${november!.drillId} as the previous drill, with its correct hash, but their records were made 11 min apart, too far apart for drills running at the same time: a record was inserted into the chain`,
+    );
+    expect(result.ok).toBe(false);
+  });
+});
+
+describe('appendToLedger', () => {
+  const fast = { ttlMs: 2_000, pollMs: 20, settleMs: 30 };
+  /** A clock for finishedAt that only moves forward, one second per record made (no dependence on today's date). */
+  let clock = Date.parse('2026-12-07T13:00:00.000Z');
+  const madeAt = () => new Date((clock += 1_000)).toISOString();
+
+  /** Appends one drill the way the drill reporter does, with short lock timings. */
+  function append(startedAt: string, options: { log?: (line: string) => void; beforeReturn?: () => Promise<void> } = {}) {
+    return appendToLedger(storage, PREFIX, { owner: `drill-${startedAt}`, timing: fast, log: options.log }, async (history) => {
+      // Stamped under the lock, like the reporter's finishedAt.
+      const evidence = evidenceFor(startedAt, history, { finishedAt: madeAt() });
+      const paths = await writeReport(evidence);
+      await options.beforeReturn?.();
+      return { paths, evidence };
+    });
+  }
+
+  it('lets concurrent drills file one at a time, each chained to the one before, and leaves no lock behind', async () => {
+    const starts = ['2026-12-07T09:00:00.000Z', '2026-12-07T09:00:01.000Z', '2026-12-07T09:00:02.000Z', '2026-12-07T09:00:03.000Z'];
+    const filed = await Promise.all(starts.map((startedAt) => append(startedAt)));
+    const chain = (await readDrillHistory(storage, PREFIX)).map((r) => r.evidence);
+    expect(chain).toHaveLength(4);
+    expect(chain[0]?.ledger.previousDrillId).toBeNull();
+    for (let i = 1; i < chain.length; i += 1) expect(chain[i]?.ledger.previousDrillId).toBe(chain[i - 1]?.drillId);
+    expect(filed.map((f) => f.published.jsonKey).sort()).toEqual(chain.map((e) => jsonKey(e)).sort());
+    expect(await verifyReports(storage, PREFIX, { publicKey: keys.publicKeyPem })).toMatchObject({ ok: true, problems: [] });
+    expect(await storage.head(ledgerLockKey(PREFIX))).toBeUndefined();
+  });
+
+  it('makes the record again when another record was filed while it was being made (the head moved)', async () => {
+    const lines: string[] = [];
+    let intruder: DrillEvidence | undefined;
+    const { entry } = await append('2026-12-07T10:00:00.000Z', {
+      log: (line) => lines.push(line),
+      // A writer that ignores the lock files a record while this one is being rendered (once).
+      beforeReturn: async () => {
+        if (intruder) return;
+        intruder = evidenceFor('2026-12-07T09:59:00.000Z', await readDrillHistory(storage, PREFIX), { finishedAt: madeAt() });
+        await publishReport(storage, PREFIX, await writeReport(intruder), intruder);
+      },
+    });
+    expect(entry.evidence.ledger.previousDrillId).toBe(intruder!.drillId);
+    expect(lines).toEqual([`${intruder!.drillId} was filed while drill-2026-12-07T10:00:00.000Z was being made: making it again on top of the new head`]);
+    expect(await verifyReports(storage, PREFIX)).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('waits for a lock another drill holds, and takes over one whose owner died (expired)', async () => {
+    const lock = ledgerLockKey(PREFIX);
+    const lockOf = (owner: string, expiresAt: Date) => Buffer.from(JSON.stringify({ owner: `${owner}#abc`, host: 'elsewhere', pid: 1, expiresAt: expiresAt.toISOString() }));
+    await put(lock, lockOf('drill-crashed', new Date(Date.now() - 1_000)));
+    await append('2026-12-07T11:00:00.000Z'); // an expired lock does not block
+    const lines: string[] = [];
+    await put(lock, lockOf('drill-busy', new Date(Date.now() + 400)));
+    const started = Date.now();
+    await append('2026-12-07T11:01:00.000Z', { log: (line) => lines.push(line) });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect(lines[0]).toMatch(/^waiting for drill-busy \(elsewhere, pid 1\) to file its record first: it holds backups\/drills\/ledger\.lock until /);
+    expect(await verifyReports(storage, PREFIX)).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it('never overwrites a record: a second drill with the same id (started in the same second) sees the first and fails', async () => {
+    const { published } = await append('2026-12-07T12:00:00.000Z');
+    const before = await text(published.jsonKey);
+    await expect(append('2026-12-07T12:00:00.000Z')).rejects.toThrow(/a drill cannot be its own predecessor/);
+    expect(await text(published.jsonKey)).toBe(before);
+    expect(await storage.head(ledgerLockKey(PREFIX))).toBeUndefined();
   });
 });

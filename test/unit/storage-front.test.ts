@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalStorage, wrapStorage, type BackupStorage } from '../../src/storage/index.ts';
+import { createLocalStorage, createStorage, wrapStorage, type BackupStorage, type StorageDriver } from '../../src/storage/index.ts';
 
 const run = promisify(execFile);
 
@@ -88,5 +88,38 @@ describe('wrapStorage', () => {
     await counting.delete(['a/one.bin']);
     expect(await inner.head('a/one.bin')).toBeUndefined();
     await counting.close();
+  });
+});
+
+describe('listing keys that break the key rules (issue 11 item 8)', () => {
+  // A FAKE driver, standing in for an S3 bucket that holds keys a folder cannot (`a/../b` is legal
+  // on S3); the real case runs against s3rver in test/integration/foreign-keys.test.ts.
+  const driver = (keys: string[]): StorageDriver => ({
+    location: 'fake://bucket',
+    sizeMismatchHint: '',
+    explain: (error) => ({ detail: String(error), hint: '' }),
+    async *list(prefix) {
+      for (const key of keys) if (key.startsWith(prefix)) yield { key, size: 1, lastModified: new Date(0) };
+    },
+    put: () => Promise.reject(new Error('not used')),
+    get: () => Promise.reject(new Error('not used')),
+    head: () => Promise.reject(new Error('not used')),
+    copy: () => Promise.reject(new Error('not used')),
+    delete: () => Promise.reject(new Error('not used')),
+    close: () => Promise.resolve(),
+  });
+
+  it('skips them and reports each once, however often it is listed', async () => {
+    const ignored: Array<[string, string]> = [];
+    const storage = createStorage(driver(['daily/..', 'daily/a.bin', 'daily/x/../../etc', 'daily/z.bin']), { onIgnoredKey: (key, reason) => ignored.push([key, reason]) });
+    for (let i = 0; i < 2; i += 1) {
+      const keys: string[] = [];
+      for await (const item of storage.list('daily/')) keys.push(item.key);
+      expect(keys).toEqual(['daily/a.bin', 'daily/z.bin']);
+    }
+    expect(ignored).toEqual([
+      ['daily/..', "it has a '..' segment"],
+      ['daily/x/../../etc', "it has a '..' segment"],
+    ]);
   });
 });

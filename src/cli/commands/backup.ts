@@ -31,6 +31,7 @@ function printRetention(outcome: RetentionOutcome, write: (line: string) => void
   for (const d of outcome.plan.keep) write(`keep    ${d.tier}/${d.id}: ${d.reasons.join('; ')}`);
   for (const d of outcome.plan.delete) write(`delete  ${d.tier}/${d.id}: ${d.reasons.join('; ')}`);
   for (const key of outcome.orphans) write(`orphan  ${key}: no manifest refers to it`);
+  for (const key of outcome.foreign) write(`foreign ${key}: not named like a pgdrill object; left alone`);
 }
 
 export function register(program: Command): void {

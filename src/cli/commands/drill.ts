@@ -9,7 +9,7 @@ import { generateKey, loadKeyring } from '../../crypto/index.ts';
 import { runDrill, type DrillResult } from '../../drill/index.ts';
 import { runBackup } from '../../dump/index.ts';
 import { ConfigError, ExitCode, exitCodeOf, IntegrityError } from '../../errors/index.ts';
-import { verifyReports } from '../../evidence/index.ts';
+import { failsVerification, verifyReports } from '../../evidence/index.ts';
 import { parseBackupChoice } from '../../restore/index.ts';
 import { startEmbeddedSandbox } from '../../sandbox/index.ts';
 import { pruneBackups } from '../../retention/index.ts';
@@ -132,7 +132,7 @@ export function register(program: Command): void {
 
   program
     .command('verify-reports')
-    .description('walk the ledger of drill records in storage; report missing, altered, reordered or unsigned records')
+    .description('walk the ledger of drill records in storage; report missing, altered, reordered, unsigned or forked records (a fork from concurrent drills is reported but does not fail)')
     .option('--public-key <pem>', 'Ed25519 public key to verify signatures (PGDRILL_REPORT_PUBLIC_KEY)')
     .option('--json', 'print the result as JSON')
     .action(async (flags: { publicKey?: string; json?: boolean }) => {
@@ -145,7 +145,10 @@ export function register(program: Command): void {
         else {
           process.stdout.write(`${result.records.length} drill record(s) in ${storage.location}\n`);
           for (const problem of result.problems) process.stdout.write(`${problem.kind.toUpperCase()} ${problem.drillId}: ${problem.message}\n`);
-          process.stdout.write(result.ok ? 'ledger intact\n' : `${result.problems.length} problem(s)\n`);
+          const failing = result.problems.filter((p) => failsVerification(p.kind)).length;
+          const notices = result.problems.length - failing;
+          const noticeText = `${notices} fork(s) from drills that ran at the same time (records intact; not a failure)`;
+          process.stdout.write(failing === 0 ? `ledger intact${notices ? `: ${noticeText}` : ''}\n` : `${failing} problem(s)${notices ? `, and ${noticeText}` : ''}\n`);
         }
         if (!result.ok) throw new IntegrityError('Drill records failed verification', { hint: 'See the problems above' });
       } finally {
