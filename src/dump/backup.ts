@@ -16,7 +16,7 @@ import {
   toolVersion,
   type ConnectionInfo,
 } from '../pgtools/index.ts';
-import { auditChainHead, countLargeObjects, countRows, listTables, readRoles, schemaFingerprint, serverVersion } from '../inspect/index.ts';
+import { auditChainHead, countLargeObjects, countRows, listTables, readExtensions, readRoles, schemaFingerprint, serverVersion } from '../inspect/index.ts';
 import { BackupManifest, backupId, dataKey, dataKeyStem, manifestKey, MANIFEST_FORMAT_VERSION, objectExtension, scopeOfOptions, writeManifest, type StoredObjectRef } from '../catalog/index.ts';
 import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from '../streams/index.ts';
 
@@ -124,6 +124,8 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       fingerprint: await schemaFingerprint(client, tables),
       // pg_dump leaves large objects out of --table and --schema-only dumps, so they are expected only in whole dumps.
       largeObjects: config.backup.tables.length === 0 && !config.backup.schemaOnly ? await countLargeObjects(client) : 0,
+      // Likewise extensions: pg_dump --table writes no CREATE EXTENSION.
+      extensions: config.backup.tables.length === 0 ? await readExtensions(client) : [],
     }))();
     // Awaited after the dump; if it fails first, its error explains a pg_dump failure better
     // ("permission denied for table x") than pg_dump's own symptom (snapshot gone).
@@ -162,7 +164,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       }
       throw error;
     });
-    const { counts, head, roles, fingerprint, largeObjects } = await inspection;
+    const { counts, head, roles, fingerprint, largeObjects, extensions } = await inspection;
     await client.query('COMMIT');
 
     const readsPasswords = (await client.query<{ ok: boolean }>(`SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS ok`)).rows[0]!.ok;
@@ -205,6 +207,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       rolePasswords: globals.withPasswords,
       schemaFingerprint: fingerprint,
       largeObjects,
+      extensions,
     });
     return { manifest, manifestKey: await writeManifest(storage, config.storage.prefix, manifest) };
   } catch (error) {

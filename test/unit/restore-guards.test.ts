@@ -153,7 +153,7 @@ describe('rolesReferenced', () => {
 });
 
 describe('needsSkeleton', () => {
-  const empty: TargetState = { userTables: [], roles: new Set(), serverVersion: '15.8' };
+  const empty: TargetState = { userTables: [], roles: new Set(), serverVersion: '15.8', extensions: [] };
 
   it('builds the skeleton only for named tables restored with schema into an inspected empty database', () => {
     expect(needsSkeleton([users], { dataOnly: false }, empty)).toBe(true);
@@ -278,7 +278,7 @@ describe('describePlan', () => {
   const plan = (over: Partial<RestorePlan> = {}): RestorePlan => ({
     entry: entry(manifest()),
     target: target(`postgres://restorer:${PASSWORD}@scratch.internal:5433/app_copy?sslmode=require&password=${PASSWORD}`),
-    targetState: { userTables: [], roles: new Set(['restorer']), serverVersion: '16.4' },
+    targetState: { userTables: [], roles: new Set(['restorer']), serverVersion: '16.4', extensions: [] },
     selection: { withGlobals: false, jobs: 4 },
     skeleton: false,
     ...over,
