@@ -16,10 +16,11 @@ export async function sandboxExtensions(sandbox: Sandbox, manifest: BackupManife
   const comparison = compareExtensions(manifest.extensions, await availableExtensions(client).finally(() => client.end()));
   if (comparison.missing.length === 0) return { comparison };
   const names = comparison.missing.map((e) => e.name).join(', ');
+  const it = comparison.missing.length === 1 ? 'it' : 'them';
   const how =
     sandbox.kind === 'docker'
-      ? `Set sandbox.image (PGDRILL_SANDBOX_IMAGE) to an image with ${names} installed, e.g. one built FROM postgres:${manifest.serverMajor} that adds it; or use the embedded sandbox with PostgreSQL binaries that have it (sandbox.binDir / PGDRILL_PG_BINDIR)`
-      : `Install ${names} into the PostgreSQL the embedded sandbox runs (${sandbox.description}: its share/extension directory, e.g. the Debian package that ships it), or set sandbox.binDir (PGDRILL_PG_BINDIR) to an installation that has it; or use the docker sandbox with an image that has it (sandbox.image / PGDRILL_SANDBOX_IMAGE)`;
+      ? `Set sandbox.image (PGDRILL_SANDBOX_IMAGE) to an image with ${names} installed, e.g. one built FROM postgres:${manifest.serverMajor} that adds ${it}; or use the embedded sandbox with PostgreSQL binaries that have ${it} (sandbox.binDir / PGDRILL_PG_BINDIR)`
+      : `Install ${names} into the PostgreSQL the embedded sandbox runs (${sandbox.description}: its share/extension directory, e.g. the Debian package that ships ${it}), or set sandbox.binDir (PGDRILL_PG_BINDIR) to an installation that has ${it}; or use the docker sandbox with an image that has ${it} (sandbox.image / PGDRILL_SANDBOX_IMAGE)`;
   return {
     comparison,
     error: new SandboxError(

@@ -110,7 +110,7 @@ export async function planRestore(request: RestoreRequest): Promise<PlannedResto
     throw new ConfigError(
       `The target server ${describeConnection(target!)} (PostgreSQL ${targetState!.serverVersion}) does not offer extension(s) backup ${manifest.id} needs: ${describeExtensions(extensions.missing)}. Nothing was changed`,
       {
-        hint: `Install ${extensions.missing.map((e) => e.name).join(', ')} on the target's server (its share/extension directory, e.g. the distribution package that ships it) or restore into a cluster that has it; --data-only or --tables into an existing schema do not create extensions`,
+        hint: `Install ${extensions.missing.map((e) => e.name).join(', ')} on the target's server (its share/extension directory, e.g. the distribution package that ships ${extensions.missing.length === 1 ? 'it' : 'them'}) or restore into a cluster that has ${extensions.missing.length === 1 ? 'it' : 'them'}; --data-only, or --tables into an existing schema, creates no extension`,
       },
     );
   }
