@@ -302,6 +302,19 @@ describe('describePlan', () => {
     expect(lines.join('\n')).not.toContain(PASSWORD);
   });
 
+  it('says whether the target offers the extensions the restore creates', () => {
+    const required = [
+      { name: 'pgcrypto', version: '1.3', schema: 'public' },
+      { name: 'postgis', version: '3.4.2', schema: 'public' },
+    ];
+    const missing = { required, missing: [required[1]!], versionDifferences: [] };
+    expect(describePlan(plan({ extensions: missing }), now, { bytes }).at(-1)).toBe('  extensions MISSING on the target: postgis 3.4.2 (schema public)');
+    const offered = { required, missing: [], versionDifferences: [{ name: 'pgcrypto', source: '1.3', target: '1.4' }] };
+    expect(describePlan(plan({ extensions: offered }), now, { bytes }).at(-1)).toBe(
+      '  extensions 2 needed, all available on the target (pgcrypto, postgis); pgcrypto 1.3 in the backup, 1.4 on the target',
+    );
+  });
+
   it('marks a partial backup by its series, and a promoted copy by its origin', () => {
     const partial = manifest({ scope: 'partial', options: { schemaOnly: true, tables: ['public.users'], excludeTables: [] } });
     expect(describePlan(plan({ entry: entry(partial) }), now, { bytes })[1]).toBe(
