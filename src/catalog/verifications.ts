@@ -25,7 +25,7 @@ export const ArchiveVerification = z.object({
   full: z.boolean(),
   /**
    * `verify`: downloaded, every SHA-256 checked, decrypted to the end, read by `pg_restore --list`.
-   * `restore`: the drill downloaded, verified, decrypted and restored it.
+   * `restore`: the drill downloaded it, checked every SHA-256 and decrypted it to the end to restore it.
    */
   method: z.enum(['verify', 'restore']),
   ok: z.boolean(),

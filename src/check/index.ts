@@ -58,7 +58,7 @@ export interface ArchiveVerificationItem {
   ok: boolean | null;
   errorKind?: string;
   error?: string;
-  /** `verify` (download, SHA-256, decryption, pg_restore --list) or `restore` (restored by a drill). */
+  /** `verify` (download, SHA-256, decryption, pg_restore --list) or `restore` (downloaded, hashed and decrypted for a drill's restore). */
   method?: 'verify' | 'restore';
   /** Verified by this drill, and why it was chosen (`never verified`, `least recently verified`, `restored`, …). */
   thisDrill?: string;
