@@ -1,5 +1,7 @@
 // The backup catalog, at the ground floor: the manifest schema (a backup's commit point), the key
-// layout that builds and parses every storage key, and reading, writing and choosing manifests.
+// layout that builds and parses every storage key, reading, writing and choosing manifests, and the
+// archive verification ledger.
 export * from './manifest.ts';
 export * from './layout.ts';
 export { listBackups, readManifest, selectBackup, writeManifest, type BackupSelector, type Catalog, type CatalogEntry, type InvalidManifest } from './catalog.ts';
+export * from './verifications.ts';

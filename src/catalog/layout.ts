@@ -7,6 +7,8 @@ import { BackupTier } from './manifest.ts';
 //   {prefix}/monthly/{YYYY-MM}-{db}.{ext}
 //   {prefix}/manifests/{tier}/{id}.json               commit points, written last
 //   {prefix}/drills/{YYYY-MM}/{drill-id}.{json,html,pdf}  drill evidence and reports
+//   {prefix}/verifications/{YYYY-MM}/{drill-id}.json  archive verification ledger: one record per
+//                                                      drill, month of the drill's clock, never rewritten
 
 /** A database name made safe for object keys; the manifest keeps the real name. */
 export function keySafeName(database: string): string {
@@ -107,4 +109,23 @@ export function drillReportKey(prefix: string, drillId: string, startedAt: Date,
 export function objectExtension(kind: 'dump' | 'sql' | 'globals.sql', compression: 'zstd' | 'gzip' | 'none', encrypted: boolean): string {
   const comp = compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : '';
   return `${kind}${comp}${encrypted ? '.enc' : ''}`;
+}
+
+/** Storage folder of the archive verification ledger: `{prefix}/verifications/`. */
+export function verificationsPrefix(prefix: string): string {
+  return `${prefix}/verifications/`;
+}
+
+/** Where a drill's archive verification record goes: `{prefix}/verifications/{YYYY-MM}/{drillId}.json` (month of `verifiedAt`). */
+export function verificationRecordKey(prefix: string, drillId: string, verifiedAt: Date): string {
+  return `${verificationsPrefix(prefix)}${isoMonth(verifiedAt)}/${drillId}.json`;
+}
+
+/** Month and drill id of a verification record key under `prefix`, or undefined for any other key. */
+export function parseVerificationRecordKey(prefix: string, key: string): { month: string; drillId: string } | undefined {
+  const start = verificationsPrefix(prefix);
+  if (!key.startsWith(start) || !key.endsWith('.json')) return undefined;
+  const [month, drillId, ...rest] = key.slice(start.length, -'.json'.length).split('/');
+  if (!month || !/^\d{4}-\d{2}$/.test(month) || !drillId || rest.length > 0) return undefined;
+  return { month, drillId };
 }

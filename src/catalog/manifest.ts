@@ -57,6 +57,16 @@ export const RoleInfo = z.object({
 });
 export type RoleInfo = z.infer<typeof RoleInfo>;
 
+/** An extension installed in the source database (pg_extension), which a restore target must offer. */
+export const ExtensionInfo = z.object({
+  name: z.string().min(1),
+  /** The installed version, e.g. `1.3`. */
+  version: z.string(),
+  /** The schema it was created in. */
+  schema: z.string(),
+});
+export type ExtensionInfo = z.infer<typeof ExtensionInfo>;
+
 /**
  * `full`: the deployment's whole-database backup with data (its configured `backup.excludeTables`
  * define what whole means). `partial`: narrowed for one run. Only a full backup may supersede,
@@ -105,6 +115,11 @@ export const BackupManifest = z.object({
   schemaFingerprint: Sha256Hex,
   /** Large objects in the snapshot (pg_dump includes them in whole-database dumps); absent in older manifests. */
   largeObjects: z.number().int().nonnegative().optional(),
+  /**
+   * Extensions the dump creates (pg_extension in the snapshot; empty for a --tables backup, which
+   * pg_dump writes without them); absent in older manifests.
+   */
+  extensions: z.array(ExtensionInfo).optional(),
 });
 export type BackupManifest = z.infer<typeof BackupManifest>;
 

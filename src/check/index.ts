@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { PgdrillConfig } from '../config/index.ts';
 import type { BackupManifest, BackupTier } from '../catalog/index.ts';
 import type { CheckStatus } from '../evidence/index.ts';
-import type { RecordCountComparison } from '../inspect/index.ts';
+import type { ExtensionComparison, RecordCountComparison } from '../inspect/index.ts';
 
 // What a check sees and returns. Light on purpose (types and one identity function): checks/ and
 // users' own check files import this module without loading the drill runner.
@@ -48,6 +48,43 @@ export interface OlderBackupOutcome {
   detail: string;
 }
 
+/** One retained archive's latest verification, as the drill leaves the ledger. */
+export interface ArchiveVerificationItem {
+  id: string;
+  tier: BackupTier;
+  takenAt: string;
+  /** When it was last verified (the verifying drill's clock); null when never. */
+  verifiedAt: string | null;
+  ok: boolean | null;
+  errorKind?: string;
+  error?: string;
+  /** `verify` (download, SHA-256, decryption, pg_restore --list) or `restore` (downloaded, hashed and decrypted for a drill's restore). */
+  method?: 'verify' | 'restore';
+  /** Verified by this drill, and why it was chosen (`never verified`, `least recently verified`, `restored`, …). */
+  thisDrill?: string;
+}
+
+/** The drill's archive verification pass and the ledger after it (drill.reverifyMonths). */
+export interface ArchiveVerificationOutcome {
+  reverifyMonths: number;
+  /** Every retained archive of the database under test, oldest first, with its latest verification. */
+  archives: ArchiveVerificationItem[];
+  /** Retained archives whose latest verification passed less than reverifyMonths before the drill's clock. */
+  verifiedWithin: number;
+  /** The oldest of those latest successful verifications; null when none passed. */
+  oldestVerifiedAt: string | null;
+  /** Stored bytes the pass downloaded and verified (archives restored by this drill not included) and how long it took. */
+  pass: { archives: number; bytes: number; durationMs: number };
+  /** ceil(retained / reverifyMonths): the least recently verified archives re-verified per drill, besides new ones. */
+  quota: number;
+  /** The ledger record this drill filed; null when it verified nothing or could not file it. */
+  ledgerKey: string | null;
+  /** Ledger records that could not be read (their archives count as not verified). */
+  unreadableRecords: string[];
+  /** The pass could not run or finish (storage, missing pg_restore): the message. */
+  error?: string;
+}
+
 /**
  * Everything the drill's global setup learned, handed to every drill file (vitest `provide`) and
  * to the reporter. Serializable; the sandbox URI carries the sandbox's throwaway password.
@@ -70,6 +107,16 @@ export interface DrillState {
   olderBackup: OlderBackupOutcome | null;
   /** Restored row counts against the backup's snapshot, taken right after the restore; null when nothing was restored. */
   recordCounts: RecordCountComparison | null;
+  /** The backup's extensions against what the sandbox offers, read before restoring; null when not compared (no sandbox, or an older manifest). */
+  extensions: ExtensionComparison | null;
+  /** Retained archives verified by this drill and the ledger; null when no backup was located. */
+  archiveVerification: ArchiveVerificationOutcome | null;
+  /**
+   * When the first full backup of this database was taken as far as storage remembers: the
+   * catalog's earliest, or an earlier one the verification ledger recorded (a deleted oldest
+   * monthly is then a gap, not a month "not yet due"). Null when no backup was located.
+   */
+  firstFullBackupAt: string | null;
   /** Config sections checks use (no secrets: the report signing key stays in the main process). */
   config: Pick<PgdrillConfig, 'drill' | 'retention'> & { auditChain: PgdrillConfig['backup']['auditChain'] };
 }

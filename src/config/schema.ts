@@ -109,25 +109,41 @@ export const CanaryConfig = z.strictObject({
   passwordEnv: z.string().default('PGDRILL_CANARY_PASSWORD'),
 });
 
-export const DrillConfig = z.strictObject({
-  /** Newest backup must be younger than this (RPO check). */
-  freshnessHours: z.number().positive().default(26),
-  freshnessSeverity: z.enum(['fail', 'warn']).default('fail'),
-  retentionSeverity: z.enum(['fail', 'warn']).default('warn'),
-  /** Allowed relative difference per table count; 0 = exact (counts come from the dump's own snapshot). */
-  recordCountTolerance: z.number().min(0).max(1).default(0),
-  /** Which older backup to also prove restorable: the oldest monthly still retained, or none. */
-  olderBackup: z.enum(['oldest-monthly', 'none']).default('oldest-monthly'),
-  /** Login roles that must authenticate after restore: password read from the named env variable. */
-  loginRoles: z.array(z.strictObject({ name: z.string().min(1), passwordEnv: z.string().min(1) })).default([]),
-  canaries: CanaryConfig.nullable().prefault({}),
-  /** Days between drills, for "next drill due". */
-  intervalDays: positiveInt.default(30),
-  /** The project's own drill files (vitest tests), globs relative to the working directory; run with pgdrill's built-in drill. */
-  files: z.array(z.string().min(1)).default(['drills/**/*.drill.{ts,mts,js,mjs}']),
-  /** The project's own checks (each file default-exports defineCheck(…)), globs relative to the working directory. */
-  checks: z.array(z.string().min(1)).default(['checks/*.{ts,mts,js,mjs}']),
-});
+const Severity = z.enum(['fail', 'warn']);
+
+export const DrillConfig = z
+  .strictObject({
+    /** Newest backup must be younger than this (RPO check). */
+    freshnessHours: z.number().positive().default(26),
+    freshnessSeverity: Severity.default('fail'),
+    /** A month inside the retention window without its monthly copy (default `fail`: that restore point is gone for good). */
+    monthlyGapSeverity: Severity.optional(),
+    /** A day of the last `retention.daily` days without a backup (default `warn`: the freshness check judges the newest one). */
+    dailyGapSeverity: Severity.optional(),
+    /** @deprecated Since 0.3.0: sets both `monthlyGapSeverity` and `dailyGapSeverity` where they are not set. */
+    retentionSeverity: Severity.optional(),
+    /** Every retained archive is fully verified (download, SHA-256, decryption, pg_restore --list) at least once per this many months. */
+    reverifyMonths: positiveInt.max(120).default(12),
+    /** Allowed relative difference per table count; 0 = exact (counts come from the dump's own snapshot). */
+    recordCountTolerance: z.number().min(0).max(1).default(0),
+    /** Which older backup to also prove restorable: the oldest monthly still retained, or none. */
+    olderBackup: z.enum(['oldest-monthly', 'none']).default('oldest-monthly'),
+    /** Login roles that must authenticate after restore: password read from the named env variable. */
+    loginRoles: z.array(z.strictObject({ name: z.string().min(1), passwordEnv: z.string().min(1) })).default([]),
+    canaries: CanaryConfig.nullable().prefault({}),
+    /** Days between drills, for "next drill due". */
+    intervalDays: positiveInt.default(30),
+    /** The project's own drill files (vitest tests), globs relative to the working directory; run with pgdrill's built-in drill. */
+    files: z.array(z.string().min(1)).default(['drills/**/*.drill.{ts,mts,js,mjs}']),
+    /** The project's own checks (each file default-exports defineCheck(…)), globs relative to the working directory. */
+    checks: z.array(z.string().min(1)).default(['checks/*.{ts,mts,js,mjs}']),
+  })
+  // The deprecated alias resolves here, so everything downstream (and `config --print`) sees the two keys only.
+  .transform(({ retentionSeverity, monthlyGapSeverity, dailyGapSeverity, ...drill }) => ({
+    ...drill,
+    monthlyGapSeverity: monthlyGapSeverity ?? retentionSeverity ?? 'fail',
+    dailyGapSeverity: dailyGapSeverity ?? retentionSeverity ?? 'warn',
+  }));
 
 export const ReportConfig = z.strictObject({
   /** Who the compliance record belongs to; unset, the report says "not configured" and warns. */

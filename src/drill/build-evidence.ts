@@ -71,6 +71,7 @@ export function buildEvidence(input: {
       .map((b) => ({ id: b.id, tier: b.tier, database: b.database, takenAt: new Date(b.startedAt), full: b.full, series: b.series })),
     policy: state.config.retention,
     now,
+    firstBackupAt: state.firstFullBackupAt ? new Date(state.firstFullBackupAt) : undefined,
     database: manifest.database,
   });
 

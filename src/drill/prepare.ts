@@ -3,12 +3,14 @@ import pg from 'pg';
 import type { DrillState, OlderBackupOutcome, RestoreOutcome } from '../check/index.ts';
 import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../config/index.ts';
 import { loadKeyring, type Keyring } from '../crypto/index.ts';
-import { backupSeries, listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog } from '../catalog/index.ts';
+import { backupSeries, listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog, type CatalogEntry } from '../catalog/index.ts';
 import { CryptoError, errorKind, IntegrityError, PgdrillError } from '../errors/index.ts';
 import { compareRecordCounts } from '../inspect/index.ts';
 import { fetchBackup, restoreFetched } from '../restore/index.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { openStorage, type BackupStorage } from '../storage/index.ts';
+import { verifyRetainedArchives } from './archive-verification.ts';
+import { sandboxExtensions } from './sandbox-extensions.ts';
 
 export interface DrillOptions {
   configFile?: string;
@@ -69,6 +71,9 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
     timeline: [],
     olderBackup: null,
     recordCounts: null,
+    extensions: null,
+    archiveVerification: null,
+    firstFullBackupAt: null,
     config: { drill: config.drill, retention: config.retention, auditChain: config.backup.auditChain },
   };
 
@@ -98,6 +103,7 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
     state.verified = restored.verified;
     state.timings = restored.timings;
     state.restore = restored.outcome;
+    state.extensions = restored.extensions ?? null;
     if (restored.sandbox) {
       state.sandbox = {
         kind: restored.sandbox.kind,
@@ -121,6 +127,9 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
     if (state.restore.ok) {
       state.olderBackup = await proveOlderBackup({ config, storage, keyring, catalog, current: manifest, kind: restored.sandbox!.kind, now, cleanups, mark });
     }
+    const verification = await verifyRetainedArchives({ config, storage, keyring, catalog, database: manifest.database, drillId: state.drillId, now, restored: restoredArchives(state, entry, catalog), mark });
+    state.archiveVerification = verification.outcome;
+    state.firstFullBackupAt = verification.firstFullBackupAt;
     return { state, teardown };
   } catch (error) {
     state.restore = fail(state.manifest ? 'restore' : 'locate', error);
@@ -161,6 +170,7 @@ async function restoreIntoNewSandbox(o: RestoreIntoSandboxOptions) {
     verified: DrillState['verified'];
     timings: DrillState['timings'];
     sandbox?: Sandbox;
+    extensions?: DrillState['extensions'];
   } = { outcome: { ok: false }, verified: { storedSha256: null, plaintextSha256: null }, timings: { downloadMs: null, decryptMs: null, restoreMs: null, countMs: null } };
   const label = o.label ? `${o.label} ` : '';
   let fetched;
@@ -180,6 +190,13 @@ async function restoreIntoNewSandbox(o: RestoreIntoSandboxOptions) {
     const sandbox = await startSandbox(o.kind, { major: restoreMajor(o.manifest), image: o.config.sandbox.image, binDir: o.config.sandbox.binDir, database: 'restore' });
     o.cleanups.push(() => sandbox.stop());
     result.sandbox = sandbox;
+    const extensions = await sandboxExtensions(sandbox, o.manifest);
+    result.extensions = extensions?.comparison ?? null;
+    if (extensions?.error) {
+      result.outcome = fail('sandbox', extensions.error);
+      await fetched.cleanup();
+      return result;
+    }
   } catch (error) {
     result.outcome = fail('sandbox', error);
     return result;
@@ -200,6 +217,18 @@ async function restoreIntoNewSandbox(o: RestoreIntoSandboxOptions) {
   // Plaintext is not kept around longer than needed.
   await fetched.cleanup();
   return result;
+}
+
+/** The archives this drill downloaded and verified completely while restoring them (the ledger counts them as verified). */
+function restoredArchives(state: DrillState, main: CatalogEntry, catalog: Catalog): Array<{ entry: CatalogEntry; durationMs: number }> {
+  const out: Array<{ entry: CatalogEntry; durationMs: number }> = [];
+  const dump = main.manifest.objects.dump;
+  if (state.verified.storedSha256 === dump.sha256 && state.verified.plaintextSha256 === dump.plaintextSha256) {
+    out.push({ entry: main, durationMs: (state.timings.downloadMs ?? 0) + (state.timings.decryptMs ?? 0) });
+  }
+  const older = state.olderBackup?.status === 'pass' ? catalog.backups.find((b) => b.manifest.tier === 'monthly' && b.manifest.id === state.olderBackup!.id) : undefined;
+  if (older) out.push({ entry: older, durationMs: 0 });
+  return out;
 }
 
 /** The oldest full monthly copy of the database taken before the backup under test (the catalog is oldest first). */

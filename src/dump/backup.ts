@@ -26,6 +26,7 @@ import {
   displayName,
   listTables,
   qualifiedName,
+  readExtensions,
   readRoles,
   schemaFingerprint,
   serverVersion,
@@ -150,6 +151,8 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       fingerprint: await schemaFingerprint(client, tables),
       // pg_dump leaves large objects out of --table and --schema-only dumps, so they are expected only in whole dumps.
       largeObjects: config.backup.tables.length === 0 && !config.backup.schemaOnly ? await countLargeObjects(client) : 0,
+      // Likewise extensions: pg_dump --table writes no CREATE EXTENSION.
+      extensions: config.backup.tables.length === 0 ? await readExtensions(client) : [],
     }))();
     // Awaited after the dump; if it fails first, its error explains a pg_dump failure better
     // ("permission denied for table x") than pg_dump's own symptom (snapshot gone).
@@ -192,7 +195,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     }).catch(async (error: unknown) => {
       throw inspectionError ? await snapshotReadError(inspectionError) : error;
     });
-    const { counts, head, roles, fingerprint, largeObjects } = await inspection.catch(async (error: unknown) => {
+    const { counts, head, roles, fingerprint, largeObjects, extensions } = await inspection.catch(async (error: unknown) => {
       throw await snapshotReadError(error);
     });
     await client.query('COMMIT');
@@ -237,6 +240,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       rolePasswords: globals.withPasswords,
       schemaFingerprint: fingerprint,
       largeObjects,
+      extensions,
     });
     return { manifest, manifestKey: await writeManifest(storage, config.storage.prefix, manifest) };
   } catch (error) {

@@ -1,6 +1,6 @@
 // Read-only views of a live database, the same on the backup's source (inside its snapshot) and on a
 // restored copy: table names and patterns, counts, roles, schema fingerprint, audit-chain head, and
-// the record-count comparison against a manifest.
+// the record-count comparison against a manifest, extensions and what a restore target offers.
 export { displayName, matchesPattern, parseTableName, qualifiedName, quoteIdent, tableKey, type TableRef } from './names.ts';
 export {
   auditChainHead,
@@ -16,3 +16,11 @@ export {
   type TableFilter,
 } from './database.ts';
 export { compareRecordCounts, countDiffers, type RecordCountComparison, type TableCountComparison } from './record-counts.ts';
+export {
+  availableExtensions,
+  compareExtensions,
+  describeExtensions,
+  readExtensions,
+  type AvailableExtension,
+  type ExtensionComparison,
+} from './extensions.ts';

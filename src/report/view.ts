@@ -38,6 +38,7 @@ const STEP_LABELS: Record<string, string> = {
   restored: 'Restored into the isolated sandbox',
   verified: 'Checks completed',
   'older-backup': 'Older backup restored',
+  'archives-verified': 'Retained archives verified; ledger filed',
   'torn-down': 'Sandbox removed',
 };
 

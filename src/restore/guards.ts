@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import pg from 'pg';
 import { connectTimeoutFailure, describeConnection, endSessionOnAbort, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../pgtools/index.ts';
 import { type BackupManifest } from '../catalog/index.ts';
-import { displayName, listTables, type TableRef } from '../inspect/index.ts';
+import { availableExtensions, displayName, listTables, type AvailableExtension, type TableRef } from '../inspect/index.ts';
 import { ConfigError, RestoreError } from '../errors/index.ts';
 import type { ArchiveListing } from './archive.ts';
 
@@ -16,12 +16,14 @@ export interface TargetState {
   /** Every role of the target cluster. */
   roles: Set<string>;
   serverVersion: string;
+  /** Extensions the target server can install (pg_available_extensions). */
+  extensions: AvailableExtension[];
 }
 
 const CONFIG_CONNECT_ERRORS = new Set(['3D000', '28P01', '28000']);
 
 /**
- * Connects to the target (within its connect timeout) and reads its tables and roles; changes
+ * Connects to the target (within its connect timeout) and reads its tables, roles and available extensions; changes
  * nothing. Aborting `signal` ends the session at once and rejects with the abort reason.
  */
 export async function inspectTarget(info: ConnectionInfo, signal?: AbortSignal): Promise<TargetState> {
@@ -49,7 +51,7 @@ export async function inspectTarget(info: ConnectionInfo, signal?: AbortSignal):
     const userTables = await listTables(client);
     const roles = await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles');
     const version = await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
-    return { userTables, roles: new Set(roles.rows.map((r) => r.rolname)), serverVersion: version.rows[0]?.v ?? '' };
+    return { userTables, roles: new Set(roles.rows.map((r) => r.rolname)), serverVersion: version.rows[0]?.v ?? '', extensions: await availableExtensions(client) };
   } catch (error) {
     throw interruptedOr(error);
   } finally {

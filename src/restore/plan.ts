@@ -1,6 +1,6 @@
 import { describeConnection, type ConnectionInfo } from '../pgtools/index.ts';
 import { backupSeries, type BackupManifest, type BackupSelector, type CatalogEntry } from '../catalog/index.ts';
-import { displayName, tableKey, parseTableName, type TableRef } from '../inspect/index.ts';
+import { describeExtensions, displayName, tableKey, parseTableName, type ExtensionComparison, type TableRef } from '../inspect/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import { formatAge } from '../format/index.ts';
 import type { TargetState } from './guards.ts';
@@ -99,6 +99,11 @@ export interface RestorePlan {
    * first custom type the table uses.
    */
   skeleton: boolean;
+  /**
+   * The backup's extensions against what the target offers, when this restore creates extensions
+   * (whole database or skeleton, not --data-only) and both are known.
+   */
+  extensions?: ExtensionComparison;
 }
 
 /** Whether a selection restores into an empty database table by table (see RestorePlan.skeleton). */
@@ -115,6 +120,13 @@ function describeSelection(plan: RestorePlan): string {
     return `tables ${names}: the backup's schema skeleton first (every table empty, no indexes or constraints), then ${selection.schemaOnly ? 'no data' : "these tables' rows"}`;
   }
   return `tables ${names}, ${part} (pg_restore --table: no indexes, constraints or triggers)`;
+}
+
+function describeExtensionCheck(e: ExtensionComparison): string {
+  if (e.missing.length > 0) return `MISSING on the target: ${describeExtensions(e.missing)}`;
+  const names = e.required.map((x) => x.name).join(', ');
+  const versions = e.versionDifferences.map((d) => `; ${d.name} ${d.source} in the backup, ${d.target} on the target`).join('');
+  return `${e.required.length} needed, all available on the target${names ? ` (${names})` : ''}${versions}`;
 }
 
 /** The plan as printed before anything is touched. Never contains a password. */
@@ -152,5 +164,6 @@ export function describePlan(plan: RestorePlan, now: Date, format: { bytes(n: nu
     }`,
     `  jobs       ${plan.selection.jobs}`,
   ];
+  if (plan.extensions) lines.push(`  extensions ${describeExtensionCheck(plan.extensions)}`);
   return lines;
 }

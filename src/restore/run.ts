@@ -5,7 +5,7 @@ import { listBackups, selectBackup, type BackupManifest, type BackupSelector, ty
 import { missingKeyError, type Keyring } from '../crypto/index.ts';
 import { describeConnection, endSessionOnAbort, parseDatabaseUrl, pgClientConfig, type ConnectionInfo } from '../pgtools/index.ts';
 import { ConfigError, CryptoError, IntegrityError, PgdrillError, RestoreError, StorageError } from '../errors/index.ts';
-import { compareRecordCounts, displayName, qualifiedName, type RecordCountComparison, type TableRef } from '../inspect/index.ts';
+import { compareExtensions, compareRecordCounts, describeExtensions, displayName, qualifiedName, type RecordCountComparison, type TableRef } from '../inspect/index.ts';
 import { wrapStorage, type BackupStorage } from '../storage/index.ts';
 import { applyRestore } from './apply.ts';
 import { checkPlainDump, listArchive, listingHasTable, restoreClientBinDir, type ArchiveListing } from './archive.ts';
@@ -107,6 +107,19 @@ export async function planRestore(request: RestoreRequest): Promise<PlannedResto
     target && targetState
       ? restoreGuards({ target, targetState, sourceUrl: config.databaseUrl, manifest, productionPatterns: config.productionPatterns })
       : [];
+  const skeleton = needsSkeleton(tables, selection, targetState);
+  // pg_restore creates extensions with the schema (whole database or skeleton); a target without
+  // one would fail part-way, so it is refused before anything is downloaded.
+  const extensions =
+    targetState && manifest.extensions && !selection.dataOnly && (!tables || skeleton) ? compareExtensions(manifest.extensions, targetState.extensions) : undefined;
+  if (extensions && extensions.missing.length > 0 && !request.dryRun) {
+    throw new ConfigError(
+      `The target server ${describeConnection(target!)} (PostgreSQL ${targetState!.serverVersion}) does not offer extension(s) backup ${manifest.id} needs: ${describeExtensions(extensions.missing)}. Nothing was changed`,
+      {
+        hint: `Install ${extensions.missing.map((e) => e.name).join(', ')} on the target's server (its share/extension directory, e.g. the distribution package that ships ${extensions.missing.length === 1 ? 'it' : 'them'}) or restore into a cluster that has ${extensions.missing.length === 1 ? 'it' : 'them'}; --data-only, or --tables into an existing schema, creates no extension`,
+      },
+    );
+  }
   return {
     entry,
     target,
@@ -114,9 +127,10 @@ export async function planRestore(request: RestoreRequest): Promise<PlannedResto
     targetState,
     tables,
     selection,
-    skeleton: needsSkeleton(tables, selection, targetState),
+    skeleton,
     dryRun: request.dryRun,
     findings,
+    extensions,
     targetProblem,
   };
 }

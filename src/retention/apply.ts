@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   backupObjects,
   backupSeries,
@@ -13,7 +14,7 @@ import {
   type StoredObjectRef,
 } from '../catalog/index.ts';
 import type { PgdrillConfig } from '../config/index.ts';
-import { StorageError } from '../errors/index.ts';
+import { IntegrityError, StorageError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.ts';
 
@@ -108,28 +109,66 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
   return { plan, orphans, foreign, dryRun: Boolean(options.dryRun) };
 }
 
-/** Copies a daily backup's objects to the tier's keys, then writes the copy's own manifest last. */
+/** Stored bytes and SHA-256 of an object, read back from storage. */
+async function storedDigest(storage: BackupStorage, key: string): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of await storage.get(key)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/**
+ * Copies a daily backup's objects to the tier's keys, reads each copy back and hashes it against
+ * the manifest, then writes the copy's own manifest last. A copy that does not hash to the manifest
+ * is removed and the promotion throws (so no deletion follows): an IntegrityError when the daily's
+ * own object is already damaged, else a StorageError (the copy went wrong).
+ */
 async function promote(storage: BackupStorage, prefix: string, source: CatalogEntry, tier: 'monthly' | 'weekly', toId: string): Promise<BackupManifest> {
+  const what = `Promotion of daily/${source.manifest.id} to ${tier}/${toId}`;
+  const copies: string[] = [];
   const copyObject = async (object: StoredObjectRef): Promise<StoredObjectRef> => {
     const target = dataKey(prefix, tier, toId, extensionOfDataKey(object.key, source.manifest.id));
+    copies.push(target);
     const copied = await storage.copy(object.key, target);
     if (copied.size !== object.size) {
-      throw new StorageError(`Promotion copy ${target} has ${copied.size} bytes, expected ${object.size}`, {
+      throw new StorageError(`${what} failed: copy ${target} has ${copied.size} bytes, expected ${object.size}`, {
         hint: 'Storage is misbehaving; no backup was deleted. Run `pgdrill prune` again later',
       });
     }
-    return { ...object, key: target };
+    // A size check cannot see a flipped byte: for a 7-year archive, the copy must hash to the manifest.
+    const readBack = await storedDigest(storage, target);
+    if (readBack.sha256 === object.sha256 && readBack.bytes === object.size) return { ...object, key: target };
+    const original = await storedDigest(storage, object.key);
+    if (original.sha256 !== object.sha256 || original.bytes !== object.size) {
+      throw new IntegrityError(
+        `${what} refused: the daily's object ${object.key} does not match its manifest (${original.bytes} bytes sha256=${original.sha256}, expected ${object.size} bytes sha256=${object.sha256})`,
+        { hint: 'That backup is damaged in storage and no backup was deleted; investigate the storage, run `pgdrill verify`, and take a fresh backup now' },
+      );
+    }
+    throw new StorageError(
+      `${what} failed: the copy ${target} read back does not match its source (${readBack.bytes} bytes sha256=${readBack.sha256}, expected ${object.size} bytes sha256=${object.sha256})`,
+      { hint: 'Storage corrupted the copy; it was removed and no backup was deleted. Run `pgdrill prune` again later' },
+    );
   };
   const { dump, globals } = source.manifest.objects;
-  const manifest: BackupManifest = {
-    ...source.manifest,
-    id: toId,
-    tier,
-    promotedFrom: source.manifest.id,
-    objects: { dump: await copyObject(dump), ...(globals ? { globals: await copyObject(globals) } : {}) },
-  };
-  await writeManifest(storage, prefix, manifest);
-  return manifest;
+  try {
+    const manifest: BackupManifest = {
+      ...source.manifest,
+      id: toId,
+      tier,
+      promotedFrom: source.manifest.id,
+      objects: { dump: await copyObject(dump), ...(globals ? { globals: await copyObject(globals) } : {}) },
+    };
+    await writeManifest(storage, prefix, manifest);
+    return manifest;
+  } catch (error) {
+    // No manifest names these copies: remove them now rather than leave them to the orphan sweep.
+    await storage.delete(copies).catch(() => {});
+    throw error;
+  }
 }
 
 /** Retention with the configured policy, as `pgdrill prune`, every successful backup and the demo apply it. */

@@ -10,7 +10,7 @@ import { InterruptedError, StorageError } from '../../src/errors/index.ts';
 import { describeConnection, parseDatabaseUrl } from '../../src/pgtools/index.ts';
 import { fetchBackup } from '../../src/restore/index.ts';
 import { applyRetention } from '../../src/retention/index.ts';
-import { openStorage } from '../../src/storage/index.ts';
+import { openStorage, wrapStorage } from '../../src/storage/index.ts';
 import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
 import { freezeDirectory, waitFor } from '../helpers/faults.ts';
 import { configFromEnv, filesUnder, newKeyring, runCli, startCli, tempDir } from '../helpers/pgdrill.ts';
@@ -459,6 +459,58 @@ describe('retention against storage', () => {
       await writer.query('DELETE FROM public.lgas WHERE id > 9000');
       await writer.end();
     }
+  });
+
+  it('a promotion copy is read back and hashed: a damaged daily is not promoted and prune deletes nothing (exit 4)', async () => {
+    const dir = tempDir('store');
+    const configFile = path.join(tempDir('config'), 'pgdrill.config.json');
+    await writeFile(configFile, JSON.stringify({ retention: { daily: 1 } }));
+    const config = await configFromEnv(env(dir, { PGDRILL_CONFIG: configFile }));
+    const storage = openStorage(config);
+    // 2026-03-03 is the month's promotion source; with one daily kept, 2026-03-04 is due for deletion.
+    const manifests = [];
+    for (const day of [3, 4, 5]) manifests.push((await runBackup({ config, storage, keyring: loadKeyring(config, 'write'), now: () => new Date(Date.UTC(2026, 2, day, 2)) })).manifest);
+    await storage.close();
+    // Same size, one byte flipped: a size check cannot see it.
+    const damaged = path.join(dir, manifests[0]!.objects.dump.key);
+    const bytes = await readFile(damaged);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    await writeFile(damaged, bytes);
+    const before = await filesUnder(dir);
+
+    const result = await runCli(['prune'], env(dir, { PGDRILL_CONFIG: configFile }));
+    expect(result.exitCode, String(result.stderr)).toBe(4);
+    expect(String(result.stderr)).toContain(
+      `Promotion of daily/2026-03-03-oslrs to monthly/2026-03-oslrs refused: the daily's object ${manifests[0]!.objects.dump.key} does not match its manifest`,
+    );
+    // Nothing deleted (2026-03-04 is still there), no monthly copy or manifest left behind.
+    expect(await filesUnder(dir)).toEqual(before);
+  });
+
+  it('a promotion copy that storage corrupted is removed and stops retention before any deletion (exit 2)', async () => {
+    const dir = tempDir('store');
+    const config = await configFromEnv(env(dir), { retention: { daily: 1 } });
+    const storage = openStorage(config);
+    for (const day of [3, 4, 5]) await runBackup({ config, storage, keyring: loadKeyring(config, 'write'), now: () => new Date(Date.UTC(2026, 2, day, 2)) });
+    const before = await filesUnder(dir);
+    // FAULT INJECTION: a storage whose server-side copy flips a byte of what it writes (a folder
+    // copies faithfully; a misbehaving object store need not). The source stays intact.
+    const corrupting = wrapStorage(storage, {
+      async copy(fromKey, toKey, options) {
+        const copied = await storage.copy(fromKey, toKey, options);
+        const file = path.join(dir, toKey);
+        const bytes = await readFile(file);
+        bytes[0]! ^= 0x01;
+        await writeFile(file, bytes);
+        return copied;
+      },
+    });
+    const pruning = applyRetention({ storage: corrupting, prefix: 'backups', policy: config.retention, now: new Date(Date.UTC(2026, 2, 5, 12)), orphanGraceHours: 24 });
+    await expect(pruning).rejects.toThrow(StorageError);
+    await expect(pruning).rejects.toMatchObject({ exitCode: 2 });
+    await expect(pruning).rejects.toThrow(/Promotion of daily\/2026-03-03-oslrs to monthly\/2026-03-oslrs failed: the copy backups\/monthly\/2026-03-oslrs\.dump\.zst\.enc read back does not match its source/);
+    expect(await filesUnder(dir)).toEqual(before);
+    await storage.close();
   });
 
   it('`pgdrill prune --dry-run` prints reasons and deletes nothing', async () => {

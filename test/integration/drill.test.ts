@@ -13,7 +13,7 @@ let env: Record<string, string>;
 let configFile: string;
 let olderMonthly: string;
 
-const BUILT_IN = ['restore', 'backup-integrity', 'record-counts', 'role-authentication', 'audit-chain', 'schema-fingerprint', 'tables-readable', 'freshness', 'retention-coverage', 'older-backup'];
+const BUILT_IN = ['restore', 'backup-integrity', 'record-counts', 'role-authentication', 'audit-chain', 'schema-fingerprint', 'tables-readable', 'freshness', 'retention-coverage', 'older-backup', 'archive-verification', 'extensions'];
 
 beforeAll(async () => {
   source = await startSourceDatabase({ rows: 2000 });
@@ -27,15 +27,17 @@ beforeAll(async () => {
     OSLRS_APP_PASSWORD: source.appPassword,
     PGDRILL_CONFIG: configFile,
   };
-  // A backup taken "40 days ago" (its monthly copy is the oldest retained monthly), then today's.
+  // A backup taken on the first of last month (its monthly copy is the oldest retained monthly, and
+  // no month is skipped: a gap in the monthlies fails the drill), then today's.
   const config = await configFromEnv({ ...env, DATABASE_URL: source.url });
   const storage = openStorage(config);
-  const fortyDaysAgo = new Date(Date.now() - 40 * 86_400_000);
-  await runBackup({ config, storage, keyring: loadKeyring(config, 'write'), now: () => fortyDaysAgo });
+  const today = new Date();
+  const lastMonth = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1, 2));
+  await runBackup({ config, storage, keyring: loadKeyring(config, 'write'), now: () => lastMonth });
   await storage.close();
   const backup = await runCli(['backup'], { ...env, DATABASE_URL: source.url });
   expect(backup.exitCode, String(backup.stderr)).toBe(0);
-  olderMonthly = `${fortyDaysAgo.toISOString().slice(0, 7)}-oslrs`;
+  olderMonthly = `${lastMonth.toISOString().slice(0, 7)}-oslrs`;
 });
 afterAll(async () => {
   await source?.stop();
@@ -63,7 +65,10 @@ describe('a healthy backup', () => {
     // The oldest retained monthly was restored too, in a second sandbox, with today's keyring.
     expect(run.check('older-backup')).toMatchObject({ status: 'pass' });
     expect(evidence.olderBackup).toMatchObject({ id: olderMonthly, status: 'pass', encryptionKeyId: 'k1' });
-    expect(evidence.timeline.map((t) => t.step)).toEqual(expect.arrayContaining(['located', 'downloaded', 'restored', 'older-backup-restored', 'verified']));
+    expect(evidence.timeline.map((t) => t.step)).toEqual(expect.arrayContaining(['located', 'downloaded', 'restored', 'older-backup-restored', 'archives-verified', 'verified']));
+    // Both monthlies and both dailies were verified: two by restoring them, two by the verification pass.
+    expect(run.check('archive-verification')?.summary).toBe(`4 of 4 retained archives verified within 12 months; oldest verification ${run.evidence!.startedAt.slice(0, 10)}`);
+    expect(run.check('extensions')?.summary).toBe('3 extension(s) available in the sandbox (citext, pgcrypto, plpgsql), same versions');
   });
 
   it.skipIf(!inject('dockerAvailable'))('passes in the docker sandbox (Testcontainers) restored with the container\'s own pg_restore', async () => {

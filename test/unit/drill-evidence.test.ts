@@ -65,6 +65,9 @@ function drillState(over: Partial<DrillState> = {}): DrillState {
         { schema: 'public', name: 'orders', expected: 7, actual: 7 },
       ],
     },
+    extensions: null,
+    archiveVerification: null,
+    firstFullBackupAt: null,
     config: { drill: config.drill, retention: { daily: 3, weekly: 0, monthly: 3 }, auditChain: null },
     ...over,
   };

@@ -153,7 +153,7 @@ describe('rolesReferenced', () => {
 });
 
 describe('needsSkeleton', () => {
-  const empty: TargetState = { userTables: [], roles: new Set(), serverVersion: '15.8' };
+  const empty: TargetState = { userTables: [], roles: new Set(), serverVersion: '15.8', extensions: [] };
 
   it('builds the skeleton only for named tables restored with schema into an inspected empty database', () => {
     expect(needsSkeleton([users], { dataOnly: false }, empty)).toBe(true);
@@ -278,7 +278,7 @@ describe('describePlan', () => {
   const plan = (over: Partial<RestorePlan> = {}): RestorePlan => ({
     entry: entry(manifest()),
     target: target(`postgres://restorer:${PASSWORD}@scratch.internal:5433/app_copy?sslmode=require&password=${PASSWORD}`),
-    targetState: { userTables: [], roles: new Set(['restorer']), serverVersion: '16.4' },
+    targetState: { userTables: [], roles: new Set(['restorer']), serverVersion: '16.4', extensions: [] },
     selection: { withGlobals: false, jobs: 4 },
     skeleton: false,
     ...over,
@@ -300,6 +300,19 @@ describe('describePlan', () => {
       '  jobs       4',
     ]);
     expect(lines.join('\n')).not.toContain(PASSWORD);
+  });
+
+  it('says whether the target offers the extensions the restore creates', () => {
+    const required = [
+      { name: 'pgcrypto', version: '1.3', schema: 'public' },
+      { name: 'postgis', version: '3.4.2', schema: 'public' },
+    ];
+    const missing = { required, missing: [required[1]!], versionDifferences: [] };
+    expect(describePlan(plan({ extensions: missing }), now, { bytes }).at(-1)).toBe('  extensions MISSING on the target: postgis 3.4.2 (schema public)');
+    const offered = { required, missing: [], versionDifferences: [{ name: 'pgcrypto', source: '1.3', target: '1.4' }] };
+    expect(describePlan(plan({ extensions: offered }), now, { bytes }).at(-1)).toBe(
+      '  extensions 2 needed, all available on the target (pgcrypto, postgis); pgcrypto 1.3 in the backup, 1.4 on the target',
+    );
   });
 
   it('marks a partial backup by its series, and a promoted copy by its origin', () => {

@@ -50,7 +50,7 @@ Exit codes:
   0  restored (or verified) and every record count matches the manifest
   1  restore failure: pg_restore/psql failed, or the target could not be reached
   2  download failure: storage unreachable, no backup matches, object missing or unreadable
-  3  configuration error: bad flag or date, no target (--target-db / DATABASE_URL), no key, missing roles;
+  3  configuration error: bad flag or date, no target (--target-db / DATABASE_URL), no key, missing roles or extensions;
      or the local scratch folder (TMPDIR) has too little space for the backup, is over quota or read-only
   4  verification failure: size/SHA-256 mismatch, decryption failed, unreadable archive, record counts differ
   5  refused by a safety guard: target not empty, is the backup source, or matches productionPatterns
