@@ -59,15 +59,22 @@ export async function listBackups(storage: BackupStorage, prefix: string): Promi
       invalid.push({ manifestKey: object.key, ...place, reason: (error as Error).message });
     }
   }
-  // Ties (a promoted copy shares its source's startedAt) put the original daily last, so "newest" picks it.
-  const tierOrder = { monthly: 0, weekly: 1, daily: 2 } as const;
-  backups.sort(
-    (a, b) =>
-      a.manifest.startedAt.localeCompare(b.manifest.startedAt) ||
-      tierOrder[a.manifest.tier] - tierOrder[b.manifest.tier] ||
-      a.manifest.id.localeCompare(b.manifest.id),
-  );
+  backups.sort(compareCatalogEntries);
   return { backups, invalid };
+}
+
+const TIER_ORDER = { monthly: 0, weekly: 1, daily: 2 } as const;
+
+/**
+ * The catalog's order: oldest first by startedAt; ties (a promoted copy shares its source's
+ * startedAt) put the original daily last, so "newest" picks it.
+ */
+export function compareCatalogEntries(a: CatalogEntry, b: CatalogEntry): number {
+  return (
+    a.manifest.startedAt.localeCompare(b.manifest.startedAt) ||
+    TIER_ORDER[a.manifest.tier] - TIER_ORDER[b.manifest.tier] ||
+    a.manifest.id.localeCompare(b.manifest.id)
+  );
 }
 
 export interface BackupSelector {
