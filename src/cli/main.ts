@@ -49,6 +49,7 @@ const GROUP_OF: Record<string, string> = {
   run: 'service',
   status: 'service',
   metrics: 'service',
+  tokens: 'service',
 };
 // `pgdrill list | head`: a reader that stops early is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

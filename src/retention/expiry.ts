@@ -13,20 +13,34 @@ export interface BackupExpiry {
 
 const DAY_MS = 86_400_000;
 
-/** The expiry of one backup of `plan` (tier and id as planned; `takenAt` its manifest's startedAt). */
-export function retentionExpiry(
-  plan: RetentionPlan,
-  backup: { tier: BackupTier; id: string; database: string; takenAt: Date },
-  policy: RetentionPolicy,
-  now: Date,
-): BackupExpiry {
-  const same = (d: { tier: BackupTier; id: string; database: string }) => d.tier === backup.tier && d.id === backup.id && d.database === backup.database;
-  const deletion = plan.delete.find(same);
-  if (deletion) return { at: now.toISOString(), reason: `deleted by the next prune: ${deletion.reasons.join('; ')}` };
-  const reasons = plan.keep.find(same)?.reasons ?? [];
-  const newest = reasons.find((r) => r.startsWith('kept: newest valid backup'));
+type Planned = { tier: BackupTier; id: string; database: string };
+
+const plannedKey = (b: Planned): string => `${b.database}\0${b.tier}\0${b.id}`;
+
+/**
+ * The expiry of every backup of `plan`, by `expiryKey` (`takenAt`: each backup's manifest startedAt).
+ * One pass over the plan: fine for a catalog of tens of thousands.
+ */
+export function retentionExpiries(plan: RetentionPlan, backups: ReadonlyArray<Planned & { takenAt: Date }>, policy: RetentionPolicy, now: Date): Map<string, BackupExpiry> {
+  const decisions = new Map<string, { deleted: boolean; reasons: readonly string[] }>();
+  for (const d of plan.keep) decisions.set(plannedKey(d), { deleted: false, reasons: d.reasons });
+  for (const d of plan.delete) decisions.set(plannedKey(d), { deleted: true, reasons: d.reasons });
+  const out = new Map<string, BackupExpiry>();
+  for (const backup of backups) {
+    const key = plannedKey(backup);
+    out.set(key, expiryOf(backup, decisions.get(key) ?? { deleted: false, reasons: [] }, policy, now));
+  }
+  return out;
+}
+
+/** The key of a backup in `retentionExpiries`' map. */
+export const expiryKey = (backup: Planned): string => plannedKey(backup);
+
+function expiryOf(backup: Planned & { takenAt: Date }, decision: { deleted: boolean; reasons: readonly string[] }, policy: RetentionPolicy, now: Date): BackupExpiry {
+  if (decision.deleted) return { at: now.toISOString(), reason: `deleted by the next prune: ${decision.reasons.join('; ')}` };
+  const newest = decision.reasons.find((r) => r.startsWith('kept: newest valid backup'));
   if (newest) return { at: null, reason: `${newest}: never deleted while it is the newest` };
-  const future = reasons.find((r) => r.startsWith('kept: dated in the future'));
+  const future = decision.reasons.find((r) => r.startsWith('kept: dated in the future'));
   if (future) return { at: null, reason: future };
   const count = policy[backup.tier];
   const start = new Date(`${isoDay(backup.takenAt)}T00:00:00.000Z`);

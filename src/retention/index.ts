@@ -11,4 +11,4 @@ export type {
 export { retentionCoverage } from './coverage.ts';
 export type { Coverage, DaySlot, MonthSlot, RetentionCoverage, RetentionCoverageInput, SlotState } from './coverage.ts';
 export { applyRetention, deleteBackup, planCatalogRetention, pruneBackups, type ApplyRetentionOptions, type RetentionOutcome } from './apply.ts';
-export { retentionExpiry, type BackupExpiry } from './expiry.ts';
+export { expiryKey, retentionExpiries, type BackupExpiry } from './expiry.ts';

@@ -9,4 +9,4 @@ export { ServiceState, JOB_KINDS } from './state.ts';
 export { escalationLevel, serviceInterrupt, startWorker, type RunningWorker, type ServiceContext } from './worker.ts';
 export { scheduledRuns, upsertSchedules, type ScheduledRun } from './schedule.ts';
 export { enqueue, enqueueJob, JobFailedError } from './run.ts';
-export { healthSnapshot } from './status.ts';
+export { healthSnapshot, statusReport } from './status.ts';
