@@ -189,11 +189,17 @@ export class BackupHistory {
   #readLive(): Promise<LiveState> {
     const reading = (async (): Promise<LiveState> => {
       const queue = this.#queues.backup;
-      const [failed, running, runs] = await Promise.all([queue.getJobs(['failed'], 0, 99), queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'], 0, 99), scheduledRuns(this.#queues)]);
-      const jobs = [
-        ...failed.filter(Boolean).map((job) => jobItem(job, 'failed')),
-        ...running.filter(Boolean).map((job) => jobItem(job, 'running')),
-      ].filter((item) => this.#databases.has(item.database));
+      const [failed, running, delayed, runs] = await Promise.all([
+        queue.getJobs(['failed'], 0, 99),
+        queue.getJobs(['active', 'waiting', 'prioritized'], 0, 99),
+        queue.getJobs(['delayed'], 0, 99),
+        scheduledRuns(this.#queues),
+      ]);
+      // A delayed job that has not run yet is the scheduler's next run (nextScheduled); one that has is waiting for its retry.
+      const retrying = delayed.filter((job) => job && job.attemptsMade > 0);
+      const jobs = [...failed.filter(Boolean).map((job) => jobItem(job, 'failed')), ...[...running, ...retrying].filter(Boolean).map((job) => jobItem(job, 'running'))].filter((item) =>
+        this.#databases.has(item.database),
+      );
       return { at: Date.now(), jobs, runs };
     })();
     this.#live = reading;

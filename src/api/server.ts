@@ -3,7 +3,7 @@ import path from 'node:path';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import { QueueEvents } from 'bullmq';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -160,7 +160,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     e.on('error', (error) => apiLog.warn({ error: error.message }, 'job events'));
   }
 
-  const app = Fastify({ loggerInstance: apiLog, disableRequestLogging: true, bodyLimit: api.bodyLimitBytes, trustProxy: 'loopback', return503OnClosing: true });
+  const app = Fastify({ loggerInstance: apiLog, logController: new LogController({ disableRequestLogging: true }), bodyLimit: api.bodyLimitBytes, trustProxy: 'loopback', return503OnClosing: true });
   app.decorateRequest('principal', null);
   app.decorateRequest('session', null);
   await app.register(cookie);

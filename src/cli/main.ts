@@ -43,6 +43,7 @@ const GROUP_OF: Record<string, string> = {
   'verify-reports': 'drill',
   restore: 'restore',
   verify: 'restore',
+  decrypt: 'restore',
   serve: 'service',
   worker: 'service',
   schedule: 'service',

@@ -306,7 +306,9 @@ export const API_TOKEN_ENTRY = /^[A-Za-z0-9_.@-]{1,64}:(admin|viewer):[0-9a-f]{6
 
 /** The admin HTTP API and page that `pgdrill serve` serves (src/api). */
 export const ApiConfig = z.strictObject({
-  /** Port of the API and page (`pgdrill serve --port`); 0 turns them off. */
+  /** Whether `pgdrill serve` serves the API and page (`--no-api` turns them off). */
+  enabled: z.boolean().default(true),
+  /** Port of the API and page (`pgdrill serve --port`; 0: any free port, logged). */
   port: z.number().int().min(0).max(65535).default(8734),
   /** Address to bind (`--host`); anything but loopback is exposed and wants a TLS proxy in front (publicUrl https://). */
   host: z.string().min(1).default('127.0.0.1'),

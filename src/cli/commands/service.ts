@@ -71,7 +71,7 @@ export function register(program: Command): void {
   const config = () => loadConfig({ configFile: program.opts().config });
 
   /** Runs the worker (and, for serve, the private Redis) until SIGINT/SIGTERM; exits 130/143. */
-  async function runService(options: { embedded: boolean }, flags: { metricsPort?: number; port?: number; host?: string }): Promise<void> {
+  async function runService(options: { embedded: boolean }, flags: { metricsPort?: number; port?: number; host?: string; api?: boolean }): Promise<void> {
     const cfg = await config();
     const signal = serviceInterrupt(cfg);
     const log = pino({ base: { service: 'pgdrill', pid: process.pid } });
@@ -108,9 +108,9 @@ export function register(program: Command): void {
   }
 
   /** The admin API and page (unless port 0); loaded only here, so other commands never load Fastify. */
-  async function serveApi(cfg: PgdrillConfig, endpoint: RedisEndpoint, log: Logger, flags: { port?: number; host?: string }) {
+  async function serveApi(cfg: PgdrillConfig, endpoint: RedisEndpoint, log: Logger, flags: { port?: number; host?: string; api?: boolean }) {
+    if (flags.api === false || !cfg.service.api.enabled) return undefined;
     const port = flags.port ?? cfg.service.api.port;
-    if (port === 0) return undefined;
     const host = flags.host ?? cfg.service.api.host;
     const { startApiServer } = await import('../../api/index.ts');
     const api = await startApiServer({ config: cfg, configFile: program.opts().config, cwd: process.cwd(), endpoint, log, host, port });
@@ -131,9 +131,10 @@ export function register(program: Command): void {
     .command('serve')
     .description('run the whole service on this machine: schedules, a worker, the admin API and page, and (without REDIS_URL) a private Redis in the state folder')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (127.0.0.1)', parsePort)
-    .option('--port <port>', 'port of the admin API and page (default 8734; 0 turns them off)', portParser('--port', 8734))
+    .option('--port <port>', 'port of the admin API and page (default 8734; 0: any free port, logged)', portParser('--port', 8734))
+    .option('--no-api', 'do not serve the admin API and page')
     .option('--host <address>', 'address the admin API binds (default 127.0.0.1; exposing it wants a TLS proxy and service.api.publicUrl https://…)')
-    .action((flags: { metricsPort?: number; port?: number; host?: string }) => runService({ embedded: true }, flags));
+    .action((flags: { metricsPort?: number; port?: number; host?: string; api?: boolean }) => runService({ embedded: true }, flags));
 
   const tokens = program.command('tokens').description('admin API credentials');
   tokens
