@@ -215,7 +215,7 @@ export class BackupHistory {
 function buildView(db: CachedDatabase, snapshot: CatalogSnapshot, drills: StoredDrillRecord[], now: Date): DatabaseView {
   const policy = db.config.retention;
   const plan = planCatalogRetention(snapshot, policy, now);
-  const planned = snapshot.backups.map((e) => ({ tier: e.manifest.tier, id: e.manifest.id, database: e.manifest.database, takenAt: new Date(e.manifest.startedAt) }));
+  const planned = snapshot.backups.map((e) => ({ tier: e.manifest.tier, id: e.manifest.id, database: e.manifest.database, takenAt: new Date(e.manifest.startedAt), series: backupSeries(e.manifest).series }));
   const expiries = retentionExpiries(plan, planned, policy, now);
   const keepReasons = new Map(plan.keep.map((d) => [expiryKey(d), d.reasons]));
   const name = db.database.name;
