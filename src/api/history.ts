@@ -43,8 +43,10 @@ interface CachedDatabase {
   config: PgdrillConfig;
   storage: BackupStorage;
   view?: DatabaseView;
+  /** Storage changed since the view was read: the next request waits for a fresh one. */
   dirty: boolean;
-  refreshing?: Promise<DatabaseView>;
+  /** The refresh in flight, and whether requests wait for it (it follows a change) or not (the view just grew old). */
+  refreshing?: { done: Promise<DatabaseView>; awaited: boolean };
 }
 
 /** `{database}:{tier}:{id}`. */
@@ -145,9 +147,10 @@ export class BackupHistory {
   /** The view of one database: read (or refreshed) first when it changed; refreshed in the background when old. */
   async view(name: string, now = new Date()): Promise<DatabaseView> {
     const db = this.cached(name);
-    if (!db.view || db.dirty) return this.#refresh(db);
+    if (!db.view || db.dirty) return this.#refresh(db, true);
+    if (db.refreshing?.awaited) return db.refreshing.done;
     if (now.getTime() - db.view.refreshedAt.getTime() > this.#config.service.api.catalogMaxAgeSeconds * 1000) {
-      void this.#refresh(db).catch(this.#onError);
+      void this.#refresh(db, false).catch(this.#onError);
     }
     return db.view;
   }
@@ -156,27 +159,40 @@ export class BackupHistory {
     return Promise.all(this.names.map((name) => this.view(name, now)));
   }
 
-  #refresh(db: CachedDatabase): Promise<DatabaseView> {
-    if (db.refreshing) return db.refreshing;
+  /**
+   * Reads the catalog again (incrementally). A change noticed while a refresh runs starts another
+   * after it: the running one may have listed storage before the change.
+   */
+  #refresh(db: CachedDatabase, awaited: boolean): Promise<DatabaseView> {
+    const running = db.refreshing;
+    if (running && !db.dirty) {
+      running.awaited ||= awaited;
+      return running.done;
+    }
     db.dirty = false;
-    const refreshing = (async () => {
-      const prefix = db.config.storage.prefix;
-      const snapshot = await listBackups(db.storage, prefix, db.view?.snapshot);
-      const drills = await readDrillHistory(db.storage, prefix, Number.MAX_SAFE_INTEGER, { onInvalid: () => {} });
-      const view = buildView(db, snapshot, drills, new Date());
-      db.view = view;
-      return view;
-    })();
-    db.refreshing = refreshing;
+    const done = (running?.done ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(async () => {
+        const prefix = db.config.storage.prefix;
+        const snapshot = await listBackups(db.storage, prefix, db.view?.snapshot);
+        const drills = await readDrillHistory(db.storage, prefix, Number.MAX_SAFE_INTEGER, { onInvalid: () => {} });
+        const view = buildView(db, snapshot, drills, new Date());
+        db.view = view;
+        return view;
+      });
+    const refresh = { done, awaited };
+    db.refreshing = refresh;
     // A failed refresh leaves the database dirty, so the next request tries again.
-    refreshing.then(
-      () => (db.refreshing = undefined),
+    done.then(
       () => {
-        db.refreshing = undefined;
+        if (db.refreshing === refresh) db.refreshing = undefined;
+      },
+      () => {
+        if (db.refreshing === refresh) db.refreshing = undefined;
         db.dirty = true;
       },
     );
-    return refreshing;
+    return done;
   }
 
   /** Failed (for good), running and queued backup jobs, and the schedulers' next runs; cached for 2 s. */

@@ -377,7 +377,8 @@ async function loadChart() {
     chart.append(bar);
   }
   const sorted = [...points].sort((a, b) => a.day.localeCompare(b.day));
-  if (sorted.length > 0) chart.append(svg('polyline', { points: sorted.map((p) => `${x(p.day)},${yDuration(p.durationMs)}`).join(' '), class: 'chart-duration' }));
+  if (sorted.length > 1) chart.append(svg('polyline', { points: sorted.map((p) => `${x(p.day)},${yDuration(p.durationMs)}`).join(' '), class: 'chart-duration' }));
+  for (const p of sorted) chart.append(svg('circle', { cx: x(p.day), cy: yDuration(p.durationMs), r: 2.5, class: 'chart-point' }));
   const legend = el('div', { class: 'legend' }, el('span', { class: 'size' }, 'size (left axis)'), el('span', { class: 'duration' }, 'duration (right axis)'));
   $('chart').replaceChildren(chart, legend);
 }

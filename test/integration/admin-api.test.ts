@@ -439,6 +439,10 @@ describe('admin page in Chromium', () => {
     await page.waitForFunction("document.querySelector('#progress').textContent.startsWith('Backup ')", { timeout: 10_000 });
     await page.waitForSelector('#progress[data-state="completed"]', { timeout: 120_000 });
     expect(await text(page, '#progress')).toMatch(/^Backup finished: backup backups\/local\/daily\//);
+    // The history and the summary show it at once (the job's end invalidated the cached catalog).
+    const newId = `local:daily:${/daily\/(\S+)\.dump/.exec(await text(page, '#progress'))![1]}`;
+    await page.waitForSelector(`#history tbody tr[data-id="${newId}"]`, { timeout: 5000 });
+    expect(await text(page, '#page-info')).toMatch(/· 3 item\(s\)$/);
     await page.screenshot({ path: path.join(shots, '3-backup-finished.png'), fullPage: true });
 
     // Download the S3 backup: the dialog's link is a presigned URL whose bytes hash to the manifest.
