@@ -567,6 +567,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
         const match = /^(backup|drill|verify|prune):([A-Za-z0-9:_-]{1,100})$/.exec(params.id);
         if (!match) throw new HttpError(400, `"${params.id.slice(0, 80)}" is not a job id: expected {${JOB_KINDS.join('|')}}:{id}, e.g. backup:17`);
         const kind = match[1] as JobKind;
+        // State first: a job read after it says "completed" carries its outcome.
+        const state = await queues[kind].getJobState(match[2]!);
         const job = await queues[kind].getJob(match[2]!);
         if (!job || !history.names.includes(job.data.database)) throw new HttpError(404, `No job ${params.id} (finished jobs are kept 90 days)`);
         return {
@@ -574,7 +576,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
           kind,
           database: job.data.database,
           trigger: job.data.trigger,
-          state: await job.getState(),
+          state,
           attempts: job.attemptsMade,
           maxAttempts: job.opts.attempts ?? 1,
           progress: job.progress,
