@@ -97,10 +97,9 @@ export async function benchApi(options: { backups: number; requests: number; log
     }
     const writeMs = performance.now() - written;
     options.log(`wrote ${options.backups} manifests in ${ms(writeMs)}`);
-    const config = await loadConfig({
-      cwd: work,
-      env: { DATABASE_URL: 'postgres://bench@127.0.0.1:1/bench', PGDRILL_STORAGE: path.join(work, 'store'), PGDRILL_API_TOKENS: admin.entry, PGDRILL_STATE_DIR: path.join(work, 'state') },
-    });
+    // The server resolves each fleet database's configuration again from the environment, as `pgdrill serve` does.
+    Object.assign(process.env, { DATABASE_URL: 'postgres://bench@127.0.0.1:1/bench', PGDRILL_STORAGE: path.join(work, 'store'), PGDRILL_API_TOKENS: admin.entry, PGDRILL_STATE_DIR: path.join(work, 'state') });
+    const config = await loadConfig({ cwd: work });
     api = await startApiServer({ config, cwd: work, endpoint: redis.endpoint, log: pino({ level: 'warn' }), host: '127.0.0.1', port: 0 });
     const get = async (url: string): Promise<number> => {
       const began = performance.now();

@@ -4,7 +4,7 @@
 
 const API = '/api/v1';
 const $ = (id) => document.getElementById(id);
-const state = { session: null, deployment: null, query: { page: 1, limit: 25, sort: 'created', order: 'desc' }, polling: null };
+const state = { session: null, deployment: null, deploymentLoaded: null, query: { page: 1, limit: 25, sort: 'created', order: 'desc' }, polling: null };
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -78,16 +78,19 @@ async function start() {
   $('logout').hidden = false;
   $('who').textContent = `${state.session.name} (${state.session.role})`;
   for (const node of document.querySelectorAll('.admin-only')) node.hidden = !isAdmin();
-  state.deployment = await api('/deployment');
-  renderDeployment();
-  await Promise.all([loadSummary(), loadHistory(), loadDrills(), loadChart(), loadAudit()]);
+  // Everything at once: the cards wait for the deployment's limits only to render.
+  state.deploymentLoaded = api('/deployment').then((deployment) => {
+    state.deployment = deployment;
+    renderDeployment();
+  });
+  await Promise.all([state.deploymentLoaded, loadSummary(), loadHistory(), loadDrills(), loadChart(), loadAudit()]);
   document.body.dataset.ready = 'true';
 }
 
 // ---------- summary cards ----------
 
 async function loadSummary() {
-  const { summary } = await api('/backups?limit=1');
+  const [{ summary }] = await Promise.all([api('/backups?limit=1'), state.deploymentLoaded]);
   const last = summary.lastSuccessful;
   $('card-last-when').textContent = last ? `${last.age} ago` : 'none yet';
   $('card-last-detail').textContent = last ? `${when(last.created)} · ${last.size} · ${last.database}` : 'No backup in storage.';
@@ -315,7 +318,7 @@ function followJob(job) {
 // ---------- drills, chart, restore, audit ----------
 
 async function loadDrills() {
-  const { items } = await api('/drills');
+  const [{ items }] = await Promise.all([api('/drills'), state.deploymentLoaded]);
   const newest = items[0];
   const verdict = $('card-drill-verdict');
   verdict.className = `badge ${newest ? `verdict-${newest.verdict}` : ''}`;
