@@ -24,7 +24,7 @@ export function newKeyring(id = 'k1'): string {
 export function runCli(
   args: string[],
   env: Record<string, string | undefined>,
-  options: { cwd?: string; timeoutMs?: number; nodeArgs?: string[] } = {},
+  options: { cwd?: string; timeoutMs?: number; nodeArgs?: string[]; all?: boolean } = {},
 ): Promise<Result> {
   return execa('node', [...(options.nodeArgs ?? []), BIN, ...args], {
     cwd: options.cwd ?? tempDir('cwd'),
@@ -32,6 +32,7 @@ export function runCli(
     extendEnv: false,
     reject: false,
     timeout: options.timeoutMs ?? 240_000,
+    all: options.all ?? false,
   }) as unknown as Promise<Result>;
 }
 
