@@ -44,7 +44,8 @@ export const drillTest = base.extend<DrillFixtures & { pool: pg.Pool | null; mus
     // eslint-disable-next-line no-empty-pattern -- see above
     async ({}, use) => {
       const state = inject('pgdrill');
-      const pool = state.restore.ok && state.sandbox ? new pg.Pool({ connectionString: state.sandbox.uri, max: 4 }) : null;
+      // After a partial restore too: the checks then name what was lost.
+      const pool = (state.restore.ok || state.restore.partial) && state.sandbox ? new pg.Pool({ connectionString: state.sandbox.uri, max: 4 }) : null;
       await use(pool);
       await pool?.end();
     },

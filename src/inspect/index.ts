@@ -8,6 +8,7 @@ export {
   countRows,
   existingTables,
   listTables,
+  NO_TABLES_FINGERPRINT,
   readRoles,
   schemaFingerprint,
   serverVersion,

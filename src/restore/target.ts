@@ -1,6 +1,6 @@
 import { describeConnection, libpqEnv, parseDatabaseUrl, type ConnectionInfo } from '../pgtools/index.ts';
 import { RestoreError } from '../errors/index.ts';
-import { pgBinary, runPgTool } from '../pgtools/index.ts';
+import { pgBinary, runPgRestore, runPgTool } from '../pgtools/index.ts';
 import type { Sandbox } from '../sandbox/index.ts';
 
 /** What a restore needs of where it restores to: a sandbox, or an existing database. */
@@ -23,9 +23,14 @@ export function createDatabaseTarget(url: string, binDir?: string): RestoreTarge
       return u.toString();
     },
     async pgRestore(archivePath, args) {
-      await runPgTool(pgBinary(binDir, 'pg_restore'), ['--no-password', `--dbname=${info.database}`, ...args, archivePath], {
+      await runPgRestore(pgBinary(binDir, 'pg_restore'), ['--no-password', `--dbname=${info.database}`, ...args, archivePath], {
         env,
-        error: { as: RestoreError, context: where, hint: 'Read the pg_restore errors above; the target may be partly restored — restore into an empty database' },
+        error: {
+          as: RestoreError,
+          context: where,
+          hint: 'Read the pg_restore errors above; the target may be partly restored — restore into an empty database',
+          incompleteHint: 'The target is partly restored: drop it and restore into an empty database',
+        },
       });
     },
     async psqlFile(sqlPath, database = info.database) {

@@ -58,7 +58,7 @@ describe('drills fail, naming the check, when', () => {
 
   it('rows are lost in the restore', async () => {
     const run = await drill(env, { faultInjectionSql: 'DELETE FROM public.submissions_2024 WHERE id % 3 = 0' });
-    expectFailureNamed(run, 'record-counts', /public\.submissions_2024 \d+ of \d+ rows/);
+    expectFailureNamed(run, 'record-counts', /public\.submissions_2024: [\d,]+ of [\d,]+ rows/);
   });
 
   it('a large object is lost in the restore', async () => {
