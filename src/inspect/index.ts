@@ -17,3 +17,5 @@ export {
   type TableFilter,
 } from './database.ts';
 export { compareRecordCounts, countDiffers, type RecordCountComparison, type TableCountComparison } from './record-counts.ts';
+export { AUDIT_ROW, expectedHashSql, verifyAuditChain, type AuditChainDefinition, type AuditChainVerification } from './audit-chain.ts';
+export { ownedSequences, sequenceAhead, type OwnedSequence } from './sequences.ts';
