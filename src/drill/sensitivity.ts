@@ -122,22 +122,22 @@ const setSequenceBehind: Mutation = async (client, context) => {
   return { mutation: `${target.sequence} set back to ${edge} (${target.schema}.${target.table}.${target.column} holds it)`, caught: outcome.status === 'fail', detail: said(outcome) };
 };
 
+/** Why a mutation does not apply when the check guarding it did not pass (null: it passed). */
+function notPassed(check: string): string | null {
+  const status = checkOutcomes.get(check);
+  if (status === 'pass') return null;
+  return status === 'skip' ? `the ${check} check does not apply to this backup` : `the ${check} check ${status ? `ended ${status}` : 'did not run'}`;
+}
+
 /** Which check guards each mutation, and when it applies (the check ran and passed). */
 const MUTATIONS: Array<{ check: string; applies: (state: DrillState) => string | null; run: Mutation }> = [
-  { check: 'record-counts', applies: (s) => (s.recordCounts?.status === 'pass' ? null : 'record counts did not pass'), run: deleteRows },
+  { check: 'record-counts', applies: () => notPassed('record-counts'), run: deleteRows },
   {
     check: 'audit-chain',
-    applies: (s) =>
-      !s.config.auditChain
-        ? 'no audit chain configured'
-        : checkOutcomes.get('audit-chain') !== 'pass'
-          ? `the audit-chain check did not pass (${checkOutcomes.get('audit-chain') ?? 'not run'})`
-          : !s.manifest?.auditChain
-            ? 'the audit table was empty at backup time'
-            : null,
+    applies: (s) => (!s.config.auditChain ? 'no audit chain configured' : (notPassed('audit-chain') ?? (s.manifest?.auditChain ? null : 'the audit table was empty at backup time'))),
     run: changeAuditPayload,
   },
-  { check: 'sequences', applies: () => (checkOutcomes.get('sequences') !== 'pass' ? `the sequences check did not pass (${checkOutcomes.get('sequences') ?? 'not run'})` : null), run: setSequenceBehind },
+  { check: 'sequences', applies: () => notPassed('sequences'), run: setSequenceBehind },
 ];
 
 function testsOf(task: Task): Task[] {
