@@ -198,7 +198,8 @@ export function pgRestoreError(failure: PgToolFailure, log: PgRestoreLog, option
     const listed = errors.slice(0, 5).map((e) => `${e.entry ?? 'outside any archive entry'}: ${e.message}`);
     const more = errors.length > 5 ? `; and ${errors.length - 5} more` : '';
     const hint = [...(causes.length ? causes : ['each error names the archive entry pg_restore could not restore']), ...(options.incompleteHint ? [options.incompleteHint] : [])];
-    return new IncompleteRestoreError(`${subject} finished with ${errors.length} error(s): ${listed.join('; ')}${more}`, {
+    // The one failure shape (output.ts), the outcome saying it went on to the end.
+    return new IncompleteRestoreError(`${subject} failed (${failure.outcome}, ran to its end with ${errors.length} error(s)): ${listed.join('; ')}${more}`, {
       hint: hint.join('. '),
       objectErrors: errors,
       errorsIgnored: log.errorsIgnored,

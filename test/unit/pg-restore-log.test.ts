@@ -115,7 +115,7 @@ describe('PgRestoreLog', () => {
     const failure = pgToolFailure({ command: 'pg_restore', exitCode: 1, output: UNQUALIFIED })!;
     const error = pgRestoreError(failure, read(UNQUALIFIED), { context: 'into the sandbox', hint: 'generic hint' });
     expect(error).toBeInstanceOf(IncompleteRestoreError);
-    expect(error.message).toMatch(/^pg_restore into the sandbox finished with 2 error\(s\): TABLE DATA shipments pgdrill: COPY failed/);
+    expect(error.message).toMatch(/^pg_restore into the sandbox failed \(exit code 1, ran to its end with 2 error\(s\)\): TABLE DATA shipments pgdrill: COPY failed/);
     expect(error.hint).toMatch(/function tariff_exists names tariffs without its schema; pg_restore runs with an empty search_path/);
     expect(error.hint).not.toContain('generic hint');
   });
