@@ -36,17 +36,22 @@ async function filedEvidence(reports: string): Promise<string | undefined> {
   return undefined;
 }
 
-/** What `pgdrill drill` printed, as the DrillResult it printed it from. */
-function parseCliResult(stdout: string, jsonPath: string | undefined): DrillResult {
+/**
+ * What `pgdrill drill` printed, as the DrillResult it printed it from. The failed checks' titles
+ * come from the filed evidence (a title may hold "; "), and the printed line must list them.
+ */
+function parseCliResult(stdout: string, evidence: DrillEvidence | undefined, jsonPath: string | undefined): DrillResult {
   const verdict = /^Drill (\S+): (PASS|FAIL)$/m.exec(stdout);
   if (!verdict) throw new Error(`pgdrill drill printed no verdict:\n${stdout.slice(-4000)}`);
-  const failed = /^Failed checks: (.*)$/m.exec(stdout)?.[1];
+  const printed = /^Failed checks: (.*)$/m.exec(stdout)?.[1];
+  const failedChecks = evidence ? evidence.checks.filter((c) => c.status === 'fail').map((c) => c.title) : (printed?.split('; ') ?? []);
+  if ((printed ?? '') !== failedChecks.join('; ')) throw new Error(`pgdrill drill printed "Failed checks: ${printed}", its evidence fails ${JSON.stringify(failedChecks)}`);
   const error = /^Error: (.*)$/m.exec(stdout)?.[1];
   const pdfPath = /^Report: (.*)$/m.exec(stdout)?.[1];
   return {
     drillId: verdict[1]!,
     verdict: verdict[2] as DrillResult['verdict'],
-    failedChecks: failed ? failed.split('; ') : [],
+    failedChecks,
     ...(error ? { error } : {}),
     ...(pdfPath ? { pdfPath } : {}),
     ...(jsonPath ? { jsonPath } : {}),
@@ -73,8 +78,10 @@ export async function drill(env: Record<string, string | undefined>, options: Te
       });
   const output = String(child.all);
   let result: DrillResult;
-  if (args) result = parseCliResult(String(child.stdout), await filedEvidence(reports));
-  else {
+  if (args) {
+    const jsonPath = await filedEvidence(reports);
+    result = parseCliResult(String(child.stdout), jsonPath ? parseEvidence(await readFile(jsonPath)) : undefined, jsonPath);
+  } else {
     const last = String(child.stdout).trim().split('\n').at(-1) ?? '';
     try {
       result = JSON.parse(last) as DrillResult;
