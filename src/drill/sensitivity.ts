@@ -42,7 +42,13 @@ interface MutationContext {
  * then sees the mutation. (A check that connect()s gets the same client; release() is a no-op.)
  */
 function transactionAsPool(client: PoolClient): Pool {
-  const shared = Object.assign(Object.create(client) as PoolClient, { release: () => undefined });
+  const shared = new Proxy(client, {
+    get: (target, property) => {
+      if (property === 'release') return () => undefined;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
   return { query: client.query.bind(client), connect: async () => shared } as unknown as Pool;
 }
 
