@@ -10,6 +10,7 @@ export default defineCheck({
     'A monthly backup for every month the retention policy covers since the first backup (a gap fails: drill.monthlyGapSeverity), and a daily for each of the last days (drill.dailyGapSeverity).',
   needsDatabase: false,
   async run({ manifest, state }) {
+    if (state.config.retention.daily === 0 && state.config.retention.monthly === 0) return { status: 'skip', summary: 'not applicable: the retention policy keeps no daily or monthly backups' };
     const backups = state.catalog
       .filter((b) => b.database === manifest.database)
       .map((b) => ({ id: b.id, tier: b.tier, database: b.database, takenAt: new Date(b.startedAt), full: b.full, series: b.series }));
