@@ -1,7 +1,8 @@
 // The admin API and page of `pgdrill serve`, with real parts: one serve (its private Redis) for a
 // fleet of two databases on one real PostgreSQL source, one in s3rver, one in a folder; the API over
 // HTTP, the page in the system Chromium (puppeteer-core). Screenshots of the main states are saved
-// under the run's temp folder (or PGDRILL_SCREENSHOTS) for a person to look at.
+// in .tmp/test-output/admin-page/ (git-ignored; or PGDRILL_SCREENSHOTS), kept after the run for a
+// person to look at.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { backupId, dataKey, extensionOfDataKey, readManifest, writeManifest, typ
 import { CHROMIUM_ARGS } from '../../src/report/index.ts';
 import { createStorageFromUrl, type BackupStorage } from '../../src/storage/index.ts';
 import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
-import { newKeyring, runCli, tempDir } from '../helpers/pgdrill.ts';
+import { newKeyring, REPO_ROOT, runCli, tempDir } from '../helpers/pgdrill.ts';
 import { startS3Server, type StartedS3Server } from '../helpers/s3.ts';
 import { startService, type Service } from '../helpers/service.ts';
 
@@ -196,6 +197,43 @@ describe('admin API security', () => {
     expect(page.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(page.text).not.toMatch(/\sstyle=|\son[a-z]+=/i);
     expect(page.text).not.toMatch(/https?:\/\//);
+  });
+
+  it('binds 127.0.0.1 by default; --host 0.0.0.0 without an https publicUrl warns that credentials would cross in clear text', async () => {
+    expect(new URL(base).hostname).toBe('127.0.0.1');
+    // A second deployment of its own (its own state folder and private Redis), exposed.
+    const exposedCwd = tempDir('admin-api-exposed');
+    const exposed = startService('serve', exposedCwd, { DATABASE_URL: source.url, PGDRILL_STORAGE: path.join(exposedCwd, 'store'), PGDRILL_ENCRYPTION_KEYS: keys, PGDRILL_API_TOKENS: admin.entry }, ['--port', '0', '--host', '0.0.0.0']);
+    try {
+      const listening = await exposed.waitFor((l) => l.msg === 'admin API and page');
+      expect(new URL(String(listening.url)).hostname).toBe('0.0.0.0');
+      // Logged right after the line above.
+      const warning = await exposed.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('the admin API is exposed on 0.0.0.0'), 10_000);
+      expect(warning.msg).toContain('cross the network in clear text');
+      expect(warning.msg).toContain('service.api.publicUrl (PGDRILL_API_PUBLIC_URL)');
+    } finally {
+      exposed.process.kill('SIGTERM');
+      await exposed.process;
+    }
+    // The default deployment, on loopback, said nothing of the kind.
+    expect(service.lines().some((l) => typeof l.msg === 'string' && l.msg.includes('clear text'))).toBe(false);
+  });
+
+  it('`pgdrill tokens create` prints the token once and its entry (name:role:sha256); --json gives both; a wrong role is a config error', async () => {
+    const json = await runCli(['tokens', 'create', '--name', 'ci', '--role', 'viewer', '--json'], {}, { cwd });
+    expect(json.exitCode, String(json.stderr)).toBe(0);
+    const created = JSON.parse(String(json.stdout)) as { token: string; entry: string };
+    expect(Object.keys(created).sort()).toEqual(['entry', 'token']);
+    expect(created.token).toMatch(/^pgdrill_[\w-]{43}$/);
+    expect(created.entry).toBe(`ci:viewer:${sha256(created.token)}`);
+    const plain = await runCli(['tokens', 'create', '--name', 'ops2', '--role', 'admin'], {}, { cwd });
+    const [tokenLine, entryLine] = String(plain.stdout).trim().split('\n');
+    const token = /^token: (\S+)$/.exec(tokenLine!)![1]!;
+    expect(entryLine).toBe(`entry: ops2:admin:${sha256(token)}`);
+    expect(String(plain.stderr)).toContain('The token is shown only now');
+    const wrong = await runCli(['tokens', 'create', '--name', 'x', '--role', 'root'], {}, { cwd });
+    expect(wrong.exitCode).toBe(3);
+    expect(String(wrong.stderr)).toContain('--role "root" is not a role');
   });
 
   it('the OpenAPI document describes every route with its schemas', async () => {
@@ -390,7 +428,8 @@ describe('admin page in Chromium', () => {
   let browser: Browser;
   let shots: string;
   beforeAll(async () => {
-    shots = process.env.PGDRILL_SCREENSHOTS ?? tempDir('screenshots');
+    // Not under the run's temp root, which the global teardown removes: a person looks at them after the run.
+    shots = process.env.PGDRILL_SCREENSHOTS ?? path.join(REPO_ROOT, '.tmp', 'test-output', 'admin-page');
     await mkdir(shots, { recursive: true });
     browser = await launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS], pipe: true });
   });
