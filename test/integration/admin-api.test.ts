@@ -86,14 +86,17 @@ beforeAll(async () => {
       databases: [
         { name: 'oslrs', urlEnv: 'DATABASE_URL' },
         { name: 'local', urlEnv: 'DATABASE_URL', storage: { url: folder } },
+        // Nothing listens on port 1: its backups fail (the last test), after one retry 4 s later.
+        { name: 'broken', urlEnv: 'BROKEN_DATABASE_URL', storage: { url: folder } },
       ],
       schedule: { backup: '0 1 * * *', drill: null, prune: null, verify: null },
-      service: { queuePrefix: 'apitest', api: { emergencyContact: 'Ops on call, +234 800 000 0000' } },
+      service: { queuePrefix: 'apitest', retryBackoffSeconds: [4], api: { emergencyContact: 'Ops on call, +234 800 000 0000' } },
       report: { organisation: 'Test Registry', system: 'OSLRS', rtoTargetMinutes: 30 },
     }),
   );
   env = {
     DATABASE_URL: source.url,
+    BROKEN_DATABASE_URL: 'postgres://pgdrill@127.0.0.1:1/broken',
     PGDRILL_STORAGE: `s3://${s3.bucket}/site`,
     S3_ENDPOINT: s3.endpoint,
     S3_REGION: s3.region,
@@ -532,6 +535,36 @@ describe('admin page in Chromium', () => {
     const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: path.join(shots, '6-viewer-phone.png'), fullPage: true });
+    await page.browserContext().close();
+  });
+
+  it('a backup that fails for good: running while it waits for its retry, then failed with its error in the history, the summary and the page', async () => {
+    const queued = await call('POST', '/api/v1/backups', { token: admin.token, body: { database: 'broken' } });
+    expect(queued.status, queued.text).toBe(202);
+    const job = String(queued.json.job);
+    const listed = async (query: string, match: (item: Record<string, unknown>) => boolean): Promise<Answer> => {
+      const until = Date.now() + 60_000;
+      for (;;) {
+        const answer = await call('GET', `/api/v1/backups?database=broken${query}`, { token: viewer.token });
+        if ((answer.json.items as Array<Record<string, unknown>>).some(match)) return answer;
+        if (Date.now() > until) throw new Error(`no such item in the history within 60 s: ${answer.text}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    const running = await listed('&status=running', (i) => i.job === job);
+    expect(running.json.items).toEqual([expect.objectContaining({ id: `job:${job}`, status: 'running', database: 'broken', error: null })]);
+    expect((await waitForJob(job, 60_000)).state).toBe('failed');
+    const failed = await listed('', (i) => i.job === job && i.status === 'failed');
+    const [item] = failed.json.items as Array<Record<string, unknown>>;
+    expect(item).toMatchObject({ id: `job:${job}`, status: 'failed', tier: null, sha256: null, deletable: null, error: expect.stringMatching(/\S/) });
+    expect(failed.json.summary).toMatchObject({ count: 0, lastSuccessful: null, lastFailed: { job, database: 'broken', error: item!.error } });
+    expect((await call('GET', '/api/v1/backups?status=failed', { token: viewer.token })).json.total).toBe(1);
+
+    const page = await openPage(viewer.token);
+    await page.select('#filter-status', 'failed');
+    await page.waitForSelector(`#history tbody tr[data-id="job:${job}"]`);
+    expect(await text(page, `#history tbody tr[data-id="job:${job}"]`)).toContain(String(item!.error));
+    await page.screenshot({ path: path.join(shots, '7-backup-failed.png') });
     await page.browserContext().close();
   });
 
