@@ -553,9 +553,10 @@ describe('admin page in Chromium', () => {
     };
     const running = await listed('&status=running', (i) => i.job === job);
     expect(running.json.items).toEqual([expect.objectContaining({ id: `job:${job}`, status: 'running', database: 'broken', error: null })]);
-    expect((await waitForJob(job, 60_000)).state).toBe('failed');
+    const ended = await waitForJob(job, 60_000);
     const failed = await listed('', (i) => i.job === job && i.status === 'failed');
     const [item] = failed.json.items as Array<Record<string, unknown>>;
+    expect(ended).toMatchObject({ state: 'failed', attempts: 2, maxAttempts: 2, error: item!.error, summary: null, finished: expect.any(String) });
     expect(item).toMatchObject({ id: `job:${job}`, status: 'failed', tier: null, sha256: null, deletable: null, error: expect.stringMatching(/\S/) });
     expect(failed.json.summary).toMatchObject({ count: 0, lastSuccessful: null, lastFailed: { job, database: 'broken', error: item!.error } });
     expect((await call('GET', '/api/v1/backups?status=failed', { token: viewer.token })).json.total).toBe(1);
@@ -566,6 +567,21 @@ describe('admin page in Chromium', () => {
     expect(await text(page, `#history tbody tr[data-id="job:${job}"]`)).toContain(String(item!.error));
     await page.screenshot({ path: path.join(shots, '7-backup-failed.png') });
     await page.browserContext().close();
+  });
+
+  it('GET /status is what `pgdrill status --json` prints: the failed database named among the problems', async () => {
+    const api = await call('GET', '/api/v1/status', { token: viewer.token });
+    const cli = await runCli(['status', '--json'], env, { cwd });
+    expect(cli.exitCode).toBe(1);
+    const printed = JSON.parse(String(cli.stdout)) as Record<string, unknown> & { databases: Array<Record<string, unknown>>; problems: string[] };
+    const served = api.json as typeof printed;
+    expect(Object.keys(served).sort()).toEqual(Object.keys(printed).sort());
+    expect(served.healthy).toBe(false);
+    expect(served.problems).toEqual(printed.problems);
+    expect(served.problems).toContain('broken: backup failed 1 time(s) in a row');
+    const pick = (d: Record<string, unknown>) => ({ database: d.database, lastBackup: d.lastBackup, lastDrill: d.lastDrill, consecutiveFailures: d.consecutiveFailures, nextRuns: d.nextRuns });
+    expect(served.databases.map(pick)).toEqual(printed.databases.map(pick));
+    expect(served.databases.map((d) => d.database)).toEqual(['oslrs', 'local', 'broken']);
   });
 
   it('no secret, token or password hash in any response or in the service log', async () => {
