@@ -469,6 +469,9 @@ describe('admin page in Chromium', () => {
     expect(await text(page, '#restore')).toContain('Ops on call, +234 800 000 0000');
     expect(await text(page, '#restore')).toContain('pgdrill restore --latest --target-db');
     expect(await page.$$eval('#chart svg rect', (bars) => bars.length)).toBeGreaterThanOrEqual(2);
+    // The audit trail, newest first: this very login on top.
+    expect(await text(page, '#audit-chain')).toMatch(/^Hash chain intact over the \d+ newest record\(s\)\.$/);
+    expect(await page.$$eval('#audit tbody tr:first-child td', (cells) => cells.slice(2, 4).map((c) => c.textContent))).toEqual(['ops (admin)', 'login']);
     await page.screenshot({ path: path.join(shots, '1-admin-summary.png'), fullPage: true });
 
     // Back up now (the folder database, not rate-limited yet): confirm, then live progress until it ends.
