@@ -3,7 +3,7 @@ import type { PgdrillConfig } from '../config/index.ts';
 import { ExitCode, PgdrillError, type ExitCodeValue } from '../errors/index.ts';
 import type { JobKind } from '../notify/index.ts';
 import { fleetOf, pickDatabase } from './fleet.ts';
-import { closeQueues, exitCodeOfReason, jobOptions, openQueues, type JobOutcome } from './jobs.ts';
+import { exitCodeOfReason, jobOptions, openQueue, type JobOutcome } from './jobs.ts';
 import { redisOptions, type RedisEndpoint } from './redis.ts';
 
 // `pgdrill run KIND [--database NAME] [--wait]`: one job now, through the same queue the scheduler
@@ -30,11 +30,11 @@ export async function enqueueJob(options: {
   const database = pickDatabase(fleetOf(options.config), options.database);
   const connection = redisOptions(options.endpoint);
   const prefix = options.config.service.queuePrefix;
-  const queues = openQueues(connection, prefix);
+  const queue = openQueue(options.kind, connection, prefix);
   const events = options.wait ? new QueueEvents(options.kind, { connection, prefix }) : undefined;
   try {
     await events?.waitUntilReady();
-    const job = await queues[options.kind].add(options.kind, { database: database.name, trigger: 'manual' }, jobOptions(options.config));
+    const job = await queue.add(options.kind, { database: database.name, trigger: 'manual' }, jobOptions(options.config));
     if (!events) return { jobId: job.id!, database: database.name };
     if (options.onProgress) events.on('progress', ({ jobId, data }) => jobId === job.id && options.onProgress!(data));
     try {
@@ -45,6 +45,6 @@ export async function enqueueJob(options: {
     }
   } finally {
     await events?.close();
-    await closeQueues(queues);
+    await queue.close();
   }
 }
