@@ -267,7 +267,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     }
     let job;
     try {
-      job = await enqueue(queues, config, kind, database);
+      job = await enqueue(queues[kind], config, kind, database);
     } catch (error) {
       await release();
       throw error;

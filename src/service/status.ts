@@ -2,7 +2,6 @@ import os from 'node:os';
 import { backupSeries, type Catalog } from '../catalog/index.ts';
 import type { PgdrillConfig } from '../config/index.ts';
 import { diskFreeRatio, evaluateMonitors, type BackupFacts, type DatabaseHealth, type HealthSnapshot } from '../health/index.ts';
-import { catalogAndDrills } from '../operations/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { parseStorageUrl } from '../storage/index.ts';
 import { JOB_KINDS } from './state.ts';
@@ -27,6 +26,8 @@ const NO_RUNS = () => Object.fromEntries(JOB_KINDS.map((k) => [k, 0])) as Record
  * the storage alone tells backups and drills; runs, failures in a row and next runs are then empty.
  */
 export async function healthSnapshot(options: { config: PgdrillConfig; configFile?: string; cwd: string; queues?: Queues; state?: ServiceState }): Promise<HealthSnapshot> {
+  // Loaded on use, like the jobs' operations (see jobs.ts).
+  const { catalogAndDrills } = await import('../operations/index.ts');
   const runs = options.queues ? await scheduledRuns(options.queues) : [];
   const databases: DatabaseHealth[] = [];
   for (const database of fleetOf(options.config)) {
