@@ -3,6 +3,7 @@ export {
   NotifyConfig,
   NotifyOverride,
   PgdrillConfig,
+  PitrConfig,
   smtpUrlProblem,
   WebhookConfig,
   type PgdrillConfigInput,
