@@ -9,6 +9,7 @@ export default defineCheck({
   description:
     'A monthly backup for every month the retention policy covers since the first backup (a gap fails: drill.monthlyGapSeverity), and a daily for each of the last days (drill.dailyGapSeverity).',
   needsDatabase: false,
+  pointInTime: "it judges pgdrill's dump catalog, not the pgBackRest repository (pgBackRest's own retention keeps its sets)",
   async run({ manifest, state }) {
     const backups = state.catalog
       .filter((b) => b.database === manifest.database)

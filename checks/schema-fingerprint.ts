@@ -5,6 +5,7 @@ export default defineCheck({
   id: 'schema-fingerprint',
   title: 'Schema fingerprint matches the source',
   description: "SHA-256 of every dumped table's structure (columns, constraints, indexes, partitions, RLS) equals the source's.",
+  pointInTime: "there is no fingerprint taken at the target time to compare with (the source's schema may have changed since)",
   async run({ db, manifest }) {
     const restored = await schemaFingerprint(db, manifest.tables);
     const evidence = { expected: manifest.schemaFingerprint, actual: restored, tables: manifest.tables.length };

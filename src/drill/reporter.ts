@@ -103,7 +103,7 @@ export class DrillReporter implements Reporter {
     const failedChecks = checks.filter((c) => c.status === 'fail').map((c) => c.title);
     const moduleErrors = modules.flatMap((m) => m.errors().map((e) => `${m.relativeModuleId}: ${e.message}`));
     const errors = [...unhandledErrors.map((e) => e.message), ...moduleErrors];
-    if (!state.manifest) {
+    if (!state.manifest && !state.pitr) {
       this.result = { verdict: 'FAIL', drillId: state.drillId, failedChecks, error: state.restore.error };
       return;
     }

@@ -11,4 +11,5 @@ export { describeGap, nextSegment, parseInfo, pgTime, planPitr, walGaps, type Ba
 export { pitrConfigOf, preparePointInTime, type PitrPreparation } from './prepare.ts';
 export { readRecoveryLog, restoreArgs, restorePointInTime, type PointInTimeRestore } from './restore.ts';
 export { connectSource, MARKER_TABLE, readMarkers, writeMarker, type MarkResult } from './source.ts';
+export { judgeTarget } from './reached.ts';
 export type { PitrOutcome } from './types.ts';

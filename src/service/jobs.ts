@@ -2,11 +2,11 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { PgdrillConfig } from '../config/index.ts';
 import { ConfigError, errorKind, exitCodeOf, RefusedError } from '../errors/index.ts';
 import type { JobKind, Notifier } from '../notify/index.ts';
-import { assertVerified, backup, drill, prune, verify } from '../operations/index.ts';
+import { assertVerified, backup, drill, pitrMark, prune, verify } from '../operations/index.ts';
 import type { FleetDatabase } from './fleet.ts';
 import { JOB_KINDS } from './state.ts';
 
-// The four job kinds, each a thin wrapper over the same library function the CLI command calls:
+// The job kinds, each a thin wrapper over the same library function the CLI command calls:
 // nothing a job does is written twice. Queues are one per kind (so a worker can run backups and a
 // CPU-heavy drill with different concurrency); job data names the database.
 
@@ -110,6 +110,10 @@ export async function runJob(kind: JobKind, database: FleetDatabase, data: JobDa
         const outcome = await verify({ ...base, since: data.since });
         assertVerified(outcome, data.since);
         return { kind, database: database.name, summary: `verified ${outcome.report.results.length} backup(s): all OK` };
+      }
+      case 'pitr-mark': {
+        const marker = await pitrMark(base);
+        return { kind, database: database.name, summary: `marker ${marker.id} at ${marker.markedAt}; WAL segment ${marker.walFile} switched for archiving` };
       }
       case 'drill': {
         const result = await drill({ configFile: context.configFile, cwd: context.cwd, overrides: database.overrides, notifier: context.drillNotifier });
