@@ -13,7 +13,7 @@ export default defineCheck({
     const { rows: indexes } = await db.query<{ oid: number; name: string }>(
       `SELECT c.oid::int AS oid, c.oid::regclass::text AS name
          FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
-        WHERE am.amname = 'btree' AND i.indisvalid AND i.indisready AND c.relpersistence <> 't'
+        WHERE am.amname = 'btree' AND c.relkind = 'i' AND i.indisvalid AND i.indisready AND c.relpersistence <> 't'
         ORDER BY 1`,
     );
     const failures: string[] = [];

@@ -12,6 +12,8 @@ async function sequencesAhead(db: Pool): Promise<CheckOutcome> {
        JOIN pg_namespace n ON n.oid = s.relnamespace
        JOIN pg_sequences ps ON ps.schemaname = n.nspname AND ps.sequencename = s.relname
       WHERE s.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        -- A sequence numbering an integer column (one feeding a text key such as 'ID-' || nextval is not compared).
+        AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
       ORDER BY 1`,
   );
   if (owned.length === 0) return { status: 'skip', summary: 'not applicable: no sequence is owned by a table column' };

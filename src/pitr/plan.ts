@@ -101,9 +101,9 @@ export function parseInfo(json: string, stanza: string): RepositoryInfo {
   return { stanza, cipher: String(entry.cipher ?? 'none'), sets: sets.sort((a, b) => a.stoppedAt.localeCompare(b.stoppedAt)), archives, raw: entry };
 }
 
-/** Format a moment for humans and pgBackRest alike: `2026-12-07 14:01:00+00`. */
+/** A moment for people and pgBackRest alike, milliseconds kept (a target between two markers may need them): `2026-12-07 14:01:00.250+00`. */
 export function pgTime(isoTime: string): string {
-  return isoTime.replace('T', ' ').replace(/\.\d+Z$|Z$/, '+00');
+  return isoTime.replace('T', ' ').replace(/\.000Z$/, 'Z').replace(/Z$/, '+00');
 }
 
 /** Whether segment `a` sorts at or before `b` (same width and timeline first, so string order works). */
@@ -154,8 +154,10 @@ export function planPitr(input: { info: RepositoryInfo; request: TargetRequest; 
         { hint: `Choose a target after ${pgTime(oldest.stoppedAt)}, or --target latest` },
       );
     }
-    if (input.newestArchivedAt && targetIso >= input.newestArchivedAt) {
-      throw new ConfigError(`--target-time ${pgTime(targetIso)} is not before the newest archived WAL (${pgTime(input.newestArchivedAt)}): recovery to a time needs a transaction archived after it`, {
+    // The repository keeps whole seconds: a target within the newest segment's second may still be in it.
+    const archivedUntil = input.newestArchivedAt ? new Date(Date.parse(input.newestArchivedAt) + 1000).toISOString() : null;
+    if (request.type === 'time' && archivedUntil && targetIso >= archivedUntil) {
+      throw new ConfigError(`--target-time ${pgTime(targetIso)} is not before the newest archived WAL (${pgTime(input.newestArchivedAt!)}): recovery to a time needs a transaction archived after it`, {
         hint: 'Choose an earlier time, or --target latest (or wait for the next WAL segment to be archived)',
       });
     }

@@ -36,6 +36,7 @@ const STEP_LABELS: Record<string, string> = {
   downloaded: 'Downloaded; stored SHA-256 checked',
   decrypted: 'Decrypted and decompressed',
   restored: 'Restored into the isolated sandbox',
+  recovered: 'Recovered to the target (WAL replayed)',
   verified: 'Checks completed',
   'older-backup': 'Older backup restored',
   'archives-verified': 'Retained archives verified; ledger filed',
