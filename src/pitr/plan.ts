@@ -69,7 +69,9 @@ const iso = (epochSeconds: number): string => new Date(epochSeconds * 1000).toIS
 
 /** The stanza's part of `pgbackrest info --output=json`; throws on a stanza that is not there. */
 export function parseInfo(json: string, stanza: string): RepositoryInfo {
-  const all = JSON.parse(json) as Array<Record<string, unknown>>;
+  // A repository that does not decrypt puts raw bytes of the file into its status message.
+  // eslint-disable-next-line no-control-regex -- exactly those bytes are removed
+  const all = JSON.parse(json.replace(/[\u0000-\u001f]/g, ' ')) as Array<Record<string, unknown>>;
   const entry = all.find((s) => s.name === stanza);
   if (!entry) throw new ConfigError(`pgBackRest knows no stanza "${stanza}"`, { hint: 'Check pitr.stanza and the repository options (pitr.options, pitr.config)' });
   type RawSet = {

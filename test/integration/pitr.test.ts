@@ -26,6 +26,8 @@ let src: ArchivingSource;
 let env: Record<string, string>;
 let markers: Marker[];
 let backupStartedAt: string;
+/** When the rows after the target were deleted and added. */
+let changedAt: string;
 let run: DrillRun;
 const ROWS_DELETED = 50;
 
@@ -90,6 +92,9 @@ beforeAll(async () => {
   await src.query(`CREATE TABLE public.pitr_probe (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, phase text NOT NULL)`);
   await src.query(`INSERT INTO public.pitr_probe (phase) SELECT 'before' FROM generate_series(1, ${ROWS_DELETED})`);
   const m2 = await mark(mainProject);
+  // The changes come well after the target the drill will pick, half-way between markers 2 and 3.
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  changedAt = new Date().toISOString();
   await src.query(`DELETE FROM public.pitr_probe WHERE phase = 'before'`);
   await src.query(`INSERT INTO public.pitr_probe (phase) SELECT 'after' FROM generate_series(1, 20)`);
   const m3 = await mark(mainProject);
@@ -109,7 +114,7 @@ describe.skipIf(!hasPgbackrest)('point-in-time drill (pgBackRest)', () => {
     const pitr = run.evidence!.pitr!;
     const [, m2, m3] = markers as [Marker, Marker, Marker];
     expect(pitr.target.type).toBe('time');
-    expect(pitr.target.value! > m2.markedAt && pitr.target.value! < m3.markedAt).toBe(true);
+    expect(pitr.target.value! > m2.markedAt && pitr.target.value! < changedAt && changedAt < m3.markedAt).toBe(true);
     expect(pitr.target.reason).toContain(`markers ${m2.id}`);
     expect(pitr.reached).toMatchObject({ ok: true, expectedMarker: { id: m2.id }, restoredMarker: { id: m2.id } });
     expect(pitr.reached.summary).toContain(`marker ${m3.id}`);
