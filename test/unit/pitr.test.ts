@@ -16,7 +16,7 @@ const INFO_JSON = JSON.stringify([
     cipher: 'none',
     status: { code: 0, message: 'ok' },
     repo: [{ key: 1, cipher: 'none', status: { code: 0, message: 'ok' } }],
-    db: [{ id: 1, 'repo-key': 1, 'system-id': 7716502743063972946, version: '15' }],
+    db: [{ id: 1, 'repo-key': 1, 'system-id': 7716502743063972, version: '15' }],
     archive: [{ id: '15-1', database: { id: 1, 'repo-key': 1 }, min: '000000010000000000000002', max: '000000010000000000000040' }],
     backup: [
       {
