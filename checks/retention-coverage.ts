@@ -11,6 +11,7 @@ export default defineCheck({
   needsDatabase: false,
   pointInTime: "it judges pgdrill's dump catalog, not the pgBackRest repository (pgBackRest's own retention keeps its sets)",
   async run({ manifest, state }) {
+    if (state.config.retention.daily === 0 && state.config.retention.monthly === 0) return { status: 'skip', summary: 'not applicable: the retention policy keeps no daily or monthly backups' };
     const backups = state.catalog
       .filter((b) => b.database === manifest.database)
       .map((b) => ({ id: b.id, tier: b.tier, database: b.database, takenAt: new Date(b.startedAt), full: b.full, series: b.series }));

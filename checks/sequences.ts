@@ -1,41 +1,45 @@
 import type { Pool } from 'pg';
+import { ownedSequences, sequenceAhead } from '../src/inspect/index.ts';
 import { defineCheck, type CheckOutcome } from '../src/check/index.ts';
 
-/** Sequences owned by a column (serial, identity) must be at or past the column's largest value, or the next insert collides. */
+/** Every column-owned sequence feeding an integer column must hand out a value beyond the column's current ones. */
 async function sequencesAhead(db: Pool): Promise<CheckOutcome> {
-  const { rows: owned } = await db.query<{ seq: string; tbl: string; col: string; last_value: string | null }>(
-    `SELECT s.oid::regclass::text AS seq, t.oid::regclass::text AS tbl, quote_ident(a.attname) AS col, ps.last_value::text AS last_value
-       FROM pg_class s
-       JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-       JOIN pg_class t ON t.oid = d.refobjid
-       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
-       JOIN pg_namespace n ON n.oid = s.relnamespace
-       JOIN pg_sequences ps ON ps.schemaname = n.nspname AND ps.sequencename = s.relname
-      WHERE s.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        -- A sequence numbering an integer column (one feeding a text key such as 'ID-' || nextval is not compared).
-        AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
-      ORDER BY 1`,
-  );
-  if (owned.length === 0) return { status: 'skip', summary: 'not applicable: no sequence is owned by a table column' };
-  const behind: string[] = [];
-  for (const s of owned) {
-    const { rows } = await db.query<{ max: string | null }>(`SELECT max(${s.col})::text AS max FROM ${s.tbl}`);
-    const max = rows[0]?.max;
-    // last_value is null until the sequence is first used; then any existing value is ahead of it.
-    if (max !== null && max !== undefined && (s.last_value === null || BigInt(s.last_value) < BigInt(max))) {
-      behind.push(`${s.seq} is at ${s.last_value ?? 'its start'} but ${s.tbl}.${s.col} holds ${max}`);
-    }
+  const sequences = await ownedSequences(db);
+  const comparable = sequences.filter((s) => s.comparable);
+  const notComparable = sequences.filter((s) => !s.comparable).map((s) => `${s.sequence} (${s.schema}.${s.table}.${s.column} is not an integer column)`);
+  if (comparable.length === 0) {
+    return {
+      status: 'skip',
+      summary: sequences.length ? `not applicable: no sequence feeds an integer column (${notComparable.join(', ')})` : 'not applicable: no sequence is owned by a column',
+      evidence: { sequences: sequences.length, notComparable },
+    };
   }
-  const evidence = { sequences: owned.length, behind };
-  return behind.length
-    ? { status: 'fail', summary: `${behind.length} sequence(s) behind their column (the next insert would collide): ${behind.slice(0, 3).join('; ')}`, evidence }
-    : { status: 'pass', summary: `${owned.length} column-owned sequence(s) at or past their column's largest value`, evidence };
+  const behind = comparable.filter((s) => !sequenceAhead(s));
+  const describe = (s: (typeof comparable)[number]) =>
+    `${s.schema}.${s.table}.${s.column}: ${s.sequence} would hand out ${s.next} but the column already holds ${s.increment > 0n ? `up to ${s.columnMax}` : `down to ${s.columnMin}`} (the next insert collides)`;
+  const evidence = {
+    checked: comparable.length,
+    behind: behind.map((s) => ({ sequence: s.sequence, column: `${s.schema}.${s.table}.${s.column}`, next: String(s.next), columnMax: String(s.columnMax), columnMin: String(s.columnMin) })),
+    notComparable,
+  };
+  if (behind.length > 0) {
+    return { status: 'fail', summary: `${behind.length} of ${comparable.length} sequence(s) behind their column: ${behind.slice(0, 3).map(describe).join('; ')}${behind.length > 3 ? '; …' : ''}`, evidence };
+  }
+  const withRows = comparable.filter((s) => s.columnMax !== null).length;
+  return {
+    status: 'pass',
+    summary: `${comparable.length} sequence(s) ahead of their column (${withRows} on tables with rows)${notComparable.length ? `; ${notComparable.length} feed a non-integer column, not compared` : ''}`,
+    evidence,
+  };
 }
 
 export default defineCheck({
   id: 'sequences',
-  title: 'Sequences are ahead of the rows they number',
-  description: "Every sequence owned by a column (serial, identity) stands at or past the column's largest value, so the restored database accepts new rows without key collisions.",
-  run: ({ db }) => sequencesAhead(db),
+  title: 'Sequences are ahead of the columns they feed',
+  description: "Every sequence owned by a column (identity, serial, OWNED BY) hands out a value beyond the column's current ones, so the next insert does not collide.",
+  async run({ db, manifest }) {
+    if (manifest.options.schemaOnly) return { status: 'skip', summary: 'not applicable: schema-only backup (no rows, sequences at their start)' };
+    return sequencesAhead(db);
+  },
   pointInTime: ({ db }) => sequencesAhead(db),
 });

@@ -8,6 +8,7 @@ export {
   countRows,
   existingTables,
   listTables,
+  NO_TABLES_FINGERPRINT,
   readRoles,
   schemaFingerprint,
   serverVersion,
@@ -24,3 +25,5 @@ export {
   type AvailableExtension,
   type ExtensionComparison,
 } from './extensions.ts';
+export { AUDIT_ROW, expectedHashSql, verifyAuditChain, type AuditChainDefinition, type AuditChainVerification } from './audit-chain.ts';
+export { ownedSequences, sequenceAhead, type OwnedSequence } from './sequences.ts';

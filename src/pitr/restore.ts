@@ -39,7 +39,7 @@ export function restoreArgs(prep: PitrPreparation, dataDir: string): string[] {
 export function readRecoveryLog(log: string): { recoveryStop: string | null; lastRestoredSegment: string | null; fatal: string[] } {
   const stop = /LOG:\s+(recovery stopping [^\n]*)/.exec(log)?.[1] ?? null;
   const restored = [...log.matchAll(/restored log file "([0-9A-F]{24})" from archive/g)].map((m) => m[1]!).sort();
-  const fatal = [...log.matchAll(/FATAL:\s+([^\n]*)/g)].map((m) => m[1]!).filter((line) => !/not accepting connections|starting up/.test(line));
+  const fatal = [...log.matchAll(/FATAL:\s+([^\n]*)/g)].map((m) => m[1]!).filter((line) => !/not accepting connections|starting up|in recovery mode|shutting down/.test(line));
   return { recoveryStop: stop, lastRestoredSegment: restored.at(-1) ?? null, fatal };
 }
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { RestoreError, SandboxError } from '../errors/index.ts';
-import { childEnv, hasDbnameArg, pgToolError, runPgTool, tail, type PgToolOptions } from '../pgtools/index.ts';
+import { childEnv, hasDbnameArg, pgToolError, runPgRestore, runPgTool, tail, type PgToolOptions } from '../pgtools/index.ts';
 import { findPostgresBinaries } from './binaries.ts';
 import type { PostgresBinaries } from './binaries.ts';
 import { manageSandbox } from './registry.ts';
@@ -229,7 +229,7 @@ function clientTools(bins: PostgresBinaries, connection: SandboxConnection): Pic
     async pgRestore(archivePath, args) {
       const connArgs = target(connection.database);
       if (hasDbnameArg(args)) connArgs.pop();
-      await runPgTool(bins.bin('pg_restore'), [...connArgs, ...args, archivePath], {
+      await runPgRestore(bins.bin('pg_restore'), [...connArgs, ...args, archivePath], {
         env: clientEnv,
         error: {
           as: RestoreError,
@@ -353,9 +353,13 @@ async function startExistingCluster(o: {
       if (row && !row.in_recovery) serverVersion = row.server_version;
     } catch (error) {
       // "the database system is starting up / not accepting connections" until recovery ends.
+      // A start that already failed (recovery ended early: the postmaster is still shutting down,
+      // "in recovery mode") is named from the log, not as a connection error.
       const message = (error as Error).message;
+      const explained = cluster.explainStartFailure?.(await readFile(logFile, 'utf8').catch(() => ''));
+      if (explained) throw explained;
       if (!existsSync(pidFile)) throw await failedStart();
-      if (!/starting up|not accepting connections|ECONNREFUSED|ENOENT|shutting down/i.test(message)) {
+      if (!/starting up|not accepting connections|in recovery mode|ECONNREFUSED|ENOENT|shutting down/i.test(message)) {
         throw new SandboxError(`The restored cluster started but the sandbox cannot connect as ${cluster.superuser}: ${message}`, {
           hint: `pitr needs the cluster's superuser; check the role name${await logTail(logFile)}`,
           cause: error,

@@ -139,6 +139,9 @@ describe.skipIf(!hasPgbackrest)('point-in-time drill (pgBackRest)', () => {
     expect(run.check('role-authentication')?.summary).toMatch(/1 login role\(s\) and 7 canary account\(s\) authenticated/);
     expect(run.check('amcheck')?.summary).toMatch(/^\d+ B-tree indexes verified with bt_index_check$/);
     expect(run.check('audit-chain')?.summary).toContain("is the source's row with the same hash");
+    // The sensitivity check reruns the point-in-time checks on defects made in rolled-back transactions.
+    expect(run.check('sensitivity')?.status, run.check('sensitivity')?.summary).toBe('pass');
+    expect(run.check('sensitivity')?.summary).toMatch(/^sensitivity shown: 2 of 2 mutations caught \(audit-chain, sequences\); not applicable: record-counts/);
     for (const id of ['record-counts', 'backup-integrity', 'schema-fingerprint', 'freshness', 'retention-coverage', 'older-backup', 'archive-verification', 'extensions']) {
       expect(run.check(id)?.status, id).toBe('skip');
       expect(run.check(id)?.summary, id).toMatch(/^not applicable to a point-in-time restore: /);

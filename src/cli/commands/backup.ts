@@ -4,6 +4,7 @@ import type { PgdrillConfigInput } from '../../config/index.ts';
 import { formatBytes, formatDuration } from '../../format/index.ts';
 import { interruptSignal } from '../../lifecycle/index.ts';
 import { backup, list, prune } from '../../operations/index.ts';
+import type { BackupResult } from '../../dump/index.ts';
 import type { RetentionOutcome } from '../../retention/index.ts';
 import { printBackupList, progressLine } from '../output.ts';
 
@@ -60,7 +61,19 @@ export function register(program: Command): void {
       };
       const log = (line: string) => (verbose || !flags.json ? process.stderr.write(`${line}\n`) : undefined);
       const progress = progressLine('backup');
-      const { backup: result, retention } = await backup({
+      // The backup line is printed as soon as the backup is published: an interrupted retention
+      // afterwards must not hide that the backup exists.
+      const printPublished = ({ manifest: m }: BackupResult) => {
+        progress.done();
+        if (flags.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
+        else {
+          process.stdout.write(
+            `backup ${m.objects.dump.key} ${formatBytes(m.objects.dump.size)} sha256=${m.objects.dump.sha256} in ${formatDuration(m.durationMs)}` +
+              ` (${m.tables.length} tables, ${m.encryption.algorithm === 'none' ? 'UNENCRYPTED' : `key ${m.encryption.keyId}`})\n`,
+          );
+        }
+      };
+      const { retention } = await backup({
         configFile: program.opts().config,
         overrides,
         // --exclude-table replaces the configured exclusions, which define a full backup.
@@ -68,16 +81,9 @@ export function register(program: Command): void {
         prune: flags.prune !== false,
         signal: interruptSignal(),
         onProgress: (p) => progress.update(p.bytes, p.elapsedMs),
+        onPublished: printPublished,
         log: verbose ? log : undefined,
       }).finally(() => progress.done());
-      const m = result.manifest;
-      if (flags.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
-      else {
-        process.stdout.write(
-          `backup ${m.objects.dump.key} ${formatBytes(m.objects.dump.size)} sha256=${m.objects.dump.sha256} in ${formatDuration(m.durationMs)}` +
-            ` (${m.tables.length} tables, ${m.encryption.algorithm === 'none' ? 'UNENCRYPTED' : `key ${m.encryption.keyId}`})\n`,
-        );
-      }
       if (retention && verbose) printRetention(retention, log);
     });
 
