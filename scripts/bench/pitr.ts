@@ -11,7 +11,8 @@
 //        drill the real CLI, `bin/pgdrill.js drill --pitr --target-time …`, spawn to exit: restore,
 //             recovery, every check (tables read, amcheck, roles, sequences, audit chain,
 //             sensitivity, pgbackrest verify beside the restore), evidence and PDF.
-//   3. medians and the ratio drill / raw (issue 17 target: ≤ 1.2× on the 1 GB fixture) → a Markdown
+//   3. medians, the ratio of the drill's restore + recovery to raw (like for like), and of the whole
+//      drill to raw (issue 17 target: ≤ 1.2× on the 1 GB fixture) → a Markdown
 //      table on stdout, appended to docs/benchmarks.md unless --no-docs. Progress goes to stderr.
 // Everything it starts (clusters, folders) is removed at the end.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile, appendFile, chown } from 'node:fs/promises';
@@ -109,8 +110,9 @@ try {
     return { ms, restoreMs, copyBackMs };
   };
 
-  const drill = async (round: number): Promise<{ ms: number; verdict: string; restoreMs: number; recoveryMs: number; rtoMs: number }> => {
+  const drill = async (round: number): Promise<{ ms: number; verdict: string; restoreMs: number; recoveryMs: number; rtoMs: number; checksMs: number; slowest: string; timeline: string }> => {
     const reports = path.join(work, `reports-${round}`);
+    const spawnedAt = Date.now();
     const { ms, value: child } = await timed(() =>
       execa(process.execPath, [CLI, 'drill', '--pitr', '--target-time', target], { cwd: project, env: env({ PGDRILL_REPORTS_DIR: reports }), extendEnv: false, reject: false, all: true }),
     );
@@ -118,9 +120,30 @@ try {
     if (verdict !== 'PASS') log(`drill round ${round}: ${verdict}\n${String(child.all).slice(-3000)}`);
     const files = await readdir(reports, { recursive: true });
     const json = files.find((f) => f.endsWith('.json'));
-    const evidence = json ? (JSON.parse(await readFile(path.join(reports, json), 'utf8')) as { pitr?: { timings: { restoreMs: number; recoveryMs: number } }; timings: { rtoMs: number } }) : undefined;
+    type Filed = {
+      pitr?: { timings: { restoreMs: number; recoveryMs: number } };
+      timings: { rtoMs: number; checksMs: number };
+      checks: Array<{ id: string; durationMs: number }>;
+      timeline: Array<{ step: string; at: string }>;
+    };
+    const evidence = json ? (JSON.parse(await readFile(path.join(reports, json), 'utf8')) as Filed) : undefined;
+    const slowest = [...(evidence?.checks ?? [])]
+      .sort((a, b) => b.durationMs - a.durationMs)
+      .slice(0, 3)
+      .map((c) => `${c.id} ${fmtSeconds(c.durationMs)}`)
+      .join(', ');
     await rm(reports, { recursive: true, force: true });
-    return { ms, verdict, restoreMs: evidence?.pitr?.timings.restoreMs ?? NaN, recoveryMs: evidence?.pitr?.timings.recoveryMs ?? NaN, rtoMs: evidence?.timings.rtoMs ?? NaN };
+    return {
+      ms,
+      verdict,
+      restoreMs: evidence?.pitr?.timings.restoreMs ?? NaN,
+      recoveryMs: evidence?.pitr?.timings.recoveryMs ?? NaN,
+      rtoMs: evidence?.timings.rtoMs ?? NaN,
+      checksMs: evidence?.timings.checksMs ?? NaN,
+      slowest,
+      // Where the wall time goes: each step of the drill's timeline, seconds after the spawn.
+      timeline: (evidence?.timeline ?? []).map((t) => `${t.step} +${((Date.parse(t.at) - spawnedAt) / 1000).toFixed(1)} s`).join(', ') + `, exit +${(ms / 1000).toFixed(1)} s`,
+    };
   };
 
   const rawRuns: Array<Awaited<ReturnType<typeof raw>>> = [];
@@ -136,6 +159,7 @@ try {
   const rawMs = median(rawRuns.map((r) => r.ms));
   const drillMs = median(drillRuns.map((r) => r.ms));
   const ratio = drillMs / rawMs;
+  const drillRecoveryMs = median(drillRuns.map((r) => r.restoreMs + r.recoveryMs));
   const commit = (await execa('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT })).stdout;
   const table = [
     `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — \`pnpm bench:pitr --size ${args.size} --reps ${reps}\` (commit ${commit})`,
@@ -147,6 +171,10 @@ try {
     `| raw \`pgbackrest restore\` + \`pg_ctl start\` until promoted | ${fmtSeconds(rawMs)} | ${fmtSeconds(median(rawRuns.map((r) => r.restoreMs)))} | ${fmtSeconds(rawMs - median(rawRuns.map((r) => r.restoreMs)))} | |`,
     `| runbook copy-back of the ${deleted} deleted rows (\`\\copy\` out of the recovered cluster, into the source where missing) | ${fmtSeconds(median(rawRuns.map((r) => r.copyBackMs)))} | | | |`,
     `| \`pgdrill drill --pitr --target-time …\` (spawn to exit, checks and PDF included) | ${fmtSeconds(drillMs)} | ${fmtSeconds(median(drillRuns.map((r) => r.restoreMs)))} | ${fmtSeconds(median(drillRuns.map((r) => r.recoveryMs)))} | ${drillRuns.map((r) => r.verdict).join(', ')} (RTO in evidence ${fmtSeconds(median(drillRuns.map((r) => r.rtoMs)))}) |`,
+    '',
+    `Inside the drill: checks ${fmtSeconds(median(drillRuns.map((r) => r.checksMs)))} (slowest, last round: ${drillRuns.at(-1)!.slowest}); last round's timeline from the spawn: ${drillRuns.at(-1)!.timeline}; the rest of the wall time beyond restore, recovery and checks is planning (\`pgbackrest info\`, the archive listing, markers), Node and vitest start-up, evidence, HTML and the Chromium PDF, teardown.`,
+    '',
+    `Like for like, the drill's restore + recovery and start / raw: **${fmtRatio(drillRecoveryMs / rawMs)}**.`,
     '',
     `Drill / raw: **${fmtRatio(ratio)}** (target ≤ ${TARGET_RATIO}× on the 1 GB fixture: ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'}${sizeBytes < 512 * 1024 * 1024 ? '; this size is below it, the fixed costs of the checks and the PDF weigh more' : ''}).`,
     '',
