@@ -89,9 +89,12 @@ export async function restorePointInTime(
         superuser: prep.superuser,
         serverEnv: serverEnv(runner),
         scrub: runner.secrets,
-        populate: async (dataDir) => {
+        populate: async (dataDir, owner) => {
           const restoring = Date.now();
+          // As the sandbox server's OS user: the files are its own whatever user names the repository's manifest holds.
           await runner.run(restoreArgs(prep, dataDir), {
+            ...(owner.uid !== undefined ? { uid: owner.uid, gid: owner.gid } : {}),
+            cwd: '/',
             cancelSignal: options.signal,
             as: RestoreError,
             context: `of set ${plan.set.label} (stanza ${runner.stanza}) into the sandbox`,

@@ -32,8 +32,8 @@ export interface EmbeddedSandboxOptions extends SandboxOptions {
  * all, a unix socket in the private 0700 directory, its own pg_hba.conf, no WAL archiving.
  */
 export interface ExistingClusterOptions {
-  /** Fills the empty data directory (0700, owned by the server's OS user). */
-  populate(dataDir: string): Promise<void>;
+  /** Fills the empty data directory (0700, owned by the server's OS user, whose ids it is given when pgdrill runs as root). */
+  populate(dataDir: string, owner: { uid?: number; gid?: number }): Promise<void>;
   /**
    * The cluster's superuser, which the sandbox connects as over its private socket without a
    * password (`trust` for that role on that socket only); every other role must give its password.
@@ -279,7 +279,7 @@ async function startExistingCluster(o: {
   };
   await mkdir(dataDir, { mode: 0o700 });
   await owned(dataDir);
-  await cluster.populate(dataDir);
+  await cluster.populate(dataDir, { uid: identity.uid, gid: identity.gid });
 
   const hbaFile = path.join(rootDir, 'pg_hba.conf');
   const identFile = path.join(rootDir, 'pg_ident.conf');
