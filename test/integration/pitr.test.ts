@@ -132,6 +132,15 @@ describe.skipIf(!hasPgbackrest)('point-in-time drill (pgBackRest)', () => {
     expect(run.result.pdfPath).toMatch(/\.pdf$/);
   });
 
+  it("renders the PDF's point-in-time recovery section: target, reached, the set, WAL continuity, verify", async () => {
+    const text = (await execa('pdftotext', [run.result.pdfPath!, '-'])).stdout.replace(/\s+/g, ' ');
+    const pitr = run.evidence!.pitr!;
+    for (const phrase of ['Point-in-time recovery', 'REACHED', pitr.backupSet.label, 'same set', 'WAL archive and repository', 'CONTINUOUS', 'pgbackrest verify']) {
+      expect(text, phrase).toContain(phrase);
+    }
+    expect(text).not.toContain('NOT REACHED');
+  });
+
   it('runs the checks that apply to a physical restore and skips the dump-only ones with their reason', () => {
     for (const id of ['restore', 'pitr-target', 'pitr-repository', 'amcheck', 'sequences', 'tables-readable', 'audit-chain', 'role-authentication']) {
       expect(run.check(id)?.status, `${id}: ${run.check(id)?.summary}`).toBe('pass');

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { PgdrillConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
-import { describeGap, judgeTarget, nextSegment, parseInfo, pgbackrest, planPitr, walGaps, type Marker, type PitrOutcome, type RepositoryInfo } from '../../src/pitr/index.ts';
+import { describeGap, judgeTarget, nextSegment, parseInfo, pgbackrest, planPitr, readRecoveryLog, walGaps, type Marker, type PitrOutcome, type RepositoryInfo } from '../../src/pitr/index.ts';
 
 const MB16 = 16 * 1024 * 1024;
 const seconds = (iso: string) => Date.parse(iso) / 1000;
@@ -157,6 +157,31 @@ function outcome(over: Partial<PitrOutcome> = {}): PitrOutcome {
     ...over,
   };
 }
+
+describe('readRecoveryLog', () => {
+  // The server log of a recovery that ran out of WAL (PostgreSQL 15): the sandbox's own connection
+  // attempts leave FATAL lines too, before and after the startup process gave up.
+  const LOG = [
+    'LOG:  starting point-in-time recovery to 2026-12-07 11:23:27.112+00',
+    'LOG:  restored log file "000000010000000000000002" from archive',
+    'FATAL:  the database system is not accepting connections',
+    'LOG:  restored log file "000000010000000000000003" from archive',
+    'FATAL:  the database system is starting up',
+    'FATAL:  recovery ended before configured recovery target was reached',
+    'LOG:  startup process (PID 16022) exited with exit code 1',
+    'FATAL:  the database system is in recovery mode',
+    'FATAL:  the database system is shutting down',
+  ].join('\n');
+
+  it('keeps the fatal errors of the server itself, not those of connection attempts, and the last segment restored', () => {
+    expect(readRecoveryLog(LOG)).toEqual({ recoveryStop: null, lastRestoredSegment: '000000010000000000000003', fatal: ['recovery ended before configured recovery target was reached'] });
+  });
+
+  it('reads where a recovery to a time stopped', () => {
+    const log = 'LOG:  recovery stopping before commit of transaction 745, time 2026-12-07 11:23:28.5+00\nLOG:  redo done at 0/3005670';
+    expect(readRecoveryLog(log).recoveryStop).toBe('recovery stopping before commit of transaction 745, time 2026-12-07 11:23:28.5+00');
+  });
+});
 
 describe('judgeTarget', () => {
   it('passes a cluster that ends at the expected marker with the next one absent', () => {
