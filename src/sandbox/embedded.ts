@@ -353,13 +353,14 @@ async function startExistingCluster(o: {
       if (row && !row.in_recovery) serverVersion = row.server_version;
     } catch (error) {
       // "the database system is starting up / not accepting connections" until recovery ends.
-      // A start that already failed (recovery ended early: the postmaster is still shutting down,
-      // "in recovery mode") is named from the log, not as a connection error.
       const message = (error as Error).message;
-      const explained = cluster.explainStartFailure?.(await readFile(logFile, 'utf8').catch(() => ''));
-      if (explained) throw explained;
       if (!existsSync(pidFile)) throw await failedStart();
-      if (!/starting up|not accepting connections|in recovery mode|ECONNREFUSED|ENOENT|shutting down/i.test(message)) {
+      // The postmaster going down ("in recovery mode" after its startup process failed, e.g. a
+      // recovery that ran out of WAL): named from the log at once, not as a connection error.
+      if (/in recovery mode|shutting down/i.test(message)) {
+        const explained = cluster.explainStartFailure?.(await readFile(logFile, 'utf8').catch(() => ''));
+        if (explained) throw explained;
+      } else if (!/starting up|not accepting connections|ECONNREFUSED|ENOENT/i.test(message)) {
         throw new SandboxError(`The restored cluster started but the sandbox cannot connect as ${cluster.superuser}: ${message}`, {
           hint: `pitr needs the cluster's superuser; check the role name${await logTail(logFile)}`,
           cause: error,
