@@ -9,6 +9,7 @@ export default defineCheck({
   description:
     'A monthly backup for every month the retention policy covers since the first backup (a gap fails: drill.monthlyGapSeverity), and a daily for each of the last days (drill.dailyGapSeverity).',
   needsDatabase: false,
+  pointInTime: "it judges pgdrill's dump catalog, not the pgBackRest repository (pgBackRest's own retention keeps its sets)",
   async run({ manifest, state }) {
     if (state.config.retention.daily === 0 && state.config.retention.monthly === 0) return { status: 'skip', summary: 'not applicable: the retention policy keeps no daily or monthly backups' };
     const backups = state.catalog

@@ -4,6 +4,7 @@ export {
   NotifyConfig,
   NotifyOverride,
   PgdrillConfig,
+  PitrConfig,
   smtpUrlProblem,
   WebhookConfig,
   type PgdrillConfigInput,
