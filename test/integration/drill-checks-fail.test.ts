@@ -56,15 +56,17 @@ describe('checks fail on defects made for real', () => {
     expect(run.exitCode, run.output.slice(-3000)).toBe(1);
     expect(run.result.verdict).toBe('FAIL');
     for (const id of ['backup-integrity', 'restore', 'record-counts', 'freshness', 'audit-chain', 'sequences']) expect(run.check(id)?.status, id).toBe('pass');
-    expect(run.result.failedChecks.sort()).toEqual(['older-backup', 'retention-coverage', 'role-authentication'].map((id) => run.check(id)!.title).sort());
+    // The oldest monthly cannot be decrypted, so the archive verification pass fails on it too.
+    expect(run.result.failedChecks.sort()).toEqual(['archive-verification', 'older-backup', 'retention-coverage', 'role-authentication'].map((id) => run.check(id)!.title).sort());
   });
 
   it('older-backup: the oldest monthly was encrypted with a key no longer in the keyring', () => {
     expect(run.check('older-backup')).toMatchObject({ status: 'fail', summary: expect.stringMatching(/^2026-01-oslrs: verify failed: UNKNOWN_KEY: the object was encrypted with key "k2025", which is not in the keyring/) });
+    expect(run.check('archive-verification')).toMatchObject({ status: 'fail', summary: expect.stringMatching(/FAILED verification: monthly 2026-01-oslrs \(CryptoError/) });
   });
 
   it('retention-coverage: no monthly backup of February, and six of the last seven days missing', () => {
-    expect(run.check('retention-coverage')).toMatchObject({ status: 'fail', summary: expect.stringMatching(/^1 month\(s\) missing \(2026-02\); 6 day\(s\) missing/) });
+    expect(run.check('retention-coverage')).toMatchObject({ status: 'fail', summary: expect.stringMatching(/^1 month missing \(2026-02\); 6 days missing/) });
   });
 
   it('role-authentication: the configured login role cannot authenticate', () => {
