@@ -1,4 +1,5 @@
 // `pnpm bench [--size 50MB,300MB,1GB] [--reps 3] [--quick] [--no-restore] [--no-s3] [--no-docs]`
+// `pnpm bench --api [--backups 10000] [--requests 200] [--no-docs]`: the admin API and page instead (scripts/bench/api.ts)
 //
 // Backup and restore benchmark of pgdrill against raw PostgreSQL tools on the same server, same
 // binaries, same machine, in the same run (issue 13; earlier issue 4 item 10, issue 5 item 2). Per size:
@@ -84,6 +85,9 @@ const { values: flags } = parseArgs({
     'no-restore': { type: 'boolean', default: false },
     'no-s3': { type: 'boolean', default: false },
     'no-docs': { type: 'boolean', default: false },
+    api: { type: 'boolean', default: false },
+    backups: { type: 'string', default: '10000' },
+    requests: { type: 'string', default: '200' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: false,
@@ -96,6 +100,7 @@ if (flags.help) {
   --no-restore  skip the restore part
   --no-s3    skip the s3rver backup and uploads
   --no-docs  do not append the results to docs/benchmarks.md
+  --api      benchmark the admin API and page instead: --backups N manifests (default 10000), --requests N (default 200)
 Exits 0 when every run completed, whether or not the targets were met (MISSED is printed); 1 when a run failed.
 `);
   process.exit(0);
@@ -577,6 +582,29 @@ async function appendDocs(report: { table: string; details: string; missed: stri
 }
 
 // ---------------------------------------------------------------------------------------------
+
+if (flags.api) {
+  const { benchApi } = await import('./bench/api.ts');
+  const result = await benchApi({ backups: Number(flags.backups), requests: Number(flags.requests), log });
+  process.stdout.write(`\n${result.table}\n`);
+  if (!flags['no-docs']) {
+    const cpus = os.cpus();
+    await appendFile(
+      DOCS,
+      [
+        '',
+        `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — \`pnpm bench --api --backups ${result.backups} --requests ${result.requests}\``,
+        '',
+        `Admin API over a folder store of ${result.backups} manifests (scripts/bench/api.ts). Machine: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'CPU'}; Node ${process.version}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (shared machine). Code: ${await codeVersion()}.`,
+        '',
+        result.table,
+        '',
+      ].join('\n'),
+    );
+    log(`appended to ${path.relative(ROOT, DOCS)}`);
+  }
+  process.exit(0);
+}
 
 const results: SizeResult[] = [];
 log(`measuring ${await codeVersion()}; CLI Node options: ${CLI_NODE_ARGS.join(' ') || 'none'}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
