@@ -347,18 +347,8 @@ describe('admin API: backups, downloads, deletions, drills, audit', () => {
     // An older daily and a monthly copy of two months ago, made from the real backup's objects.
     const storage = createStorageFromUrl(folder, { region: 'us-east-1' });
     try {
-      const prefix = 'backups/local';
-      const source = await readManifest(storage, `${prefix}/manifests/daily/${localRef.split(':')[2]}.json`);
-      const copyAs = async (tier: 'daily' | 'monthly', at: Date): Promise<string> => {
-        const id = backupId(tier, at, source.database);
-        const key = dataKey(prefix, tier, id, extensionOfDataKey(source.objects.dump.key, source.id));
-        await storage.copy(source.objects.dump.key, key);
-        const stamp = at.toISOString();
-        await writeManifest(storage, prefix, { ...source, id, tier, startedAt: stamp, finishedAt: stamp, objects: { dump: { ...source.objects.dump, key } } });
-        return `local:${tier}:${id}`;
-      };
-      const older = await copyAs('daily', new Date(Date.now() - 3 * 86_400_000));
-      const monthly = await copyAs('monthly', new Date(Date.now() - 62 * 86_400_000));
+      const { ref: older } = await copyLocalBackup(storage, localRef, 'daily', new Date(Date.now() - 3 * 86_400_000));
+      const { ref: monthly } = await copyLocalBackup(storage, localRef, 'monthly', new Date(Date.now() - 62 * 86_400_000));
       const refused = await call('DELETE', `/api/v1/backups/${monthly}`, { token: admin.token, body: { reason: 'space' } });
       expect(refused.status).toBe(409);
       expect(refused.json.message).toMatch(/inside its retention period \(kept: monthly \d{4}-\d{2}\); deleting it needs force: true and a reason/);
@@ -420,6 +410,18 @@ describe('admin API: backups, downloads, deletions, drills, audit', () => {
     }
   });
 });
+
+/** A copy of the folder database's backup `ref` (its objects and manifest) as a backup of `tier` taken `at`: its ref and data key. */
+async function copyLocalBackup(storage: BackupStorage, ref: string, tier: 'daily' | 'monthly', at: Date): Promise<{ ref: string; key: string }> {
+  const prefix = 'backups/local';
+  const source = await readManifest(storage, `${prefix}/manifests/daily/${ref.split(':')[2]}.json`);
+  const id = backupId(tier, at, source.database);
+  const key = dataKey(prefix, tier, id, extensionOfDataKey(source.objects.dump.key, source.id));
+  await storage.copy(source.objects.dump.key, key);
+  const stamp = at.toISOString();
+  await writeManifest(storage, prefix, { ...source, id, tier, startedAt: stamp, finishedAt: stamp, objects: { dump: { ...source.objects.dump, key } } });
+  return { ref: `local:${tier}:${id}`, key };
+}
 
 async function readAll(storage: BackupStorage, key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -528,6 +530,42 @@ describe('admin page in Chromium', () => {
     await page.browserContext().close();
   });
 
+  it('an admin deletes an older backup from the page: confirmation with a reason, then gone from the table and from storage', async () => {
+    const storage = createStorageFromUrl(folder, { region: 'us-east-1' });
+    try {
+      const { ref: older, key } = await copyLocalBackup(storage, localBackupRef(), 'daily', new Date(Date.now() - 4 * 86_400_000));
+      // A prune job's end makes the API read the catalog again (the copy was made behind its back).
+      const prune = await runCli(['run', 'prune', '--database', 'local', '--wait'], env, { cwd });
+      expect(prune.exitCode, String(prune.stderr)).toBe(0);
+
+      const page = await openPage(admin.token);
+      await page.select('#filter-database', 'local');
+      const row = `#history tbody tr[data-id="${older}"]`;
+      await page.waitForSelector(row);
+      expect(await page.$eval(`${row} button[aria-label^="Delete"]`, (b) => b.getAttribute('aria-disabled'))).not.toBe('true');
+      await page.click(`${row} button[aria-label^="Delete"]`);
+      await page.waitForSelector('#confirm[open]');
+      expect(await text(page, '#confirm-title')).toBe(`Delete ${older}?`);
+      // No reason, no deletion: the dialog stays open.
+      await page.click('#confirm-ok');
+      expect(await page.$eval('#confirm-reason', (t) => (t as unknown as { validity: { valueMissing: boolean } }).validity.valueMissing)).toBe(true);
+      expect(await page.$('#confirm[open]')).not.toBeNull();
+      await page.type('#confirm-reason', 'copy made by the page test');
+      await page.screenshot({ path: path.join(shots, '8-confirm-delete.png') });
+      await page.click('#confirm-ok');
+      await page.waitForFunction(`document.querySelector('#history-message').textContent === 'Deleted ${older}.'`);
+      // The table is read again after the message: the row goes.
+      await page.waitForFunction(`document.querySelector(${JSON.stringify(row)}) === null`, { timeout: 10_000 });
+      expect(await storage.head(key)).toBeUndefined();
+      expect(await storage.head(`backups/local/manifests/daily/${older.split(':')[2]}.json`)).toBeUndefined();
+      const { json: audit } = await call('GET', '/api/v1/audit?limit=1', { token: viewer.token });
+      expect(audit.items).toEqual([expect.objectContaining({ action: 'backup.delete', outcome: 'ok', actor: 'ops', target: older, detail: 'copy made by the page test' })]);
+      await page.browserContext().close();
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('a viewer sees no admin controls; the page works at phone width', async () => {
     const page = await openPage(viewer.token, { width: 390, height: 844 });
     expect(await text(page, '#who')).toBe('auditor (viewer)');
@@ -593,6 +631,12 @@ describe('admin page in Chromium', () => {
     for (const secret of secrets) expect(everything.includes(secret), `a secret of ${secret.length} characters leaked`).toBe(false);
   });
 });
+
+/** The folder database's first backup, as the API tests found it. */
+function localBackupRef(): string {
+  const line = seen.find((t) => /"id":"local:daily:[^"]+"/.test(t));
+  return /"id":"(local:daily:[^"]+)"/.exec(line!)![1]!;
+}
 
 /** The S3 database's backup, as the API tests found it. */
 function s3BackupRef(): string {
