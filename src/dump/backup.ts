@@ -112,12 +112,17 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     // pg_dump refuses a server newer than itself: the server's major, or a newer one.
     const clientBinDir = await findPgBinDir(version.major, { binDir: config.backup.binDir, need: 'client' });
     const bin = (name: 'pg_dump' | 'pg_dumpall') => pgBinary(clientBinDir, name);
-    const pgDumpVersion = (
-      await toolVersion(bin('pg_dump'), {
+    // `pg_dump --version` runs alongside the snapshot and the dump (its answer is needed only for
+    // the manifest; when pg_dump cannot run, its error is the one reported). Whether the source
+    // user may read password hashes is asked on the session now too (queued ahead of the
+    // transaction), for the role globals taken while the dump runs.
+    const pgDumpVersion = settledLater(
+      toolVersion(bin('pg_dump'), {
         as: BackupError,
         hint: 'Install postgresql-client matching the server major version, or set backup.binDir (PGDRILL_PG_BINDIR)',
-      })
-    ).text;
+      }),
+    );
+    const readsPasswords = settledLater(client.query<{ ok: boolean }>(`SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS ok`));
 
     // One repeatable-read transaction: its snapshot is exported to pg_dump, and every count and
     // fingerprint below reads the same snapshot, so a drill can demand exact equality.
@@ -176,42 +181,69 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       ...config.backup.excludeTables.map((t) => `--exclude-table=${t}`),
       ...(config.backup.schemaOnly ? ['--schema-only'] : []),
     ];
-    const dumpObject = await streamCommandToStorage({
+    // pg_dump streams into storage while `pg_dumpall --roles-only` (the cluster's role globals,
+    // outside any snapshot) is encoded into memory beside it, stored once the dump is; the first
+    // to fail stops the other, and both have ended before anything else happens.
+    const sibling = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, sibling.signal]) : sibling.signal;
+    // The first failure is the one reported: the other side then only fails of being stopped.
+    let firstFailure: unknown;
+    const stopSiblingOnFailure = (error: unknown): never => {
+      if (!sibling.signal.aborted) {
+        firstFailure = error;
+        sibling.abort(error);
+      }
+      throw error;
+    };
+    const dumping = encodeCommandOutput({
       command: bin('pg_dump'),
       args: dumpArgs,
       env: libpqEnv(source),
       what: 'pg_dump',
-      storage,
       key: dumpKey,
+      store: async (body) => {
+        const object = await storage.put(dumpKey, body);
+        stored.push(dumpKey);
+        return object;
+      },
       compression,
       level,
       keyring,
       chunkSize: config.encryption.chunkSize,
-      signal: options.signal,
+      signal,
       onProgress: options.onProgress,
-      onStored: (key) => stored.push(key),
       // pg_dump's --lock-wait-timeout ends its `LOCK TABLE x IN ACCESS SHARE MODE` by a statement timeout.
       explainFailure: (failure) => (/LOCK TABLE .* IN ACCESS SHARE MODE/.test(failure.tail) && /timeout/.test(failure.tail) ? lockWaitError(source, lockWait, tables, failure.tail) : undefined),
-    }).catch(async (error: unknown) => {
-      throw inspectionError ? await snapshotReadError(inspectionError) : error;
-    });
+    })
+      .catch(async (error: unknown) => {
+        throw inspectionError ? await snapshotReadError(inspectionError) : error;
+      })
+      .catch(stopSiblingOnFailure);
+    const capturing = readsPasswords
+      .then(({ rows }) =>
+        captureGlobals({
+          bin: bin('pg_dumpall'),
+          withPasswords: rows[0]!.ok,
+          source,
+          keyring,
+          config,
+          id,
+          signal,
+        }),
+      )
+      .catch(stopSiblingOnFailure);
+    const [dumped, captured, versioned] = await Promise.allSettled([dumping, capturing, pgDumpVersion]);
+    if (versioned.status === 'rejected') throw versioned.reason;
+    if (dumped.status === 'rejected' || captured.status === 'rejected') throw firstFailure;
+    const dumpObject = dumped.value;
+    const globals = captured.value;
+    const globalsObject = await storage.put(globals.object.key, globals.body);
+    stored.push(globals.object.key);
+    checkStoredSize(globals.object.key, globalsObject.size, globals.object.size);
     const { counts, head, roles, fingerprint, largeObjects, extensions } = await inspection.catch(async (error: unknown) => {
       throw await snapshotReadError(error);
     });
     await client.query('COMMIT');
-
-    const readsPasswords = (await client.query<{ ok: boolean }>(`SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS ok`)).rows[0]!.ok;
-    const globals = await captureGlobals({
-      bin: bin('pg_dumpall'),
-      withPasswords: readsPasswords,
-      source,
-      storage,
-      keyring,
-      config,
-      id,
-      signal: options.signal,
-      onStored: (key) => stored.push(key),
-    });
     const finishedAt = now();
     const manifest = BackupManifest.parse({
       formatVersion: MANIFEST_FORMAT_VERSION,
@@ -221,7 +253,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       source: { host: source.host, port: source.port, user: source.user },
       serverVersion: version.version,
       serverMajor: version.major,
-      pgDumpVersion,
+      pgDumpVersion: versioned.value.text,
       toolVersion: TOOL_VERSION,
       format: config.backup.format,
       compression: { algorithm: compression, level },
@@ -253,6 +285,15 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
     stopWatchingSignal();
     await client.end().catch(() => {});
   }
+}
+
+/**
+ * A promise awaited later, after other awaits: its rejection is marked as handled now (so it does
+ * not crash the process meanwhile) and still rejects where it is awaited.
+ */
+function settledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 /** SQLSTATE of "canceling statement due to lock timeout". */
@@ -347,21 +388,22 @@ interface StreamToStorageOptions {
   env: Record<string, string>;
   /** How errors name it: `pg_dump`, `pg_dumpall --roles-only`. */
   what: string;
-  storage: BackupStorage;
+  /** The object's key (named in errors). */
   key: string;
+  /** Takes the encoded bytes: a storage put, or memory for an object published later. */
+  store: (body: Readable) => Promise<{ size: number }>;
   compression: PgdrillConfig['backup']['compression'];
   level: number;
   keyring: Keyring | null;
   chunkSize: number;
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
-  onStored: (key: string) => void;
   /** A better error than the tool's own for a failure the caller recognises; undefined keeps the tool's. */
   explainFailure?: (failure: PgToolFailure) => Promise<Error> | undefined;
 }
 
-/** Runs a dump command and streams its stdout → SHA-256 → compress → encrypt → SHA-256 → storage. */
-async function streamCommandToStorage(o: StreamToStorageOptions): Promise<StoredObjectRef> {
+/** Runs a dump command and streams its stdout → SHA-256 → compress → encrypt → SHA-256 → `store`. */
+async function encodeCommandOutput(o: StreamToStorageOptions): Promise<StoredObjectRef> {
   const started = Date.now();
   // libpqEnv on top of childEnv is the whole environment: no keys or S3 secrets, and no stray PG*
   // variables that could point pg_dump at another server than the one whose snapshot it must import.
@@ -382,7 +424,7 @@ async function streamCommandToStorage(o: StreamToStorageOptions): Promise<Stored
   chain.push(gateEnd(failure), stored);
   try {
     const produce = pipeAll([child.stdout, ...chain]);
-    const upload = o.storage.put(o.key, stored as unknown as Readable);
+    const upload = o.store(stored as unknown as Readable);
     const [, object] = await Promise.all([produce, upload]).catch(async (error: unknown) => {
       child.kill();
       const uploadError = await upload.then(
@@ -394,10 +436,7 @@ async function streamCommandToStorage(o: StreamToStorageOptions): Promise<Stored
       await failure(); // otherwise prefer pg_dump's own error over a broken-pipe symptom
       throw error;
     });
-    o.onStored(o.key);
-    if (object.size !== stored.bytes) {
-      throw new BackupError(`Stored size of ${o.key} is ${object.size} bytes, expected ${stored.bytes}`, { hint: 'Storage dropped data; run the backup again' });
-    }
+    checkStoredSize(o.key, object.size, stored.bytes);
     return { key: o.key, size: stored.bytes, sha256: stored.digest(), plaintextSize: plain.bytes, plaintextSha256: plain.digest() };
   } finally {
     if (progressTimer) clearInterval(progressTimer);
@@ -405,40 +444,54 @@ async function streamCommandToStorage(o: StreamToStorageOptions): Promise<Stored
   }
 }
 
+function checkStoredSize(key: string, size: number, expected: number): void {
+  if (size !== expected) throw new BackupError(`Stored size of ${key} is ${size} bytes, expected ${expected}`, { hint: 'Storage dropped data; run the backup again' });
+}
+
 interface CaptureGlobalsOptions {
   bin: string;
   /** Whether the source user can read pg_authid (superuser): only then are password hashes dumped. */
   withPasswords: boolean;
   source: ConnectionInfo;
-  storage: BackupStorage;
   keyring: Keyring | null;
   config: PgdrillConfig;
   id: string;
   signal?: AbortSignal;
-  onStored: (key: string) => void;
+}
+
+interface CapturedGlobals {
+  object: StoredObjectRef;
+  withPasswords: boolean;
+  /** The encoded object, held in memory (roles only: small) until the dump is stored. */
+  body: Buffer;
 }
 
 /**
  * Role definitions and memberships (`pg_dumpall --roles-only`), with password hashes when the
- * source user may read them (superuser), else without. Stored encrypted like the dump; never printed.
+ * source user may read them (superuser), else without. Encoded (and encrypted) like the dump into
+ * memory while the dump runs, and stored only after it: until the dump is stored, an interrupt
+ * leaves nothing behind. Never printed.
  */
-async function captureGlobals(o: CaptureGlobalsOptions): Promise<{ object: StoredObjectRef; withPasswords: boolean }> {
+async function captureGlobals(o: CaptureGlobalsOptions): Promise<CapturedGlobals> {
   const env = libpqEnv(o.source);
   const key = dataKey(o.config.storage.prefix, 'daily', o.id, objectExtension('globals.sql', o.config.backup.compression, o.keyring !== null));
   const args = ['--roles-only', '--no-password', `--database=${o.source.database}`, ...(o.withPasswords ? [] : ['--no-role-passwords'])];
-  const object = await streamCommandToStorage({
+  const parts: Buffer[] = [];
+  const object = await encodeCommandOutput({
     command: o.bin,
     args,
     env,
     what: 'pg_dumpall --roles-only',
-    storage: o.storage,
     key,
+    store: async (body) => {
+      for await (const chunk of body) parts.push(chunk as Buffer);
+      return { size: parts.reduce((sum, part) => sum + part.length, 0) };
+    },
     compression: o.config.backup.compression,
     level: o.config.backup.compressionLevel ?? DEFAULT_LEVEL[o.config.backup.compression],
     keyring: o.keyring,
     chunkSize: o.config.encryption.chunkSize,
     signal: o.signal,
-    onStored: o.onStored,
   });
-  return { object, withPasswords: o.withPasswords };
+  return { object, withPasswords: o.withPasswords, body: Buffer.concat(parts) };
 }

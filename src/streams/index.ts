@@ -11,6 +11,12 @@ export const DEFAULT_LEVEL: Record<CompressionAlgorithm, number> = { zstd: 1, gz
 
 /** Large output chunks: decompressing in 16 KiB pieces costs ~40% of restore-side throughput. */
 const CHUNK = 1024 * 1024;
+/**
+ * Compressed output in 256 KiB pieces instead of zlib's 16 KiB: a backup's stages downstream
+ * (encryption, SHA-256, storage) then see ~16× fewer chunks, ~8% less CPU for the whole pipeline
+ * here, for ~5 MB more peak RSS. Larger input pieces cost more instead (issue 13, measured).
+ */
+const COMPRESS_CHUNK = 256 * 1024;
 
 /** Pass-through that hashes (SHA-256) and counts what flows through it. */
 export class HashTap extends Transform {
@@ -31,9 +37,9 @@ export class HashTap extends Transform {
 export function createCompressStream(algorithm: CompressionAlgorithm, level = DEFAULT_LEVEL[algorithm]): Transform {
   switch (algorithm) {
     case 'zstd':
-      return zlib.createZstdCompress({ params: { [zlib.constants.ZSTD_c_compressionLevel]: level } });
+      return zlib.createZstdCompress({ chunkSize: COMPRESS_CHUNK, params: { [zlib.constants.ZSTD_c_compressionLevel]: level } });
     case 'gzip':
-      return zlib.createGzip({ level });
+      return zlib.createGzip({ chunkSize: COMPRESS_CHUNK, level });
     case 'none':
       return new Transform({ transform: (chunk, _enc, cb) => cb(null, chunk) });
   }

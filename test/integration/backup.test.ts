@@ -1,4 +1,4 @@
-import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
@@ -217,6 +217,18 @@ describe('failures publish nothing', () => {
     expect(result.exitCode).toBe(1);
     expect(String(result.stderr)).toMatch(/permission denied for (table|schema)/);
     expect(String(result.stderr)).not.toContain('limited-pass-123');
+    expect(await filesUnder(dir)).toEqual([]);
+  });
+
+  it('pg_dumpall --roles-only failing alongside the dump: the backup fails with its error (exit 1), nothing stored', async () => {
+    // A fake pg_dumpall (named as such) beside the real pg_dump: a failing globals capture cannot be produced on demand otherwise.
+    const binDir = tempDir('bin');
+    await symlink('/usr/lib/postgresql/15/bin/pg_dump', path.join(binDir, 'pg_dump')); // the source's major (startSourceDatabase: 15)
+    await writeFile(path.join(binDir, 'pg_dumpall'), '#!/bin/sh\necho "pg_dumpall: error: injected failure (fake pg_dumpall of backup.test.ts)" >&2\nexit 1\n', { mode: 0o755 });
+    const dir = tempDir('store');
+    const result = await runCli(['backup'], env(dir, { PGDRILL_PG_BINDIR: binDir }));
+    expect(result.exitCode, String(result.stderr)).toBe(1);
+    expect(String(result.stderr)).toContain('injected failure (fake pg_dumpall of backup.test.ts)');
     expect(await filesUnder(dir)).toEqual([]);
   });
 
