@@ -60,7 +60,7 @@ export async function listBackups(storage: BackupStorage, prefix: string): Promi
     }
   }
   // Ties (a promoted copy shares its source's startedAt) put the original daily last, so "newest" picks it.
-  const tierOrder = { monthly: 0, weekly: 1, daily: 2 } as const;
+  const tierOrder: Record<BackupTier, number> = { yearly: 0, quarterly: 1, monthly: 2, weekly: 3, daily: 4 };
   backups.sort(
     (a, b) =>
       a.manifest.startedAt.localeCompare(b.manifest.startedAt) ||

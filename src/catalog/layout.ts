@@ -5,6 +5,8 @@ import { BackupTier } from './manifest.ts';
 //   {prefix}/daily/{YYYY-MM-DD}-{db}[-N].{ext}        data objects
 //   {prefix}/weekly/{GGGG}-W{ww}-{db}.{ext}
 //   {prefix}/monthly/{YYYY-MM}-{db}.{ext}
+//   {prefix}/quarterly/{YYYY}-Q{q}-{db}.{ext}
+//   {prefix}/yearly/{YYYY}-{db}.{ext}
 //   {prefix}/manifests/{tier}/{id}.json               commit points, written last
 //   {prefix}/drills/{YYYY-MM}/{drill-id}.{json,html,pdf}  drill evidence and reports
 //   {prefix}/verifications/{YYYY-MM}/{drill-id}.json  archive verification ledger: one record per
@@ -34,10 +36,40 @@ export function isoWeek(date: Date): string {
   return `${d.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
 
+/** The UTC hour, e.g. `2026-11-23T14` (hourly retention's period). */
+export function isoHour(date: Date): string {
+  return date.toISOString().slice(0, 13);
+}
+
+/** The UTC quarter, e.g. `2026-Q4`. */
+export function isoQuarter(date: Date): string {
+  return `${date.getUTCFullYear()}-Q${Math.floor(date.getUTCMonth() / 3) + 1}`;
+}
+
+/** The UTC year, e.g. `2026`. */
+export function isoYear(date: Date): string {
+  return String(date.getUTCFullYear());
+}
+
+/** The period of `tier` that `date` falls in: what a backup id of that tier starts with. */
+export function tierPeriod(tier: BackupTier, date: Date): string {
+  switch (tier) {
+    case 'daily':
+      return isoDay(date);
+    case 'weekly':
+      return isoWeek(date);
+    case 'monthly':
+      return isoMonth(date);
+    case 'quarterly':
+      return isoQuarter(date);
+    case 'yearly':
+      return isoYear(date);
+  }
+}
+
 /** Backup id for a tier and time (UTC), before any same-day suffix. */
 export function backupId(tier: BackupTier, takenAt: Date, database: string): string {
-  const period = tier === 'daily' ? isoDay(takenAt) : tier === 'weekly' ? isoWeek(takenAt) : isoMonth(takenAt);
-  return `${period}-${keySafeName(database)}`;
+  return `${tierPeriod(tier, takenAt)}-${keySafeName(database)}`;
 }
 
 export function dataKey(prefix: string, tier: BackupTier, id: string, extension: string): string {
@@ -71,7 +103,13 @@ export function extensionOfDataKey(key: string, id: string): string {
 }
 
 /** The period a backup id starts with, per tier (see backupId). */
-const ID_PERIOD: Record<BackupTier, string> = { daily: String.raw`\d{4}-\d{2}-\d{2}`, weekly: String.raw`\d{4}-W\d{2}`, monthly: String.raw`\d{4}-\d{2}` };
+const ID_PERIOD: Record<BackupTier, string> = {
+  daily: String.raw`\d{4}-\d{2}-\d{2}`,
+  weekly: String.raw`\d{4}-W\d{2}`,
+  monthly: String.raw`\d{4}-\d{2}`,
+  quarterly: String.raw`\d{4}-Q[1-4]`,
+  yearly: String.raw`\d{4}`,
+};
 
 /** `{period}-{key-safe database}[-N].{objectExtension}` */
 const dataKeyName = (tier: BackupTier) => new RegExp(String.raw`^${ID_PERIOD[tier]}-[A-Za-z0-9_.-]+?\.(?:dump|sql|globals\.sql)(?:\.zst|\.gz)?(?:\.enc)?$`);

@@ -5,8 +5,22 @@ export const MANIFEST_FORMAT_VERSION = 1;
 
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters (SHA-256)');
 
-export const BackupTier = z.enum(['daily', 'weekly', 'monthly']);
+/**
+ * Where a backup's objects live. Every backup is taken into `daily` (hourly retention is a window
+ * over those); the other tiers hold copies promoted from a daily.
+ */
+export const BackupTier = z.enum(['daily', 'weekly', 'monthly', 'quarterly', 'yearly']);
 export type BackupTier = z.infer<typeof BackupTier>;
+
+/** Every tier, the order lists and plans use. */
+export const BACKUP_TIERS: readonly BackupTier[] = BackupTier.options;
+
+/** The tiers of promoted copies, shortest period first. */
+export type CopyTier = Exclude<BackupTier, 'daily'>;
+export const COPY_TIERS: readonly CopyTier[] = ['weekly', 'monthly', 'quarterly', 'yearly'];
+
+/** Copies kept for the long term (a drill proves the oldest of them restores). */
+export const ARCHIVE_TIERS: readonly BackupTier[] = ['monthly', 'quarterly', 'yearly'];
 
 /** One object a backup stored: its key, what was stored and what it decodes to. */
 export const StoredObjectRef = z.object({

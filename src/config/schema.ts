@@ -70,10 +70,23 @@ export const BackupConfig = z.strictObject({
   lockWaitTimeoutSeconds: positiveInt.default(300),
 });
 
+const keepCount = z.number().int().nonnegative();
+
+/**
+ * How many periods each tier keeps. Every backup is a daily-tier backup; `hourly` is a window over
+ * them (the newest backup of each of the last N hours with backups), `true` meaning 24. Weekly,
+ * monthly, quarterly and yearly copies are promoted from the period's first full daily.
+ */
 export const RetentionConfig = z.strictObject({
-  daily: z.number().int().nonnegative().default(7),
-  weekly: z.number().int().nonnegative().default(0),
-  monthly: z.number().int().nonnegative().default(84),
+  hourly: z
+    .union([keepCount, z.boolean()])
+    .default(0)
+    .transform((n) => (n === true ? 24 : n === false ? 0 : n)),
+  daily: keepCount.default(7),
+  weekly: keepCount.default(0),
+  monthly: keepCount.default(84),
+  quarterly: keepCount.default(0),
+  yearly: keepCount.default(0),
 });
 
 export const EncryptionConfig = z.strictObject({

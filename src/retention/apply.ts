@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  BACKUP_TIERS,
   backupObjects,
   backupSeries,
   dataKey,
@@ -11,6 +12,7 @@ import {
   writeManifest,
   type BackupManifest,
   type CatalogEntry,
+  type CopyTier,
   type StoredObjectRef,
 } from '../catalog/index.ts';
 import type { PgdrillConfig } from '../config/index.ts';
@@ -96,7 +98,7 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
   const orphans: string[] = [];
   const foreign: string[] = [];
   const graceMs = options.orphanGraceHours * 3_600_000;
-  for (const tier of ['daily', 'weekly', 'monthly'] as const) {
+  for (const tier of BACKUP_TIERS) {
     for await (const object of storage.list(tierPrefix(prefix, tier))) {
       if (!isDataKey(prefix, tier, object.key)) foreign.push(object.key);
       else if (!isProtected(object.key) && now.getTime() - object.lastModified.getTime() > graceMs) orphans.push(object.key);
@@ -126,7 +128,7 @@ async function storedDigest(storage: BackupStorage, key: string): Promise<{ byte
  * is removed and the promotion throws (so no deletion follows): an IntegrityError when the daily's
  * own object is already damaged, else a StorageError (the copy went wrong).
  */
-async function promote(storage: BackupStorage, prefix: string, source: CatalogEntry, tier: 'monthly' | 'weekly', toId: string): Promise<BackupManifest> {
+async function promote(storage: BackupStorage, prefix: string, source: CatalogEntry, tier: CopyTier, toId: string): Promise<BackupManifest> {
   const what = `Promotion of daily/${source.manifest.id} to ${tier}/${toId}`;
   const copies: string[] = [];
   const copyObject = async (object: StoredObjectRef): Promise<StoredObjectRef> => {
