@@ -1,5 +1,6 @@
 export {
   EMAIL_ADDRESS,
+  FileSetConfig,
   NotifyConfig,
   NotifyOverride,
   PgdrillConfig,

@@ -1,8 +1,7 @@
-import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { TOOL_VERSION, type PgdrillConfig } from '../config/index.ts';
-import { createEncryptStream, missingKeyError, type Keyring } from '../crypto/index.ts';
-import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/index.ts';
+import { missingKeyError, type Keyring } from '../crypto/index.ts';
+import { BackupError, ConfigError, RefusedError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import {
   connectTimeoutFailure,
@@ -13,11 +12,8 @@ import {
   parseDatabaseUrl,
   pgBinary,
   pgClientConfig,
-  pgToolError,
-  spawnPgTool,
   toolVersion,
   type ConnectionInfo,
-  type PgToolFailure,
 } from '../pgtools/index.ts';
 import {
   auditChainHead,
@@ -33,13 +29,11 @@ import {
   type TableRef,
 } from '../inspect/index.ts';
 import { BackupManifest, backupId, dataKey, dataKeyStem, manifestKey, MANIFEST_FORMAT_VERSION, objectExtension, scopeOfOptions, writeManifest, type StoredObjectRef } from '../catalog/index.ts';
-import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from '../streams/index.ts';
+import { DEFAULT_LEVEL } from '../streams/index.ts';
+import { streamCommandToStorage, type BackupProgress } from './stream-command.ts';
+import { captureExtras } from './extras.ts';
 
-export interface BackupProgress {
-  /** Plaintext bytes read from pg_dump so far. */
-  bytes: number;
-  elapsedMs: number;
-}
+export type { BackupProgress };
 
 export interface RunBackupOptions {
   config: PgdrillConfig;
@@ -59,6 +53,8 @@ export interface RunBackupOptions {
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
   log?: (line: string) => void;
+  /** Something the operator should know although the backup goes on (default: a line on stderr). */
+  warn?: (line: string) => void;
 }
 
 export interface BackupResult {
@@ -176,6 +172,14 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       ...config.backup.excludeTables.map((t) => `--exclude-table=${t}`),
       ...(config.backup.schemaOnly ? ['--schema-only'] : []),
     ];
+    // Uploaded files and Redis go with full backups, read right after the snapshot was exported,
+    // while pg_dump runs; a failure of either side stops the other.
+    const work = new AbortController();
+    const workSignal = options.signal ? AbortSignal.any([options.signal, work.signal]) : work.signal;
+    const scope = scopeOfOptions(config.backup, options.narrowed);
+    const extras: ReturnType<typeof captureExtras> =
+      scope === 'full' ? captureExtras({ config, storage, keyring, id, level, now, signal: workSignal, onStored: (key) => stored.push(key), log, warn: options.warn }) : Promise.resolve({});
+    extras.catch((error: unknown) => work.abort(error));
     const dumpObject = await streamCommandToStorage({
       command: bin('pg_dump'),
       args: dumpArgs,
@@ -187,14 +191,17 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       level,
       keyring,
       chunkSize: config.encryption.chunkSize,
-      signal: options.signal,
+      signal: workSignal,
       onProgress: options.onProgress,
       onStored: (key) => stored.push(key),
       // pg_dump's --lock-wait-timeout ends its `LOCK TABLE x IN ACCESS SHARE MODE` by a statement timeout.
       explainFailure: (failure) => (/LOCK TABLE .* IN ACCESS SHARE MODE/.test(failure.tail) && /timeout/.test(failure.tail) ? lockWaitError(source, lockWait, tables, failure.tail) : undefined),
     }).catch(async (error: unknown) => {
+      work.abort(error);
+      await extras.catch(() => undefined); // stopped before anything is cleaned up
       throw inspectionError ? await snapshotReadError(inspectionError) : error;
     });
+    const { files, redis } = await extras;
     const { counts, head, roles, fingerprint, largeObjects, extensions } = await inspection.catch(async (error: unknown) => {
       throw await snapshotReadError(error);
     });
@@ -230,7 +237,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
         : { algorithm: 'none' },
       objects: { dump: dumpObject, globals: globals.object },
       options: { schemaOnly: config.backup.schemaOnly, tables: config.backup.tables, excludeTables: config.backup.excludeTables },
-      scope: scopeOfOptions(config.backup, options.narrowed),
+      scope,
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),
@@ -241,6 +248,8 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       schemaFingerprint: fingerprint,
       largeObjects,
       extensions,
+      ...(files ? { files } : {}),
+      ...(redis ? { redis } : {}),
     });
     return { manifest, manifestKey: await writeManifest(storage, config.storage.prefix, manifest) };
   } catch (error) {
@@ -338,70 +347,6 @@ async function freeBackupId(storage: BackupStorage, prefix: string, base: string
       break;
     }
     if (!taken && !dataTaken) return id;
-  }
-}
-
-interface StreamToStorageOptions {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  /** How errors name it: `pg_dump`, `pg_dumpall --roles-only`. */
-  what: string;
-  storage: BackupStorage;
-  key: string;
-  compression: PgdrillConfig['backup']['compression'];
-  level: number;
-  keyring: Keyring | null;
-  chunkSize: number;
-  signal?: AbortSignal;
-  onProgress?: (progress: BackupProgress) => void;
-  onStored: (key: string) => void;
-  /** A better error than the tool's own for a failure the caller recognises; undefined keeps the tool's. */
-  explainFailure?: (failure: PgToolFailure) => Promise<Error> | undefined;
-}
-
-/** Runs a dump command and streams its stdout → SHA-256 → compress → encrypt → SHA-256 → storage. */
-async function streamCommandToStorage(o: StreamToStorageOptions): Promise<StoredObjectRef> {
-  const started = Date.now();
-  // libpqEnv on top of childEnv is the whole environment: no keys or S3 secrets, and no stray PG*
-  // variables that could point pg_dump at another server than the one whose snapshot it must import.
-  const child = spawnPgTool(o.command, o.args, { env: o.env, command: o.what, cancelSignal: o.signal });
-  const plain = new HashTap();
-  const stored = new HashTap();
-  let progressTimer: NodeJS.Timeout | undefined;
-  if (o.onProgress) progressTimer = setInterval(() => o.onProgress!({ bytes: plain.bytes, elapsedMs: Date.now() - started }), 500);
-  const failure = async (): Promise<void> => {
-    const ended = await child.result;
-    if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new BackupError(`${o.what} was interrupted`);
-    if (ended.failure) {
-      throw (await o.explainFailure?.(ended.failure)) ?? pgToolError(ended.failure, { as: BackupError, hint: 'Nothing was published; fix the cause above and run the backup again' });
-    }
-  };
-  const chain: NodeJS.ReadWriteStream[] = [plain, createCompressStream(o.compression, o.level)];
-  if (o.keyring) chain.push(createEncryptStream(o.keyring, { chunkSize: o.chunkSize }));
-  chain.push(gateEnd(failure), stored);
-  try {
-    const produce = pipeAll([child.stdout, ...chain]);
-    const upload = o.storage.put(o.key, stored as unknown as Readable);
-    const [, object] = await Promise.all([produce, upload]).catch(async (error: unknown) => {
-      child.kill();
-      const uploadError = await upload.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      // A storage failure is the cause even though killing pg_dump makes it fail too (exit 2, not 1).
-      if (uploadError instanceof StorageError && !o.signal?.aborted) throw uploadError;
-      await failure(); // otherwise prefer pg_dump's own error over a broken-pipe symptom
-      throw error;
-    });
-    o.onStored(o.key);
-    if (object.size !== stored.bytes) {
-      throw new BackupError(`Stored size of ${o.key} is ${object.size} bytes, expected ${stored.bytes}`, { hint: 'Storage dropped data; run the backup again' });
-    }
-    return { key: o.key, size: stored.bytes, sha256: stored.digest(), plaintextSize: plain.bytes, plaintextSha256: plain.digest() };
-  } finally {
-    if (progressTimer) clearInterval(progressTimer);
-    o.onProgress?.({ bytes: plain.bytes, elapsedMs: Date.now() - started });
   }
 }
 

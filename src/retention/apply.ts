@@ -16,7 +16,9 @@ import {
   type StoredObjectRef,
 } from '../catalog/index.ts';
 import type { PgdrillConfig } from '../config/index.ts';
+import { loadKeyring, type Keyring } from '../crypto/index.ts';
 import { IntegrityError, StorageError } from '../errors/index.ts';
+import { sweepContents, type ContentSweep } from '../files/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.ts';
 
@@ -27,6 +29,11 @@ export interface ApplyRetentionOptions {
   now: Date;
   /** Objects without a manifest older than this are leftovers of interrupted runs. */
   orphanGraceHours: number;
+  /**
+   * The keyring that reads the file sets' digest lists for the content sweep, loaded only when one
+   * is read; without it (encrypted backups) nothing is swept there.
+   */
+  keyring?: () => Keyring | null;
   dryRun?: boolean;
   log?: (line: string) => void;
 }
@@ -37,6 +44,8 @@ export interface RetentionOutcome {
   orphans: string[];
   /** Keys in the tier folders not named like a pgdrill object: someone else's, never deleted. */
   foreign: string[];
+  /** Mark and sweep of the stored file contents (`content/`). */
+  contents: ContentSweep;
   dryRun: boolean;
 }
 
@@ -108,7 +117,22 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
     await storage.delete(orphans);
     log(`removed ${orphans.length} orphaned object(s) older than ${options.orphanGraceHours} h`);
   }
-  return { plan, orphans, foreign, dryRun: Boolean(options.dryRun) };
+
+  // Stored file contents: those no backup that stays refers to (a promoted copy refers to what its daily does).
+  const deleted = new Set(plan.delete.map((d) => entryKey(d.tier, d.id)));
+  const contents = await sweepContents({
+    storage,
+    prefix,
+    retained: catalog.backups.filter((e) => !deleted.has(entryKey(e.manifest.tier, e.manifest.id))).map((e) => e.manifest),
+    unreadable: catalog.invalid.map((bad) => bad.manifestKey),
+    keyring: options.keyring ?? (() => null),
+    now,
+    orphanGraceHours: options.orphanGraceHours,
+    dryRun: Boolean(options.dryRun),
+    log,
+  });
+  if (contents.skipped) log(`stored files: ${contents.skipped}`);
+  return { plan, orphans, foreign, contents, dryRun: Boolean(options.dryRun) };
 }
 
 /** Stored bytes and SHA-256 of an object, read back from storage. */
@@ -156,13 +180,17 @@ async function promote(storage: BackupStorage, prefix: string, source: CatalogEn
     );
   };
   const { dump, globals } = source.manifest.objects;
+  const { files, redis } = source.manifest;
   try {
+    // Every object under the daily's key stem is copied (file contents are shared, not copied).
     const manifest: BackupManifest = {
       ...source.manifest,
       id: toId,
       tier,
       promotedFrom: source.manifest.id,
       objects: { dump: await copyObject(dump), ...(globals ? { globals: await copyObject(globals) } : {}) },
+      ...(files ? { files: await sequentially(files, async (set) => ({ ...set, manifest: await copyObject(set.manifest), digests: await copyObject(set.digests) })) } : {}),
+      ...(redis ? { redis: { ...redis, object: await copyObject(redis.object) } } : {}),
     };
     await writeManifest(storage, prefix, manifest);
     return manifest;
@@ -173,6 +201,13 @@ async function promote(storage: BackupStorage, prefix: string, source: CatalogEn
   }
 }
 
+/** Maps items one after the other (copies are read back one at a time). */
+async function sequentially<T, U>(items: readonly T[], map: (item: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = [];
+  for (const item of items) out.push(await map(item));
+  return out;
+}
+
 /** Retention with the configured policy, as `pgdrill prune`, every successful backup and the demo apply it. */
 export function pruneBackups(config: PgdrillConfig, storage: BackupStorage, options: { log?: (line: string) => void; dryRun?: boolean } = {}): Promise<RetentionOutcome> {
   return applyRetention({
@@ -181,6 +216,7 @@ export function pruneBackups(config: PgdrillConfig, storage: BackupStorage, opti
     policy: config.retention,
     now: new Date(),
     orphanGraceHours: config.backup.orphanGraceHours,
+    keyring: () => loadKeyring(config, 'read'),
     dryRun: options.dryRun,
     log: options.log,
   });
