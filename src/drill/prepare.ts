@@ -11,6 +11,8 @@ import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { openStorage, type BackupStorage } from '../storage/index.ts';
 import { verifyRetainedArchives } from './archive-verification.ts';
 import { sandboxExtensions } from './sandbox-extensions.ts';
+import { prepareFileSets } from './file-sets.ts';
+import { restoreRedis } from './redis.ts';
 
 export interface DrillOptions {
   configFile?: string;
@@ -23,6 +25,8 @@ export interface DrillOptions {
   sandbox?: 'auto' | 'docker' | 'embedded';
   /** The drill's clock (tests: a drill "three days later"). Default: now. */
   now?: string;
+  /** Verify every stored file content of the backup's file sets, not a sample (`pgdrill drill --full`). */
+  full?: boolean;
   /**
    * Runs on the restored database before the checks (programmatic use only; e.g. pgdrill's own
    * tests inject faults here to prove the checks catch them).
@@ -74,6 +78,8 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
     extensions: null,
     archiveVerification: null,
     firstFullBackupAt: null,
+    fileSets: [],
+    redis: null,
     config: { drill: config.drill, retention: config.retention, auditChain: config.backup.auditChain },
   };
 
@@ -124,6 +130,9 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
       state.timings.countMs = Date.now() - counting;
       mark('counted', state.recordCounts.summary);
     }
+    // Files and Redis are restored whatever became of the database: their checks say what they found.
+    state.fileSets = await prepareFileSets({ config, storage, keyring, manifest, full: options.full === true, cleanups, mark });
+    state.redis = await restoreRedis({ storage, keyring, manifest, mark });
     if (state.restore.ok) {
       state.olderBackup = await proveOlderBackup({ config, storage, keyring, catalog, current: manifest, kind: restored.sandbox!.kind, now, cleanups, mark });
     }

@@ -7,5 +7,6 @@ export { IN_MEMORY_MAX_BYTES, putContent, readContent, verifyContent, type Conte
 export { DIGEST_BYTES, DigestSorter, mergeDigests, readDigests, scratchFolder, type ScratchFolder } from './digests.ts';
 export { entryLine, readEntries, type FileEntry } from './entries.ts';
 export { fetchFileManifest, localEntries, manifestFormat, readObject, storeObject, type ObjectFormat } from './objects.ts';
+export { compareReferences, type ReferenceComparison } from './references.ts';
 export { fileSetS3Options, openFileLocation } from './source.ts';
 export { sweepContents, type ContentSweep, type SweepContentsOptions } from './sweep.ts';

@@ -24,3 +24,4 @@ export {
   type AvailableExtension,
   type ExtensionComparison,
 } from './extensions.ts';
+export { referencedKeys } from './references.ts';

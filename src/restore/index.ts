@@ -38,3 +38,4 @@ export {
 export { applyRestore } from './apply.ts';
 export { verifyBackups, backupsToVerify, describeFailure, verificationFailure, type VerifyResult, type VerifyReport } from './verify.ts';
 export { planRestore, executeRestore, type RestoreRequest, type PlannedRestore, type RestoreEvent, type RestoreResult, type ExecuteRestoreOptions } from './run.ts';
+export { planFileRestore, executeFileRestore, type FileRestoreRequest, type PlannedFileRestore, type FileRestoreEvent, type FileRestoreResult } from './files.ts';

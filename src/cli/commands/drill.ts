@@ -20,6 +20,7 @@ interface DrillFlags {
   monthly?: string;
   key?: string;
   sandbox?: 'auto' | 'docker' | 'embedded';
+  full?: boolean;
 }
 
 /** Prints the verdict and sets the exit code: 1 for FAIL, the report error's own code if filing failed. */
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option('--monthly <YYYY-MM>', 'the monthly backup of that month')
     .option('--key <key>', 'a backup by id or object key (full or partial)')
     .option('--sandbox <kind>', 'auto (default), docker or embedded (PGDRILL_SANDBOX)')
+    .option('--full', "verify every stored file content of the backup's file sets (default: a sample, drill.fileSample)")
     .action(async (flags: DrillFlags) => {
       const { date, monthly, key } = flags;
       // Validated as `restore` does, before anything starts; no choice means the newest backup.
@@ -52,6 +54,7 @@ export function register(program: Command): void {
         configFile: program.opts().config,
         selector,
         sandbox: flags.sandbox,
+        full: flags.full,
       });
       finish(result);
     });
