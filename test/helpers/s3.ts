@@ -52,6 +52,8 @@ export interface StartedS3Server {
   /** `http://127.0.0.1:{port}` */
   endpoint: string;
   bucket: string;
+  /** More buckets on the same server (`startS3Server({ extraBuckets })`), e.g. a source of files besides the backup bucket. */
+  extraBuckets: string[];
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** s3rver's data directory. */
@@ -146,10 +148,11 @@ function parseRequest(ctx: KoaContext): S3RequestRecord {
   };
 }
 
-export async function startS3Server(): Promise<StartedS3Server> {
+export async function startS3Server(options: { extraBuckets?: number } = {}): Promise<StartedS3Server> {
   const S3rver = require('s3rver') as S3rverConstructor;
   const directory = await mkdtemp(path.join(tmpdir(), 'pgdrill-s3rver-'));
   const bucket = `pgdrill-test-${randomBytes(4).toString('hex')}`;
+  const extraBuckets = Array.from({ length: options.extraBuckets ?? 0 }, (_, i) => `${bucket}-extra${i + 1}`);
   const uploadsDir = path.join(directory, bucket, '._S3rver_uploads');
   const requests: S3RequestRecord[] = [];
   let interceptions: Array<{ match: (request: S3RequestRecord) => boolean; action: S3Interception; left: number }> = [];
@@ -258,7 +261,7 @@ export async function startS3Server(): Promise<StartedS3Server> {
     silent: true,
     directory,
     vhostBuckets: false,
-    configureBuckets: [{ name: bucket, configs: [] }],
+    configureBuckets: [bucket, ...extraBuckets].map((name) => ({ name, configs: [] })),
   });
   fixStoreWrites(server.store);
   // Koa composes its middleware when the server starts listening, so this runs before s3rver's own.
@@ -274,6 +277,7 @@ export async function startS3Server(): Promise<StartedS3Server> {
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     bucket,
+    extraBuckets,
     region: 'us-east-1',
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     directory,
