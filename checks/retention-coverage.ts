@@ -20,6 +20,7 @@ export default defineCheck({
     'A copy for every month (and quarter, year, week when enabled) the retention policy covers since the first backup (a gap fails: drill.monthlyGapSeverity), and a backup for each of the last days and hours (drill.dailyGapSeverity).',
   needsDatabase: false,
   async run({ manifest, state }) {
+    if (state.config.retention.daily === 0 && state.config.retention.monthly === 0) return { status: 'skip', summary: 'not applicable: the retention policy keeps no daily or monthly backups' };
     const backups = state.catalog
       .filter((b) => b.database === manifest.database)
       .map((b) => ({ id: b.id, tier: b.tier, database: b.database, takenAt: new Date(b.startedAt), full: b.full, series: b.series }));

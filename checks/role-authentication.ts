@@ -70,12 +70,17 @@ export default defineCheck({
       client.release();
     }
     const evidence = { roles: manifest.roles.length, rolePasswordsCaptured: manifest.rolePasswords, loginsVerified, canariesVerified, problems };
-    return problems.length
-      ? { status: 'fail', summary: `${problems.length} problem(s): ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}`, evidence }
-      : {
-          status: 'pass',
-          summary: `${manifest.roles.length} roles with memberships and privileges; ${loginsVerified} login role(s) and ${canariesVerified} canary account(s) authenticated`,
-          evidence,
-        };
+    if (problems.length) return { status: 'fail', summary: `${problems.length} problem(s): ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}`, evidence };
+    const roles = `${manifest.roles.length} roles with memberships and privileges restored`;
+    if (loginsVerified + canariesVerified === 0) {
+      // The "accounts authenticate" half tested nothing: say so, and what to configure.
+      const canaryNote = state.config.drill.canaries ? ` (drill.canaries names ${state.config.drill.canaries.table}, which is not in this backup)` : '';
+      return {
+        status: 'warn',
+        summary: `${roles}; no account was tested: no login role is configured and no canary account applies${canaryNote}. Add drill.loginRoles ({ name, passwordEnv }) or drill.canaries so the drill proves the application's accounts authenticate`,
+        evidence,
+      };
+    }
+    return { status: 'pass', summary: `${roles}; ${loginsVerified} login role(s) and ${canariesVerified} canary account(s) authenticated`, evidence };
   },
 });

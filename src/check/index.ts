@@ -3,6 +3,7 @@ import type { PgdrillConfig } from '../config/index.ts';
 import type { BackupManifest, BackupTier, RedisKeyspace } from '../catalog/index.ts';
 import type { CheckStatus } from '../evidence/index.ts';
 import type { ExtensionComparison, RecordCountComparison } from '../inspect/index.ts';
+import type { RestoreObjectFailure } from '../restore/index.ts';
 
 // What a check sees and returns. Light on purpose (types and one identity function): checks/ and
 // users' own check files import this module without loading the drill runner.
@@ -38,6 +39,16 @@ export interface RestoreOutcome {
   error?: string;
   /** errorKind(): class name, with the crypto code, e.g. `IntegrityError`, `CryptoError WRONG_KEY`. */
   errorKind?: string;
+  /**
+   * pg_restore ran to its end but some archive entries failed: the database holds the rest, the
+   * checks run on it (so they name what was lost), and the drill fails.
+   */
+  partial?: {
+    /** Every error pg_restore reported, resolved to its object. */
+    failures: RestoreObjectFailure[];
+    /** pg_restore's own closing count ("errors ignored on restore: N"). */
+    errorsReported: number;
+  };
 }
 
 export interface OlderBackupOutcome {

@@ -7,12 +7,16 @@ export const isTTY = (): boolean => Boolean(process.stderr.isTTY) && process.env
 /** A progress line rewritten in place on a TTY; silent otherwise. */
 export function progressLine(label: string): { update(bytes: number, elapsedMs: number): void; done(): void } {
   if (!isTTY()) return { update: () => {}, done: () => {} };
+  let finished = false;
   return {
     update(bytes, elapsedMs) {
+      if (finished) return;
       const rate = elapsedMs > 0 ? (bytes / elapsedMs) * 1000 : 0;
       process.stderr.write(`\r${label}: ${formatBytes(bytes)} at ${formatBytes(rate)}/s   `);
     },
     done() {
+      if (finished) return;
+      finished = true;
       process.stderr.write('\n');
     },
   };

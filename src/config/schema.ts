@@ -34,14 +34,24 @@ export const AuditChainConfig = z.strictObject({
   table: z.string().min(1).default('public.audit_logs'),
   orderColumn: z.string().min(1).default('id'),
   hashColumn: z.string().min(1).default('hash'),
-  prevHashColumn: z.string().min(1).default('prev_hash'),
-  /** SQL expression over the row's columns whose text the hash covers (after the previous hash and '|'). */
+  /** Column holding the previous row's hash; null when the chain does not store it (`{prev}` is then the previous row's hash). */
+  prevHashColumn: z.string().min(1).nullable().default('prev_hash'),
+  /** SQL expression over the row's columns, `{payload}` in hashSql. */
   payloadSql: z
     .string()
     .min(1)
     .default(
       `concat_ws('|', id, actor_id, action, entity_type, entity_id, details::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))`,
     ),
+  /**
+   * SQL of a row's expected hash, of the hash column's type: `{prev}` the previous hash (NULL for
+   * the first row), `{payload}` payloadSql, `{row}` the whole row (e.g. `to_jsonb({row})`).
+   */
+  hashSql: z
+    .string()
+    .min(1)
+    .refine((sql) => sql.includes('{payload}') || sql.includes('{row}'), 'expected {payload} or {row}: a hash that covers no part of the row verifies nothing')
+    .default(`encode(sha256(convert_to(coalesce({prev}, '') || '|' || {payload}, 'UTF8')), 'hex')`),
 });
 
 /** The name of an environment variable (credentials live there, never in the config file). */

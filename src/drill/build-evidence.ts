@@ -84,7 +84,9 @@ export function buildEvidence(input: {
         ? `The backup restored and no check failed, but the drill hit errors: ${input.unhandledErrors.slice(0, 2).join('; ')}.`
         : state.restore.ok
         ? `The backup restored, but ${failed.length} check(s) failed: ${failed.map((c) => c.title).join('; ')}.`
-        : `The backup of ${manifest.database} could NOT be restored (${state.restore.failedStage} stage): ${state.restore.error}`;
+        : state.restore.partial
+          ? `The backup of ${manifest.database} restored only in part: pg_restore could not restore ${state.restore.partial.failures.length} archive entries; ${failed.length} check(s) failed: ${failed.map((c) => c.title).join('; ')}.`
+          : `The backup of ${manifest.database} could NOT be restored (${state.restore.failedStage} stage): ${state.restore.error}`;
 
   const nextDue = new Date(startedAt.getTime() + config.drill.intervalDays * 86_400_000);
   const wording = report.regime === 'ndpa' ? NDPA_WORDING : GENERIC_WORDING;

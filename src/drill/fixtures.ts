@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { expect, inject, test as base } from 'vitest';
 import type { BackupManifest } from '../catalog/index.ts';
-import type { CheckContext, DrillCheck, DrillState } from '../check/index.ts';
+import type { CheckContext, CheckOutcome, DrillCheck, DrillState } from '../check/index.ts';
 import { checkMetaOf, slug, type CheckMeta } from './types.ts';
 
 export interface DrillFixtures {
@@ -15,7 +15,7 @@ export interface DrillFixtures {
   evidence: (data: Record<string, unknown>, summary?: string) => void;
 }
 
-function restoreFailure(state: DrillState): Error {
+export function restoreFailure(state: DrillState): Error {
   return new Error(`Restore did not complete (${state.restore.failedStage ?? 'unknown'} stage): ${state.restore.error ?? 'no detail'}`);
 }
 
@@ -44,7 +44,8 @@ export const drillTest = base.extend<DrillFixtures & { pool: pg.Pool | null; mus
     // eslint-disable-next-line no-empty-pattern -- see above
     async ({}, use) => {
       const state = inject('pgdrill');
-      const pool = state.restore.ok && state.sandbox ? new pg.Pool({ connectionString: state.sandbox.uri, max: 4 }) : null;
+      // After a partial restore too: the checks then name what was lost.
+      const pool = (state.restore.ok || state.restore.partial) && state.sandbox ? new pg.Pool({ connectionString: state.sandbox.uri, max: 4 }) : null;
       await use(pool);
       await pool?.end();
     },
@@ -63,6 +64,9 @@ export const drillTest = base.extend<DrillFixtures & { pool: pg.Pool | null; mus
     });
   },
 });
+
+/** What each defineCheck check of this drill file concluded, by id (the sensitivity check reads it after them). */
+export const checkOutcomes = new Map<string, CheckOutcome['status']>();
 
 /** Thrown by a failing check: its message is the check's one-line summary. */
 export class CheckFailed extends Error {
@@ -88,6 +92,7 @@ export function registerChecks(modules: Record<string, unknown>, options: { buil
         skip(meta.summary);
       }
       const outcome = await check.run({ db: pool, manifest: drill.manifest, state: drill } as CheckContext);
+      checkOutcomes.set(check.id, outcome.status);
       Object.assign(meta, { status: outcome.status, summary: outcome.summary, evidence: outcome.evidence });
       if (outcome.status === 'skip') skip(outcome.summary);
       if (outcome.status === 'fail') throw new CheckFailed(outcome.summary);

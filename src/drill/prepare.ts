@@ -5,8 +5,9 @@ import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../conf
 import { loadKeyring, type Keyring } from '../crypto/index.ts';
 import { ARCHIVE_TIERS, backupSeries, listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog, type CatalogEntry } from '../catalog/index.ts';
 import { CryptoError, errorKind, IntegrityError, PgdrillError } from '../errors/index.ts';
+import { IncompleteRestoreError } from '../pgtools/index.ts';
 import { compareRecordCounts } from '../inspect/index.ts';
-import { fetchBackup, restoreFetched } from '../restore/index.ts';
+import { fetchBackup, listArchive, resolveRestoreErrors, restoreClientBinDir, restoreFetched } from '../restore/index.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { openStorage, type BackupStorage } from '../storage/index.ts';
 import { verifyRetainedArchives } from './archive-verification.ts';
@@ -119,7 +120,8 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
       };
     }
     if (state.restore.ok && options.afterRestore) await options.afterRestore(state.sandbox!.uri);
-    if (state.restore.ok) {
+    // Counted also after a partial restore: the record-count check then names the rows lost.
+    if (state.restore.ok || state.restore.partial) {
       const counting = Date.now();
       const db = new pg.Pool({ connectionString: state.sandbox!.uri, max: 1 });
       try {
@@ -210,6 +212,7 @@ async function restoreIntoNewSandbox(o: RestoreIntoSandboxOptions) {
     result.outcome = fail('sandbox', error);
     return result;
   }
+  const restoring = Date.now();
   try {
     const { restoreMs } = await restoreFetched({
       target: result.sandbox,
@@ -222,6 +225,15 @@ async function restoreIntoNewSandbox(o: RestoreIntoSandboxOptions) {
     result.outcome = { ok: true };
   } catch (error) {
     result.outcome = fail('restore', error);
+    if (error instanceof IncompleteRestoreError) {
+      // pg_restore went on to the end: the sandbox holds everything but the failed entries, and
+      // the checks name what was lost. The archive's listing gives the entries their schemas.
+      result.timings.restoreMs = Date.now() - restoring;
+      const binDir = await restoreClientBinDir(restoreMajor(o.manifest), o.config.sandbox.binDir ?? o.config.backup.binDir).catch(() => undefined);
+      const listing = await listArchive(fetched.dumpPath, { binDir }).catch(() => undefined);
+      result.outcome.partial = { failures: resolveRestoreErrors(error.objectErrors, listing), errorsReported: error.errorsIgnored };
+      o.mark(`${label}restored-with-errors`.replaceAll(' ', '-'), `${error.objectErrors.length} archive entries failed; the rest is in the ${result.sandbox.kind} sandbox`);
+    }
   }
   // Plaintext is not kept around longer than needed.
   await fetched.cleanup();

@@ -4,6 +4,7 @@ import type { SerializedError } from 'vitest';
 import type { Reporter, TestCase, TestModule, Vitest } from 'vitest/node';
 import { buildNotification, createConsoleNotifier, type Notifier } from '../notify/index.ts';
 import { appendToLedger, DrillEvidence, serializeEvidence, type CheckResult } from '../evidence/index.ts';
+import { ExitCode, exitCodeOf, type ExitCodeValue } from '../errors/index.ts';
 import { makeDirectory } from '../storage/index.ts';
 import { openStorage } from '../storage/index.ts';
 import { buildEvidence } from './build-evidence.ts';
@@ -16,10 +17,18 @@ export interface DrillResult {
   pdfPath?: string;
   jsonPath?: string;
   failedChecks: string[];
+  /** Each failed check's one line, for the console (the report has them too). */
+  failures?: Array<{ title: string; summary: string }>;
   /** Why no report could be made (e.g. no backup at all), or why filing it failed. */
   error?: string;
   /** The typed error that stopped rendering or publishing, for the exit code. */
   reportError?: unknown;
+}
+
+/** The process exit code of a drill: 1 when it failed, the filing error's own code when only the report failed, else 0. */
+export function drillExitCode(result: DrillResult): ExitCodeValue {
+  if (result.verdict !== 'PASS') return ExitCode.failure;
+  return result.reportError ? exitCodeOf(result.reportError) : ExitCode.ok;
 }
 
 /** One finished drill test as plain data: what checkRecordOf judges (vitest's TestCase, read once). */
@@ -101,10 +110,11 @@ export class DrillReporter implements Reporter {
     const spans = tests.map((t) => t.diagnostic()).filter((d) => d !== undefined);
     const checksMs = spans.length ? Math.round(Math.max(...spans.map((d) => d.startTime + d.duration)) - Math.min(...spans.map((d) => d.startTime))) : 0;
     const failedChecks = checks.filter((c) => c.status === 'fail').map((c) => c.title);
+    const failures = checks.filter((c) => c.status === 'fail').map((c) => ({ title: c.title, summary: c.summary }));
     const moduleErrors = modules.flatMap((m) => m.errors().map((e) => `${m.relativeModuleId}: ${e.message}`));
     const errors = [...unhandledErrors.map((e) => e.message), ...moduleErrors];
     if (!state.manifest) {
-      this.result = { verdict: 'FAIL', drillId: state.drillId, failedChecks, error: state.restore.error };
+      this.result = { verdict: 'FAIL', drillId: state.drillId, failedChecks, failures, error: state.restore.error };
       return;
     }
     const config = await loadDrillConfig(this.#options);
@@ -126,7 +136,7 @@ export class DrillReporter implements Reporter {
         async (history) => {
           const evidence = DrillEvidence.parse(buildEvidence({ state, checks, checksMs, finishedAt: new Date(), config, history, unhandledErrors: errors }));
           // The verdict stands even if rendering or publishing fails below; the CLI reports both.
-          this.result = { verdict: evidence.verdict, drillId: state.drillId, failedChecks };
+          this.result = { verdict: evidence.verdict, drillId: state.drillId, failedChecks, failures };
           // The evidence is the record: on disk before Chromium or storage get a chance to fail.
           const jsonPath = path.join(outDir, state.startedAt.slice(0, 7), `${state.drillId}.json`);
           await makeDirectory(path.dirname(jsonPath));
@@ -146,7 +156,7 @@ export class DrillReporter implements Reporter {
       );
       await this.#notifier.notify(buildNotification(filed.entry.evidence, filed.entry.paths.pdfPath, { reportKey: filed.published.pdfKey }));
     } catch (error) {
-      this.result ??= { verdict: 'FAIL', drillId: state.drillId, failedChecks };
+      this.result ??= { verdict: 'FAIL', drillId: state.drillId, failedChecks, failures };
       this.result.error = `the drill record could not be completed: ${(error as Error).message}`;
       this.result.reportError = error;
     } finally {

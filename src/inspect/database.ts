@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
 import type { AuditChainHead, RoleInfo, TableCount } from '../catalog/index.ts';
+import { PgdrillError } from '../errors/index.ts';
 import { displayName, matchesPattern, parseTableName, qualifiedName, quoteIdent, tableKey, type TableRef } from './names.ts';
 
 // Read-only queries run twice with the same code: on the source inside the exported snapshot
@@ -51,12 +52,18 @@ export async function existingTables(client: Queryable, tables: readonly TableRe
   return new Set(rows.map((r) => tableKey({ schema: r.s, name: r.n })));
 }
 
+/** The fingerprint of a backup without tables (nothing to compare; the check says so). */
+export const NO_TABLES_FINGERPRINT = createHash('sha256').update('').digest('hex');
+
 /**
  * SHA-256 over a canonical text of the dumped tables' structure: columns (type, nullability,
  * generation, identity, default), constraints, indexes, row-level security and policies,
- * partition bounds. Identical on the source snapshot and on a faithful restore.
+ * partition bounds. Identical on the source snapshot and on a faithful restore. Throws when it
+ * cannot see every table it is given: a fingerprint of less than that (of nothing, at worst) would
+ * compare equal to itself for ever and prove nothing.
  */
 export async function schemaFingerprint(db: Queryable, tables: readonly TableRef[]): Promise<string> {
+  if (tables.length === 0) return NO_TABLES_FINGERPRINT;
   // Both sides must print identically: catalog-only search_path (names come out fully qualified
   // whatever the role's search_path) and a byte-order sort (whatever the database's collation).
   const client = 'totalCount' in db ? await db.connect() : db;
@@ -79,12 +86,12 @@ export async function schemaFingerprint(db: Queryable, tables: readonly TableRef
 }
 
 async function fingerprintQuery(client: ClientBase, tables: readonly TableRef[]): Promise<string> {
-  const { rows } = await client.query<{ text: string | null }>(
+  const { rows } = await client.query<{ text: string | null; seen: number }>(
     `WITH t AS (
        SELECT c.oid, format('%I.%I', s, n) AS q, c.relrowsecurity, c.relforcerowsecurity, pg_get_expr(c.relpartbound, c.oid) AS bound
          FROM unnest($1::text[], $2::text[]) AS x(s, n)
          JOIN pg_class c ON c.oid = to_regclass(format('%I.%I', s, n)))
-     SELECT string_agg(line, E'\\n' ORDER BY line COLLATE "C") AS text FROM (
+     SELECT string_agg(line, E'\\n' ORDER BY line COLLATE "C") AS text, (SELECT count(*) FROM t)::int AS seen FROM (
        SELECT format('T %s rls=%s force=%s bound=%s', q, relrowsecurity, relforcerowsecurity, bound) AS line FROM t
        UNION ALL
        SELECT format('C %s %s %s notnull=%s gen=%s identity=%s default=%s', t.q, a.attname, format_type(a.atttypid, a.atttypmod),
@@ -101,7 +108,13 @@ async function fingerprintQuery(client: ClientBase, tables: readonly TableRef[])
      ) lines`,
     [tables.map((t) => t.schema), tables.map((t) => t.name)],
   );
-  return createHash('sha256').update(rows[0]?.text ?? '').digest('hex');
+  const { text, seen } = rows[0] ?? { text: null, seen: 0 };
+  if (!text || seen < tables.length) {
+    throw new PgdrillError(`Schema fingerprint: ${seen} of the ${tables.length} tables to fingerprint are visible in this database`, {
+      hint: 'A fingerprint of less than every table would prove nothing; check that the tables exist and the role can see their catalog entries',
+    });
+  }
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** Roles (pg_* excluded) with memberships and table privileges on the given tables. */

@@ -8,6 +8,7 @@ export {
   countRows,
   existingTables,
   listTables,
+  NO_TABLES_FINGERPRINT,
   readRoles,
   schemaFingerprint,
   serverVersion,
@@ -25,3 +26,5 @@ export {
   type ExtensionComparison,
 } from './extensions.ts';
 export { referencedKeys } from './references.ts';
+export { AUDIT_ROW, expectedHashSql, verifyAuditChain, type AuditChainDefinition, type AuditChainVerification } from './audit-chain.ts';
+export { ownedSequences, sequenceAhead, type OwnedSequence } from './sequences.ts';

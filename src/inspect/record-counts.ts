@@ -56,8 +56,8 @@ export async function compareRecordCounts(
     return { status: 'pass', summary: `${tables.length} tables, ${total.toLocaleString('en')} rows${objects}: every count matches`, ...base };
   }
   const detail = [
-    ...bad.slice(0, 5).map((t) => `${displayName(t)} ${t.actual === null ? 'missing' : `${t.actual} of ${t.expected} rows`}`),
-    ...(lostObjects ? [`${largeObjects.actual} of ${largeObjects.expected} large objects`] : []),
+    ...bad.slice(0, 5).map((t) => (t.actual === null ? `${displayName(t)} missing` : `${displayName(t)}: ${t.actual.toLocaleString('en')} of ${t.expected.toLocaleString('en')} rows`)),
+    ...(lostObjects ? [`${largeObjects.actual.toLocaleString('en')} of ${largeObjects.expected.toLocaleString('en')} large objects`] : []),
   ].join(', ');
   return {
     status: 'fail',

@@ -43,6 +43,8 @@ export function backup(
     narrowed?: boolean;
     prune?: boolean;
     onProgress?: (progress: BackupProgress) => void;
+    /** Called once the backup is published, before retention runs (which may be interrupted). */
+    onPublished?: (result: BackupResult) => void;
     log?: (line: string) => void;
   } = {},
 ): Promise<{ backup: BackupResult; retention: RetentionOutcome | null }> {
@@ -56,6 +58,7 @@ export function backup(
       onProgress: options.onProgress,
       log: options.log,
     });
+    options.onPublished?.(result);
     const retention = options.prune === false ? null : await pruneBackups(config, storage, { log: options.log });
     return { backup: result, retention };
   });

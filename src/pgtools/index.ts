@@ -3,6 +3,7 @@
 //   findPgBinDir(major, { need }) → bin directory (Debian layout, newest newer major, or PATH)
 //   childEnv(extra)               → the allow-listed environment of every child process
 //   runPgTool / spawnPgTool       → run one; a failure is pgToolError's one shape
+//   runPgRestore / PgRestoreLog   → pg_restore to its end, each error with its archive entry and likely cause
 //   parseDatabaseUrl / libpqEnv / pgClientConfig → one connection (and its connect timeout), for libpq tools and node-pg alike
 //   endSessionOnAbort             → an abort cancels a node-pg session's query and closes it
 export { DEBIAN_PG_ROOT, debianBinDir, findPgBinDir, holdsPgTools, installedPgMajors, pgBinary, type FindPgBinDirOptions, type PgToolName, type PgToolSet } from './binaries.ts';
@@ -20,6 +21,17 @@ export {
   type ParseDatabaseUrlOptions,
 } from './connection.ts';
 export { pgToolError, pgToolFailure, scrubSecrets, tail, type PgdrillErrorClass, type PgToolErrorOptions, type PgToolFailure, type ToolRunOutcome } from './output.ts';
+export {
+  classifyRestoreError,
+  IncompleteRestoreError,
+  PgRestoreLog,
+  pgRestoreError,
+  restoreCauseHints,
+  runPgRestore,
+  type PgRestoreError,
+  type PgRestoreErrorOptions,
+  type RestoreCause,
+} from './pg-restore.ts';
 export {
   hasDbnameArg,
   parseVersionOutput,

@@ -24,6 +24,8 @@ export interface PgToolOptions {
   timeout?: number;
   /** Aborting kills the tool. */
   cancelSignal?: AbortSignal;
+  /** Sees all of stderr as it comes (only a bounded tail is kept for the error). */
+  onStderr?: (chunk: string) => void;
 }
 
 export interface RunPgToolOptions extends PgToolOptions {
@@ -96,6 +98,7 @@ function launch(binary: string, args: readonly string[], options: PgToolOptions,
   subprocess.stderr?.setEncoding('utf8');
   subprocess.stderr?.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_KEEP);
+    options.onStderr?.(chunk);
   });
   const result: Promise<PgToolResult> = subprocess.then((r) => {
     unregister();

@@ -16,6 +16,8 @@ export function restoreClientBinDir(major: number, binDir?: string): Promise<str
 
 /** One table-of-contents entry of a custom-format archive. */
 export interface ArchiveEntry {
+  /** The entry's dump id (the first field; pg_restore's errors name entries by it). */
+  id: number;
   /** e.g. `TABLE`, `TABLE DATA`, `ACL`, `FK CONSTRAINT`, … followed by schema, name, owner. */
   text: string;
   /** Last field of the line: the owning role ('' when the entry has none). */
@@ -33,7 +35,7 @@ export interface ArchiveListing {
   owners: Set<string>;
 }
 
-const ENTRY_LINE = /^\d+; \d+ \d+ (.*)$/;
+const ENTRY_LINE = /^(\d+); \d+ \d+ (.*)$/;
 
 /** Parses `pg_restore --list` output. */
 export function parseArchiveListing(stdout: string): ArchiveListing {
@@ -41,8 +43,8 @@ export function parseArchiveListing(stdout: string): ArchiveListing {
   for (const line of stdout.split('\n')) {
     const match = ENTRY_LINE.exec(line);
     if (!match) continue;
-    const text = match[1]!;
-    entries.push({ text, owner: text.endsWith(' ') ? '' : (text.split(' ').at(-1) ?? '') });
+    const text = match[2]!;
+    entries.push({ id: Number(match[1]), text, owner: text.endsWith(' ') ? '' : (text.split(' ').at(-1) ?? '') });
   }
   const isDefinition = (e: ArchiveEntry) => e.text.startsWith('TABLE ') && !e.text.startsWith('TABLE DATA ') && !e.text.startsWith('TABLE ATTACH ');
   return {

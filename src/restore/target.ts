@@ -1,4 +1,4 @@
-import { describeConnection, libpqEnv, pgBinary, runPgTool, type ConnectionInfo } from '../pgtools/index.ts';
+import { describeConnection, libpqEnv, pgBinary, runPgRestore, runPgTool, type ConnectionInfo } from '../pgtools/index.ts';
 import { RestoreError } from '../errors/index.ts';
 import type { Sandbox } from '../sandbox/index.ts';
 
@@ -30,10 +30,15 @@ export function createDatabaseTarget(url: string, info: ConnectionInfo, options:
       return u.toString();
     },
     async pgRestore(archivePath, args) {
-      await runPgTool(pgBinary(binDir, 'pg_restore'), ['--no-password', `--dbname=${info.database}`, ...args, archivePath], {
+      await runPgRestore(pgBinary(binDir, 'pg_restore'), ['--no-password', `--dbname=${info.database}`, ...args, archivePath], {
         env,
         cancelSignal: signal,
-        error: { as: RestoreError, context: where, hint: 'Read the pg_restore errors above; the target may be partly restored — restore into an empty database' },
+        error: {
+          as: RestoreError,
+          context: where,
+          hint: 'Read the pg_restore errors above; the target may be partly restored — restore into an empty database',
+          incompleteHint: 'The target is partly restored: drop it and restore into an empty database',
+        },
       });
     },
     async psqlFile(sqlPath, database = info.database) {

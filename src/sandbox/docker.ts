@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import type * as Testcontainers from 'testcontainers';
 import { RestoreError, SandboxError } from '../errors/index.ts';
-import { childEnv, hasDbnameArg, pgToolError, pgToolFailure, scrubSecrets, tail, type PgToolErrorOptions } from '../pgtools/index.ts';
+import { childEnv, hasDbnameArg, PgRestoreLog, pgRestoreError, pgToolError, pgToolFailure, scrubSecrets, tail, type PgToolErrorOptions } from '../pgtools/index.ts';
 import { manageSandbox } from './registry.ts';
 import type { Sandbox, SandboxConnection, SandboxOptions } from './types.ts';
 
@@ -232,11 +232,21 @@ export async function startDockerSandbox(options: SandboxOptions): Promise<Docke
           }
           const connArgs = target(database);
           if (hasDbnameArg(args)) connArgs.pop();
-          await execTool('pg_restore', ['pg_restore', ...connArgs, ...mapped, inside], {
-            as: RestoreError,
-            context: `of ${archivePath} in the docker sandbox (${image})`,
-            hint: 'Check that the archive is a custom, directory or tar pg_dump archive readable by the image\'s pg_restore, and the pg_restore arguments',
-          });
+          // --verbose: each error names its archive entry (PgRestoreLog).
+          const result = await started.exec(['pg_restore', '--verbose', ...connArgs, ...mapped, inside], { env: execEnv });
+          const output = result.stderr || result.output;
+          const failure = pgToolFailure({ command: 'pg_restore', exitCode: result.exitCode, output, scrub: [password] });
+          if (failure) {
+            const log = new PgRestoreLog();
+            log.push(output);
+            log.end();
+            throw pgRestoreError(failure, log, {
+              as: RestoreError,
+              context: `of ${archivePath} in the docker sandbox (${image})`,
+              hint: 'Check that the archive is a custom, directory or tar pg_dump archive readable by the image\'s pg_restore, and the pg_restore arguments',
+              scrub: [password],
+            });
+          }
         } finally {
           await removeInside(copied);
         }

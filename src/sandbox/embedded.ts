@@ -11,7 +11,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { RestoreError, SandboxError } from '../errors/index.ts';
-import { childEnv, hasDbnameArg, pgToolError, runPgTool, tail, type PgToolOptions } from '../pgtools/index.ts';
+import { childEnv, hasDbnameArg, pgToolError, runPgRestore, runPgTool, tail, type PgToolOptions } from '../pgtools/index.ts';
 import { findPostgresBinaries } from './binaries.ts';
 import type { PostgresBinaries } from './binaries.ts';
 import { manageSandbox } from './registry.ts';
@@ -191,7 +191,7 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
       async pgRestore(archivePath, args) {
         const connArgs = target(database);
         if (hasDbnameArg(args)) connArgs.pop();
-        await runPgTool(bins.bin('pg_restore'), [...connArgs, ...args, archivePath], {
+        await runPgRestore(bins.bin('pg_restore'), [...connArgs, ...args, archivePath], {
           env: clientEnv,
           error: {
             as: RestoreError,

@@ -31,6 +31,8 @@ export interface CliOptions {
   cwd?: string;
   timeoutMs?: number;
   nodeArgs?: string[];
+  /** Keep stdout and stderr interleaved as `all`, in the order they were written. */
+  all?: boolean;
 }
 
 /**
@@ -38,7 +40,7 @@ export interface CliOptions {
  * can be signalled (`kill('SIGTERM')`) and awaited; awaiting never throws. A signal sent with
  * `kill` is never followed by execa's SIGKILL, so a test sees how the CLI itself ends.
  */
-export function startCli(args: string[], env: Record<string, string | undefined>, options: CliOptions = {}): ResultPromise<{ reject: false }> {
+export function startCli(args: string[], env: Record<string, string | undefined>, options: CliOptions = {}): ResultPromise<{ reject: false; all: boolean }> {
   return execa('node', [...(options.nodeArgs ?? []), BIN, ...args], {
     cwd: options.cwd ?? tempDir('cwd'),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, CI: process.env.CI, ...env },
@@ -46,6 +48,7 @@ export function startCli(args: string[], env: Record<string, string | undefined>
     reject: false,
     timeout: options.timeoutMs ?? 240_000,
     forceKillAfterDelay: false,
+    all: options.all ?? false,
   });
 }
 

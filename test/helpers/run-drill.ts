@@ -1,9 +1,10 @@
-// Runs one drill in this (child) process with options from argv[2] (JSON) and prints the result
-// as JSON on the last line. Lets tests use what the CLI deliberately does not expose: a later
-// clock, and FAULT INJECTION — SQL run on the restored copy (via the drill's afterRestore hook),
-// standing in for a restore that silently lost rows, a table or a role.
+// Runs one drill in this (child) process with options from argv[2] (JSON), prints the result as
+// JSON on the last line and exits as `pgdrill drill` does (drillExitCode). For what the CLI
+// deliberately does not expose: a later clock, config overrides, and FAULT INJECTION — SQL run on
+// the restored copy (via the drill's afterRestore hook), standing in for a restore that silently
+// lost rows, a table or a role. Tests that need none of these run the real CLI (drill-helpers.ts).
 import pg from 'pg';
-import { runDrill, type DrillOptions } from '../../src/drill/index.ts';
+import { drillExitCode, runDrill, type DrillOptions } from '../../src/drill/index.ts';
 
 export type TestDrillOptions = Omit<DrillOptions, 'afterRestore'> & { faultInjectionSql?: string };
 
@@ -17,4 +18,4 @@ const afterRestore = faultInjectionSql
   : undefined;
 const result = await runDrill({ ...options, afterRestore });
 process.stdout.write(`\n${JSON.stringify(result)}\n`);
-process.exitCode = result.verdict === 'PASS' ? 0 : 1;
+process.exitCode = drillExitCode(result);

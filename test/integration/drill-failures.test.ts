@@ -56,9 +56,13 @@ describe('drills fail, naming the check, when', () => {
     expect(run.check('record-counts')?.status).toBe('skip');
   });
 
-  it('rows are lost in the restore', async () => {
-    const run = await drill(env, { faultInjectionSql: 'DELETE FROM public.submissions_2024 WHERE id % 3 = 0' });
-    expectFailureNamed(run, 'record-counts', /public\.submissions_2024 \d+ of \d+ rows/);
+  it('rows are lost in the restore, the last audit row among them', async () => {
+    const run = await drill(env, {
+      faultInjectionSql: 'DELETE FROM public.submissions_2024 WHERE id % 3 = 0; DELETE FROM public.audit_logs WHERE id = (SELECT max(id) FROM public.audit_logs)',
+    });
+    expectFailureNamed(run, 'record-counts', /public\.submissions_2024: [\d,]+ of [\d,]+ rows/);
+    // What is left of the chain still links up; its head is not the one the backup recorded.
+    expectFailureNamed(run, 'audit-chain', /chain verifies but its head \(id=\d+\) differs from the backup's recorded head \(id=\d+\)/);
   });
 
   it('a large object is lost in the restore', async () => {
@@ -66,9 +70,14 @@ describe('drills fail, naming the check, when', () => {
     expectFailureNamed(run, 'record-counts', /1 of 2 large objects/);
   });
 
-  it('a table is dropped in the restore', async () => {
-    const run = await drill(env, { faultInjectionSql: 'DROP TABLE registry.api_clients' });
+  it('a table is dropped in the restore, and rows other rows point at are lost', async () => {
+    // Replica mode: the delete passes the foreign keys, as a restore that lost rows would.
+    const run = await drill(env, {
+      faultInjectionSql: 'DROP TABLE registry.api_clients; SET session_replication_role = replica; DELETE FROM public.lgas WHERE id = 1; SET session_replication_role = origin',
+    });
     expectFailureNamed(run, 'record-counts', /registry\.api_clients missing/);
+    expectFailureNamed(run, 'tables-readable', /registry\.api_clients is missing; foreign key \S+: \d+ row\(s\) in (public\.)?\w+ point at no (public\.)?lgas row/);
+    expectFailureNamed(run, 'schema-fingerprint', /table registry\.api_clients missing/);
   });
 
   it('an audit row was altered without fixing the chain', async () => {
@@ -89,9 +98,12 @@ describe('drills fail, naming the check, when', () => {
     expectFailureNamed(run, 'audit-chain', /chain broken at public\.audit_logs id=10/);
   });
 
-  it('a role is missing after restore', async () => {
-    const run = await drill(env, { faultInjectionSql: 'DROP OWNED BY verification_assessor; DROP ROLE verification_assessor' });
-    expectFailureNamed(run, 'role-authentication', /role verification_assessor is missing/);
+  it('a role, a membership and a privilege are lost after restore', async () => {
+    const run = await drill(env, {
+      faultInjectionSql: 'DROP OWNED BY verification_assessor; DROP ROLE verification_assessor; REVOKE enumerator FROM oslrs_app; REVOKE INSERT ON public.audit_logs FROM oslrs_app',
+    });
+    expectFailureNamed(run, 'role-authentication', /problem\(s\): role oslrs_app lost membership in enumerator; role oslrs_app lost 1 table privilege\(s\), e\.g\. public\.audit_logs:INSERT/);
+    expect((run.check('role-authentication')?.evidence as { problems: string[] }).problems).toContain('role verification_assessor is missing');
   });
 
   it('a canary password hash was altered', async () => {

@@ -13,7 +13,7 @@ let env: Record<string, string>;
 let configFile: string;
 let olderMonthly: string;
 
-const BUILT_IN = ['restore', 'backup-integrity', 'record-counts', 'role-authentication', 'audit-chain', 'schema-fingerprint', 'tables-readable', 'freshness', 'retention-coverage', 'older-backup', 'archive-verification', 'extensions'];
+const BUILT_IN = ['restore', 'backup-integrity', 'record-counts', 'role-authentication', 'audit-chain', 'schema-fingerprint', 'tables-readable', 'freshness', 'retention-coverage', 'older-backup', 'archive-verification', 'extensions', 'sequences', 'sensitivity'];
 
 beforeAll(async () => {
   source = await startSourceDatabase({ rows: 2000 });
@@ -51,11 +51,12 @@ describe('a healthy backup', () => {
     const evidence = run.evidence!;
     expect(evidence.sandbox.kind).toBe('embedded');
     for (const id of BUILT_IN) expect(['pass', 'warn'], `${id}: ${run.check(id)?.summary}`).toContain(run.check(id)?.status);
-    for (const id of ['restore', 'backup-integrity', 'record-counts', 'role-authentication', 'audit-chain', 'schema-fingerprint', 'tables-readable', 'freshness']) {
+    for (const id of ['restore', 'backup-integrity', 'record-counts', 'role-authentication', 'audit-chain', 'schema-fingerprint', 'tables-readable', 'freshness', 'sequences', 'sensitivity']) {
       expect(run.check(id)?.status, `${id}: ${run.check(id)?.summary}`).toBe('pass');
     }
     expect(run.check('role-authentication')?.summary).toMatch(/1 login role\(s\) and 7 canary account\(s\) authenticated/);
     expect(run.check('audit-chain')?.summary).toContain(`head id=${source.summary.auditChainHead.id}`);
+    expect(run.check('sensitivity')?.summary).toBe('sensitivity shown: 3 of 3 mutations caught (record-counts, audit-chain, sequences)');
     // The custom check from drills/custom-example.drill.ts, under its test name, with its evidence.
     const custom = evidence.checks.find((c) => c.title === 'no audit entry is dated after the backup was taken');
     expect(custom).toMatchObject({ status: 'pass', builtIn: false, evidence: { futureEntries: 0 } });

@@ -274,7 +274,7 @@ describe.concurrent('pgdrill restore', () => {
     expect(r.exitCode).toBe(4);
     expect(r.stdout).toContain('--confirm given');
     expect(r.stdout).toMatch(/public\.lgas\s+33\s+34 {2}DIFF/);
-    expect(r.stderr).toMatch(/Verification failed after restoring .*public\.lgas 34 of 33 rows/);
+    expect(r.stderr).toMatch(/Verification failed after restoring .*public\.lgas: 34 of 33 rows/);
   });
 
   test('--tables into an empty scratch database: schema skeleton, then only those rows', async () => {

@@ -51,5 +51,15 @@ describe('an unfamiliar database with default settings', () => {
     expect(run.check('tables-readable')).toMatchObject({ status: 'pass', evidence: { bytesRead: expect.any(Number) } });
     expect((run.check('tables-readable')?.evidence as { bytesRead: number }).bytesRead).toBeGreaterThan(1_400_000);
     expect(run.evidence!.summarySentence).toMatch(/passed \d+ integrity checks/);
+    // No login role or canary applies here: the "accounts authenticate" half tested nothing, and says so.
+    expect(run.check('role-authentication')).toMatchObject({
+      status: 'warn',
+      summary: expect.stringMatching(/restored; no account was tested: .*drill\.canaries names public\.users, which is not in this backup\)\. Add drill\.loginRoles/),
+    });
+    expect(run.check('sequences')).toMatchObject({ status: 'pass', summary: '1 sequence(s) ahead of their column (1 on tables with rows)' });
+    expect(run.check('sensitivity')).toMatchObject({
+      status: 'pass',
+      summary: 'sensitivity shown: 2 of 2 mutations caught (record-counts, sequences); not applicable: audit-chain (the audit-chain check does not apply to this backup)',
+    });
   });
 });

@@ -72,8 +72,8 @@ describe('parseArchiveListing', () => {
   it('reads every entry line and skips the `;` header and comment lines', () => {
     expect(listing.entries).toHaveLength(entryLines.length);
     expect(listing.entries.map((e) => e.text)).not.toContainEqual(expect.stringContaining('Archive created'));
-    expect(listing.entries[0]).toEqual({ text: 'SCHEMA - Sales Dept app_owner', owner: 'app_owner' });
-    expect(listing.entries.at(-1)).toEqual({ text: 'FK CONSTRAINT public orders orders_customer_id_fkey pgdrill', owner: 'pgdrill' });
+    expect(listing.entries[0]).toEqual({ id: 7, text: 'SCHEMA - Sales Dept app_owner', owner: 'app_owner' });
+    expect(listing.entries.at(-1)).toEqual({ id: 3265, text: 'FK CONSTRAINT public orders orders_customer_id_fkey pgdrill', owner: 'pgdrill' });
   });
 
   it('counts TABLE definitions (partitioned parent and partition included) apart from TABLE DATA and TABLE ATTACH', () => {

@@ -4,6 +4,7 @@ import type { PgdrillConfigInput } from '../../config/index.ts';
 import { formatBytes, formatDuration } from '../../format/index.ts';
 import { interruptSignal } from '../../lifecycle/index.ts';
 import { backup, list, prune } from '../../operations/index.ts';
+import type { BackupResult } from '../../dump/index.ts';
 import type { RetentionOutcome } from '../../retention/index.ts';
 import { printBackupList, progressLine } from '../output.ts';
 
@@ -68,7 +69,28 @@ export function register(program: Command): void {
       };
       const log = (line: string) => (verbose || !flags.json ? process.stderr.write(`${line}\n`) : undefined);
       const progress = progressLine('backup');
-      const { backup: result, retention } = await backup({
+      // The backup line is printed as soon as the backup is published: an interrupted retention
+      // afterwards must not hide that the backup exists.
+      const printPublished = ({ manifest: m }: BackupResult) => {
+        progress.done();
+        if (flags.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
+        else {
+          process.stdout.write(
+            `backup ${m.objects.dump.key} ${formatBytes(m.objects.dump.size)} sha256=${m.objects.dump.sha256} in ${formatDuration(m.durationMs)}` +
+              ` (${m.tables.length} tables, ${m.encryption.algorithm === 'none' ? 'UNENCRYPTED' : `key ${m.encryption.keyId}`})\n`,
+          );
+          for (const set of m.files ?? []) {
+            process.stdout.write(
+              `files ${set.name} ${set.files.toLocaleString('en')} files ${formatBytes(set.bytes)} from ${set.source}: ${set.newContents.toLocaleString('en')} new content(s) stored (${formatBytes(set.newBytes)}), ${set.unchanged.toLocaleString('en')} unchanged\n`,
+            );
+          }
+          if (m.redis) {
+            const keys = m.redis.keyspace.map((d) => `db${d.db} ${d.keys.toLocaleString('en')} keys`).join(', ') || 'no keys';
+            process.stdout.write(`redis ${m.redis.object.key} ${formatBytes(m.redis.object.size)} sha256=${m.redis.object.sha256} from ${m.redis.source} (${keys})\n`);
+          }
+        }
+      };
+      const { retention } = await backup({
         configFile: program.opts().config,
         overrides,
         // --exclude-table replaces the configured exclusions, which define a full backup.
@@ -76,25 +98,9 @@ export function register(program: Command): void {
         prune: flags.prune !== false,
         signal: interruptSignal(),
         onProgress: (p) => progress.update(p.bytes, p.elapsedMs),
+        onPublished: printPublished,
         log: verbose ? log : undefined,
       }).finally(() => progress.done());
-      const m = result.manifest;
-      if (flags.json) process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
-      else {
-        process.stdout.write(
-          `backup ${m.objects.dump.key} ${formatBytes(m.objects.dump.size)} sha256=${m.objects.dump.sha256} in ${formatDuration(m.durationMs)}` +
-            ` (${m.tables.length} tables, ${m.encryption.algorithm === 'none' ? 'UNENCRYPTED' : `key ${m.encryption.keyId}`})\n`,
-        );
-        for (const set of m.files ?? []) {
-          process.stdout.write(
-            `files ${set.name} ${set.files.toLocaleString('en')} files ${formatBytes(set.bytes)} from ${set.source}: ${set.newContents.toLocaleString('en')} new content(s) stored (${formatBytes(set.newBytes)}), ${set.unchanged.toLocaleString('en')} unchanged\n`,
-          );
-        }
-        if (m.redis) {
-          const keys = m.redis.keyspace.map((d) => `db${d.db} ${d.keys.toLocaleString('en')} keys`).join(', ') || 'no keys';
-          process.stdout.write(`redis ${m.redis.object.key} ${formatBytes(m.redis.object.size)} sha256=${m.redis.object.sha256} from ${m.redis.source} (${keys})\n`);
-        }
-      }
       if (retention && verbose) printRetention(retention, log);
     });
 

@@ -6,9 +6,9 @@ import type { Command } from 'commander';
 import { loadFixture } from '../../../fixtures/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { generateKey, loadKeyring } from '../../crypto/index.ts';
-import { runDrill, type DrillResult } from '../../drill/index.ts';
+import { drillExitCode, runDrill, type DrillResult } from '../../drill/index.ts';
 import { runBackup } from '../../dump/index.ts';
-import { ConfigError, ExitCode, exitCodeOf, IntegrityError } from '../../errors/index.ts';
+import { ConfigError, IntegrityError } from '../../errors/index.ts';
 import { failsVerification, verifyReports } from '../../evidence/index.ts';
 import { parseBackupChoice } from '../../restore/index.ts';
 import { startEmbeddedSandbox } from '../../sandbox/index.ts';
@@ -26,13 +26,13 @@ interface DrillFlags {
 /** Prints the verdict and sets the exit code: 1 for FAIL, the report error's own code if filing failed. */
 function finish(result: DrillResult): void {
   printResult(result);
-  if (result.verdict !== 'PASS') process.exitCode = ExitCode.failure;
-  else if (result.reportError) process.exitCode = exitCodeOf(result.reportError);
+  process.exitCode = drillExitCode(result);
 }
 
 function printResult(result: DrillResult): void {
   process.stdout.write(`\nDrill ${result.drillId}: ${result.verdict}\n`);
   if (result.failedChecks.length) process.stdout.write(`Failed checks: ${result.failedChecks.join('; ')}\n`);
+  for (const failure of result.failures ?? []) process.stdout.write(`  ${failure.title}: ${failure.summary}\n`);
   if (result.error) process.stdout.write(`Error: ${result.error}\n`);
   if (result.pdfPath) process.stdout.write(`Report: ${path.resolve(result.pdfPath)}\n`);
 }
