@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -24,6 +25,10 @@ import { pipeline } from 'node:stream/promises';
 // disk (it resolves when its hashing Transform finishes, not when the file stream does), so a
 // HeadObject right after a put can see a short object: pgdrill's size check caught exactly that.
 // The helper swaps those two store methods for versions that wait for the file to be written.
+//
+// Nor can s3rver 3.7 page a ListObjectsV2 past 1,000 keys on Node 24: it makes its continuation
+// token with DES, which OpenSSL 3 refuses (a 500 InternalError). The helper pages those listings
+// itself (paginateListings): the token it hands out is the last key listed, read back as start-after.
 //
 // It also records every request and can inject faults (`intercept`), so tests can fail a given
 // call, tamper with a response header or leave a call unanswered.
@@ -87,6 +92,7 @@ interface FilesystemStore {
   putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
   putObject(object: { bucket: string; key: string; content: Readable | Buffer; metadata: unknown }): Promise<{ size: number; md5: string }>;
   putPart(bucket: string, uploadId: string, partNumber: number | string, content: Readable): Promise<{ size: number; md5: string }>;
+  listObjects(bucket: string, options: Record<string, unknown>): Promise<{ objects: Array<{ key: string }>; isTruncated: boolean }>;
 }
 interface S3rverInstance {
   middleware: KoaMiddleware[];
@@ -134,6 +140,42 @@ function fixStoreWrites(store: FilesystemStore): void {
     const written = await writeHashed(content, file);
     await writeFile(`${file}.md5`, written.md5);
     return written;
+  };
+}
+
+/** What a ListObjectsV2 request being served left to list: the last key of a truncated page. */
+const listing = new AsyncLocalStorage<{ truncatedAfter?: string }>();
+const TOKEN_PREFIX = 'pgdrill-helper:';
+
+/**
+ * Pages ListObjectsV2 without s3rver's DES continuation tokens (see the header comment): the store
+ * reports a truncated page as complete to s3rver, and `pagedListing` (in front of s3rver) marks it
+ * truncated with a token of its own, which it turns back into start-after on the next request.
+ */
+function paginateListings(store: FilesystemStore): KoaMiddleware {
+  const listObjects = store.listObjects.bind(store);
+  store.listObjects = async (bucket, options) => {
+    const result = await listObjects(bucket, options);
+    const state = listing.getStore();
+    if (!state || !result.isTruncated) return result;
+    state.truncatedAfter = result.objects.at(-1)!.key;
+    return { ...result, isTruncated: false };
+  };
+  return async (ctx, next) => {
+    const query = new URLSearchParams(ctx.querystring);
+    if (ctx.method !== 'GET' || query.get('list-type') !== '2') return next();
+    const token = query.get('continuation-token');
+    if (token?.startsWith(TOKEN_PREFIX)) {
+      query.delete('continuation-token');
+      query.set('start-after', Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8'));
+      ctx.querystring = query.toString();
+    }
+    const state: { truncatedAfter?: string } = {};
+    await listing.run(state, next);
+    if (state.truncatedAfter !== undefined && typeof ctx.body === 'string') {
+      const nextToken = `${TOKEN_PREFIX}${Buffer.from(state.truncatedAfter, 'utf8').toString('base64url')}`;
+      ctx.body = ctx.body.replace('<IsTruncated>false</IsTruncated>', `<IsTruncated>true</IsTruncated><NextContinuationToken>${nextToken}</NextContinuationToken>`);
+    }
   };
 }
 
@@ -265,7 +307,7 @@ export async function startS3Server(options: { extraBuckets?: number } = {}): Pr
   });
   fixStoreWrites(server.store);
   // Koa composes its middleware when the server starts listening, so this runs before s3rver's own.
-  server.middleware.unshift(shim);
+  server.middleware.unshift(shim, paginateListings(server.store));
   let address: AddressInfo;
   try {
     address = await server.run();

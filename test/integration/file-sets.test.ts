@@ -1,0 +1,265 @@
+// File sets and Redis in the backup (issue 18), against real parts: an s3rver holding a source
+// bucket beside the backup bucket, folder sources and stores, Debian's redis-server, the real CLI.
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contentKey, listBackups } from '../../src/catalog/index.ts';
+import { loadKeyring } from '../../src/crypto/index.ts';
+import { runBackup } from '../../src/dump/index.ts';
+import { applyRetention } from '../../src/retention/index.ts';
+import { openStorage } from '../../src/storage/index.ts';
+import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
+import { configFromEnv, newKeyring, runCli, tempDir } from '../helpers/pgdrill.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { startS3Server, type StartedS3Server } from '../helpers/s3.ts';
+import { drill } from './drill-helpers.ts';
+
+let source: SourceDatabase;
+let keys: string;
+
+beforeAll(async () => {
+  source = await startSourceDatabase({ rows: 300 });
+  keys = newKeyring('k1');
+  // The rows that point at uploaded files (seed 004: item images and documents by storage key).
+  const client = new pg.Client({ connectionString: source.url });
+  await client.connect();
+  await client.query('create table public.uploads (id serial primary key, storage_key text not null)');
+  await client.end();
+});
+afterAll(async () => {
+  await source?.stop();
+});
+
+/** The file with index i: distinct content per (i, version). */
+const fileBody = (i: number, version = 0) => Buffer.from(`upload ${i} version ${version} ${'x'.repeat(i % 97)}`);
+const fileKey = (i: number) => `items/${String(i).padStart(4, '0')}.jpg`;
+
+async function writeConfig(config: object): Promise<string> {
+  const file = path.join(tempDir('cfg'), 'pgdrill.config.json');
+  await writeFile(file, JSON.stringify(config));
+  return file;
+}
+
+async function setReferences(storageKeys: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: source.url });
+  await client.connect();
+  try {
+    await client.query('truncate public.uploads');
+    await client.query('insert into public.uploads (storage_key) select unnest($1::text[])', [storageKeys]);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('file sets in the backup', () => {
+  let s3: StartedS3Server;
+  beforeAll(async () => {
+    s3 = await startS3Server({ extraBuckets: 1 });
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('backs up 1,000 files of an S3 bucket; a second backup after 10 change stores only those 10', async () => {
+    const sourceBucket = s3.extraBuckets[0]!;
+    const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: s3.credentials });
+    const put = (i: number, version = 0) => client.send(new PutObjectCommand({ Bucket: sourceBucket, Key: `uploads/${fileKey(i)}`, Body: fileBody(i, version) }));
+    for (let i = 0; i < 1000; i += 25) await Promise.all(Array.from({ length: 25 }, (_, j) => put(i + j)));
+    const config = await writeConfig({
+      backup: {
+        files: [{ name: 'uploads', source: `s3://${sourceBucket}/uploads`, s3: { endpoint: s3.endpoint, forcePathStyle: true, accessKeyIdEnv: 'SRC_KEY_ID', secretAccessKeyEnv: 'SRC_SECRET' } }],
+      },
+    });
+    const env = {
+      DATABASE_URL: source.url,
+      PGDRILL_CONFIG: config,
+      PGDRILL_STORAGE: `s3://${s3.bucket}`,
+      PGDRILL_ENCRYPTION_KEYS: keys,
+      S3_ENDPOINT: s3.endpoint,
+      S3_REGION: s3.region,
+      S3_ACCESS_KEY: s3.credentials.accessKeyId,
+      S3_SECRET_KEY: s3.credentials.secretAccessKey,
+      SRC_KEY_ID: s3.credentials.accessKeyId,
+      SRC_SECRET: s3.credentials.secretAccessKey,
+    };
+    const contentPuts = () => s3.requests.filter((r) => r.method === 'PUT' && r.bucket === s3.bucket && r.key.startsWith('backups/content/')).map((r) => r.key);
+
+    const first = await runCli(['backup'], env);
+    expect(first.exitCode, String(first.stderr)).toBe(0);
+    expect(first.stdout).toMatch(new RegExp(`^files uploads 1,000 files .* from s3://${sourceBucket}/uploads: 1,000 new content\\(s\\) stored .*, 0 unchanged$`, 'm'));
+    expect(new Set(contentPuts()).size).toBe(1000);
+
+    const changed = [3, 150, 151, 400, 512, 640, 777, 800, 901, 999];
+    await Promise.all(changed.map((i) => put(i, 1)));
+    const before = contentPuts().length;
+    const second = await runCli(['backup'], env);
+    expect(second.exitCode, String(second.stderr)).toBe(0);
+    expect(second.stdout).toMatch(/^files uploads 1,000 files .*: 10 new content\(s\) stored .*, 990 unchanged$/m);
+    // Only the 10 changed contents were written to the backup bucket, each under its own SHA-256.
+    const written = contentPuts().slice(before);
+    expect(written.sort()).toEqual(changed.map((i) => contentKey('backups', createHash('sha256').update(fileBody(i, 1)).digest('hex'), true)).sort());
+
+    const storage = openStorage(await configFromEnv(env));
+    const catalog = await listBackups(storage, 'backups');
+    const newest = catalog.backups.map((b) => b.manifest).sort((a, b) => a.startedAt.localeCompare(b.startedAt)).at(-1)!;
+    expect(newest.files![0]).toMatchObject({ files: 1000, contents: 1000, newContents: 10, unchanged: 990 });
+    await storage.close();
+    client.destroy();
+  });
+});
+
+describe('drills over file sets and Redis', () => {
+  let redis: TestRedis;
+  let store: string;
+  let uploads: string;
+  let env: Record<string, string>;
+  let config: (extra?: object) => Promise<string>;
+  beforeAll(async () => {
+    redis = await startRedis();
+    const client = new Redis(redis.url);
+    await client.mset('bull:mail:1', 'a', 'bull:mail:2', 'b', 'bull:mail:id', '2');
+    await client.set('session:1', 'x', 'EX', 86_400);
+    await client.select(3);
+    await client.hset('bull:reports:meta', { opts: '{}' });
+    client.disconnect();
+    store = tempDir('store');
+    uploads = tempDir('uploads');
+    for (let i = 0; i < 20; i++) {
+      await mkdir(path.dirname(path.join(uploads, fileKey(i))), { recursive: true });
+      await writeFile(path.join(uploads, fileKey(i)), fileBody(i));
+    }
+    await setReferences(Array.from({ length: 20 }, (_, i) => fileKey(i)));
+    config = (extra = {}) =>
+      writeConfig({
+        backup: { files: [{ name: 'uploads', source: uploads, referencesQuery: 'select storage_key from public.uploads' }], redis: { urlEnv: 'APP_REDIS_URL' } },
+        ...extra,
+      });
+    env = {
+      PGDRILL_STORAGE: store,
+      PGDRILL_ENCRYPTION_KEYS: keys,
+      PGDRILL_CANARY_PASSWORD: source.canaryPassword,
+      PGDRILL_SANDBOX: 'embedded',
+      APP_REDIS_URL: redis.url,
+      PGDRILL_CONFIG: await config(),
+    };
+    const backup = await runCli(['backup'], { ...env, DATABASE_URL: source.url });
+    expect(backup.exitCode, String(backup.stderr)).toBe(0);
+    expect(backup.stdout).toMatch(/^redis \S+\.redis\.rdb\.zst\.enc .* \(db0 4 keys, db3 1 keys\)$/m);
+    expect(backup.stdout + backup.stderr).not.toContain(redis.password);
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('a healthy backup passes: every referenced key present, the sample verifies, the Redis snapshot holds the same key counts', async () => {
+    const run = await drill(env);
+    expect(run.result.verdict, run.output.slice(-3000)).toBe('PASS');
+    expect(run.check('file-references')).toMatchObject({ status: 'pass' });
+    expect(run.check('file-references')!.summary).toMatch(/^uploads: 20 referenced key\(s\), all present; 20 of 20 stored files verified \(all\)/);
+    expect(run.check('redis-keyspace')).toMatchObject({ status: 'pass' });
+    expect(run.check('redis-keyspace')!.summary).toMatch(/^db0 4 of 4 keys; db3 1 of 1 keys restored into redis-server \d/);
+  });
+
+  /** A copy of the store with one stored content (of fileKey(i)) altered. */
+  async function corruptContent(i: number): Promise<string> {
+    const copy = tempDir('store-copy');
+    await cp(store, copy, { recursive: true });
+    const sha = createHash('sha256').update(fileBody(i)).digest('hex');
+    const file = path.join(copy, contentKey('backups', sha, true));
+    const bytes = await readFile(file);
+    bytes[bytes.length - 20]! ^= 0x01;
+    await writeFile(file, bytes);
+    return copy;
+  }
+
+  it('a corrupted stored file is caught when the sample takes it, and by --full always', async () => {
+    const copy = await corruptContent(7);
+    // The sample covers every file (objects ≥ files): the altered content is among it.
+    const sampled = await drill({ ...env, PGDRILL_STORAGE: copy });
+    expect(sampled.result.verdict).toBe('FAIL');
+    expect(sampled.check('file-references')).toMatchObject({ status: 'fail' });
+    expect(sampled.check('file-references')!.summary).toContain(`1 stored file(s) missing or damaged ("${fileKey(7)}")`);
+    // No sample at all: only --full looks at it.
+    const noSample = { ...env, PGDRILL_STORAGE: copy, PGDRILL_CONFIG: await config({ drill: { fileSample: { objects: 0, percent: 0 } } }) };
+    const unsampled = await drill(noSample);
+    expect(unsampled.check('file-references')!.summary).toContain('0 of 20 stored files verified (sample)');
+    const full = await drill(noSample, { full: true });
+    expect(full.result.verdict).toBe('FAIL');
+    expect(full.check('file-references')!.summary).toContain(`1 stored file(s) missing or damaged ("${fileKey(7)}")`);
+    expect(full.check('file-references')!.summary).toContain('20 of 20 stored files verified (all)');
+  });
+
+  it('a row that points to a deleted file fails the drill, naming the key', async () => {
+    const deletedStore = tempDir('store');
+    await rm(path.join(uploads, fileKey(11)));
+    try {
+      const backup = await runCli(['backup'], { ...env, PGDRILL_STORAGE: deletedStore, DATABASE_URL: source.url });
+      expect(backup.exitCode, String(backup.stderr)).toBe(0);
+      const run = await drill({ ...env, PGDRILL_STORAGE: deletedStore });
+      expect(run.result.verdict).toBe('FAIL');
+      expect(run.exitCode).toBe(1);
+      expect(run.check('file-references')).toMatchObject({ status: 'fail' });
+      expect(run.check('file-references')!.summary).toContain(`1 referenced key(s) missing from the file manifest ("${fileKey(11)}")`);
+      expect(run.result.failedChecks).toContain(run.check('file-references')!.title);
+    } finally {
+      await writeFile(path.join(uploads, fileKey(11)), fileBody(11));
+    }
+  });
+});
+
+describe('retention of stored file contents', () => {
+  it('removes a stored content only when the last manifest referring to it goes', async () => {
+    const dir = tempDir('store');
+    const uploads = tempDir('uploads');
+    const config = await configFromEnv(
+      { DATABASE_URL: source.url, PGDRILL_STORAGE: dir, PGDRILL_ENCRYPTION_KEYS: keys },
+      { backup: { files: [{ name: 'uploads', source: uploads }] }, retention: { daily: 2, monthly: 0 } },
+    );
+    const storage = openStorage(config);
+    const keyring = loadKeyring(config, 'write');
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const stored = (text: string) => path.join(dir, contentKey('backups', sha(text), true));
+    const exists = (text: string) => readFile(stored(text)).then(() => true, () => false);
+    const day = (d: number) => new Date(Date.UTC(2026, 2, d, 1));
+    /** Contents stored long before the backups that refer to them (the grace period does not protect them). */
+    const age = async (...texts: string[]) => {
+      for (const text of texts) await utimes(stored(text), day(1), day(1));
+    };
+    const backupWith = async (d: number, files: Record<string, string>) => {
+      await rm(uploads, { recursive: true, force: true });
+      await mkdir(uploads);
+      for (const [name, text] of Object.entries(files)) await writeFile(path.join(uploads, name), text);
+      return (await runBackup({ config, storage, keyring, now: () => day(d) })).manifest;
+    };
+    const prune = (d: number) => applyRetention({ storage, prefix: 'backups', policy: config.retention, now: new Date(day(d).getTime() + 12 * 3_600_000), orphanGraceHours: 24, keyring: () => keyring });
+
+    await backupWith(10, { 'a.txt': 'A', 'b.txt': 'B', 'c.txt': 'C' });
+    await backupWith(11, { 'a.txt': 'A', 'b.txt': 'B', 'd.txt': 'D' });
+    await age('A', 'B', 'C', 'D');
+    // Two dailies kept: nothing expires, nothing is swept.
+    expect((await prune(11)).contents).toMatchObject({ stored: 4, referenced: 4, swept: 0 });
+
+    await backupWith(12, { 'a.txt': 'A', 'd.txt': 'D', 'e.txt': 'E' });
+    await age('E');
+    const third = await prune(12);
+    // The 10th goes: C (only it referred to C) goes with it; B stays for the 11th.
+    expect(third.plan.delete.map((d) => d.id)).toEqual(['2026-03-10-oslrs']);
+    expect(third.contents).toMatchObject({ stored: 5, referenced: 4, swept: 1 });
+    expect(await exists('C')).toBe(false);
+    expect(await Promise.all(['A', 'B', 'D', 'E'].map(exists))).toEqual([true, true, true, true]);
+
+    await backupWith(13, { 'a.txt': 'A', 'd.txt': 'D', 'e.txt': 'E' });
+    const fourth = await prune(13);
+    expect(fourth.plan.delete.map((d) => d.id)).toEqual(['2026-03-11-oslrs']);
+    expect(fourth.contents).toMatchObject({ referenced: 3, swept: 1 });
+    expect(await exists('B')).toBe(false);
+    expect(await Promise.all(['A', 'D', 'E'].map(exists))).toEqual([true, true, true]);
+    const retained = (await listBackups(storage, 'backups')).backups.map((b) => b.manifest.id);
+    expect(retained).toEqual(['2026-03-12-oslrs', '2026-03-13-oslrs']);
+    await storage.close();
+  });
+});
