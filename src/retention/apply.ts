@@ -118,13 +118,11 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
     log(`removed ${orphans.length} orphaned object(s) older than ${options.orphanGraceHours} h`);
   }
 
-  // Stored file contents: those no backup that stays refers to (a promoted copy refers to what its daily does).
-  const deleted = new Set(plan.delete.map((d) => entryKey(d.tier, d.id)));
+  // Stored file contents no backup that stays refers to (a promoted copy refers to what its daily does).
   const contents = await sweepContents({
     storage,
     prefix,
-    retained: catalog.backups.filter((e) => !deleted.has(entryKey(e.manifest.tier, e.manifest.id))).map((e) => e.manifest),
-    unreadable: catalog.invalid.map((bad) => bad.manifestKey),
+    deleting: new Set(plan.delete.flatMap((d) => byKey.get(entryKey(d.tier, d.id))?.manifestKey ?? [])),
     keyring: options.keyring ?? (() => null),
     now,
     orphanGraceHours: options.orphanGraceHours,

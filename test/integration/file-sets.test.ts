@@ -10,8 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentKey, listBackups } from '../../src/catalog/index.ts';
 import { loadKeyring } from '../../src/crypto/index.ts';
 import { runBackup } from '../../src/dump/index.ts';
+import { StorageError } from '../../src/errors/index.ts';
+import { putContent } from '../../src/files/index.ts';
 import { applyRetention } from '../../src/retention/index.ts';
-import { openStorage } from '../../src/storage/index.ts';
+import { openStorage, wrapStorage } from '../../src/storage/index.ts';
+import { freezeDirectory } from '../helpers/faults.ts';
 import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
 import { configFromEnv, newKeyring, runCli, tempDir } from '../helpers/pgdrill.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
@@ -212,31 +215,44 @@ describe('drills over file sets and Redis', () => {
 });
 
 describe('retention of stored file contents', () => {
-  it('removes a stored content only when the last manifest referring to it goes', async () => {
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  const day = (d: number) => new Date(Date.UTC(2026, 2, d, 1));
+
+  /** A folder store with a folder file set; backups and prunes at fixed dates in March 2026. */
+  async function contentStore(retention: object) {
     const dir = tempDir('store');
     const uploads = tempDir('uploads');
     const config = await configFromEnv(
       { DATABASE_URL: source.url, PGDRILL_STORAGE: dir, PGDRILL_ENCRYPTION_KEYS: keys },
-      { backup: { files: [{ name: 'uploads', source: uploads }] }, retention: { daily: 2, monthly: 0 } },
+      { backup: { files: [{ name: 'uploads', source: uploads }] }, retention: { monthly: 0, ...retention } },
     );
     const storage = openStorage(config);
     const keyring = loadKeyring(config, 'write');
-    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     const stored = (text: string) => path.join(dir, contentKey('backups', sha(text), true));
-    const exists = (text: string) => readFile(stored(text)).then(() => true, () => false);
-    const day = (d: number) => new Date(Date.UTC(2026, 2, d, 1));
-    /** Contents stored long before the backups that refer to them (the grace period does not protect them). */
-    const age = async (...texts: string[]) => {
-      for (const text of texts) await utimes(stored(text), day(1), day(1));
+    return {
+      dir,
+      config,
+      storage,
+      keyring,
+      stored,
+      exists: (text: string) => readFile(stored(text)).then(() => true, () => false),
+      /** Contents stored long before the backups that refer to them (the grace period does not protect them). */
+      age: async (...texts: string[]) => {
+        for (const text of texts) await utimes(stored(text), day(1), day(1));
+      },
+      backupWith: async (d: number, files: Record<string, string>, on = storage) => {
+        await rm(uploads, { recursive: true, force: true });
+        await mkdir(uploads);
+        for (const [name, text] of Object.entries(files)) await writeFile(path.join(uploads, name), text);
+        return (await runBackup({ config, storage: on, keyring, now: () => day(d) })).manifest;
+      },
+      prune: (d: number, on = storage) =>
+        applyRetention({ storage: on, prefix: 'backups', policy: config.retention, now: new Date(day(d).getTime() + 12 * 3_600_000), orphanGraceHours: 24, keyring: () => keyring }),
     };
-    const backupWith = async (d: number, files: Record<string, string>) => {
-      await rm(uploads, { recursive: true, force: true });
-      await mkdir(uploads);
-      for (const [name, text] of Object.entries(files)) await writeFile(path.join(uploads, name), text);
-      return (await runBackup({ config, storage, keyring, now: () => day(d) })).manifest;
-    };
-    const prune = (d: number) => applyRetention({ storage, prefix: 'backups', policy: config.retention, now: new Date(day(d).getTime() + 12 * 3_600_000), orphanGraceHours: 24, keyring: () => keyring });
+  }
 
+  it('removes a stored content only when the last manifest referring to it goes', async () => {
+    const { storage, exists, age, backupWith, prune } = await contentStore({ daily: 2 });
     await backupWith(10, { 'a.txt': 'A', 'b.txt': 'B', 'c.txt': 'C' });
     await backupWith(11, { 'a.txt': 'A', 'b.txt': 'B', 'd.txt': 'D' });
     await age('A', 'B', 'C', 'D');
@@ -258,8 +274,98 @@ describe('retention of stored file contents', () => {
     expect(fourth.contents).toMatchObject({ referenced: 3, swept: 1 });
     expect(await exists('B')).toBe(false);
     expect(await Promise.all(['A', 'D', 'E'].map(exists))).toEqual([true, true, true]);
-    const retained = (await listBackups(storage, 'backups')).backups.map((b) => b.manifest.id);
-    expect(retained).toEqual(['2026-03-12-oslrs', '2026-03-13-oslrs']);
+    expect((await listBackups(storage, 'backups')).backups.map((b) => b.manifest.id)).toEqual(['2026-03-12-oslrs', '2026-03-13-oslrs']);
+    await storage.close();
+  });
+
+  it('keeps what a promoted monthly copy refers to after its daily goes; sweeps nothing while a manifest does not validate', async () => {
+    const { dir, storage, exists, age, backupWith, prune } = await contentStore({ daily: 1, monthly: 3 });
+    await backupWith(1, { 'a.txt': 'A', 'm.txt': 'M' });
+    await prune(1); // promotes the 1st to monthly/2026-03
+    await backupWith(2, { 'a.txt': 'A', 'b.txt': 'B' });
+    await backupWith(3, { 'a.txt': 'A' });
+    await age('A', 'M', 'B');
+    // A manifest this version cannot read may refer to any content: nothing is swept.
+    const future = path.join(dir, 'backups/manifests/daily/2026-03-02-oslrs-7.json');
+    await writeFile(future, JSON.stringify({ formatVersion: 99 }));
+    const blocked = await prune(3);
+    expect(blocked.plan.delete.map((d) => d.id).sort()).toEqual(['2026-03-01-oslrs', '2026-03-02-oslrs']);
+    expect(blocked.contents.swept).toBe(0);
+    expect(blocked.contents.skipped).toMatch(/^1 manifest\(s\) do not validate \(backups\/manifests\/daily\/2026-03-02-oslrs-7\.json\) and may refer to stored files: no stored file is removed$/);
+    expect(await Promise.all(['A', 'M', 'B'].map(exists))).toEqual([true, true, true]);
+
+    await rm(future);
+    const swept = await prune(3);
+    // M: only the monthly copy (of the deleted 1st) refers to it. B: nothing does any more.
+    expect(swept.contents).toMatchObject({ referenced: 2, swept: 1, examples: [path.relative(dir, path.join(dir, contentKey('backups', sha('B'), true)))] });
+    expect(await Promise.all(['A', 'M', 'B'].map(exists))).toEqual([true, true, false]);
+    await storage.close();
+  });
+
+  it('a sweep stopped part-way (a delete fails) removed only unreferenced contents; the next run finishes it', async () => {
+    const { dir, storage, exists, age, backupWith, prune } = await contentStore({ daily: 1 });
+    const gone = ['G1', 'G2', 'G3', 'G4', 'G5', 'G6'];
+    await backupWith(10, Object.fromEntries(gone.map((t) => [`${t}.txt`, t])));
+    await backupWith(11, { 'a.txt': 'A' });
+    await age('A', ...gone);
+    // A real EPERM on one content's folder: deleting it fails; the error stops retention.
+    const blocked = path.dirname(path.join(dir, contentKey('backups', sha('G4'), true)));
+    const thaw = await freezeDirectory(blocked);
+    let error: unknown;
+    try {
+      error = await prune(11).catch((e: unknown) => e);
+    } finally {
+      await thaw();
+    }
+    expect(error).toBeInstanceOf(StorageError);
+    expect(await exists('A')).toBe(true);
+    expect(await exists('G4')).toBe(true);
+    const second = await prune(11);
+    expect(second.contents.referenced).toBe(1);
+    expect(await Promise.all(['A', ...gone].map(exists))).toEqual([true, false, false, false, false, false, false]);
+    await storage.close();
+  });
+
+  it('a content stored again by a backup running during the sweep is kept; a backup published during it stops the sweep', async () => {
+    const { storage, keyring, exists, age, backupWith, prune } = await contentStore({ daily: 1 });
+    await backupWith(10, { 'c.txt': 'C', 'x.txt': 'X' });
+    await backupWith(11, { 'a.txt': 'A' });
+    await age('A', 'C', 'X');
+    // FAULT INJECTION (a stand-in for a concurrent run, timed where it matters): when the sweep
+    // looks at C again before deleting it, a running backup stores C again.
+    const contentC = contentKey('backups', sha('C'), true);
+    let hooked = false;
+    const racing = wrapStorage(storage, {
+      head: async (key, options) => {
+        if (!hooked && key === contentC) {
+          hooked = true;
+          await putContent({ storage, prefix: 'backups', keyring, chunkSize: 65_536 }, sha('C'), Buffer.from('C'));
+        }
+        return storage.head(key, options);
+      },
+    });
+    const kept = await prune(11, racing);
+    expect(kept.contents).toMatchObject({ swept: 1, young: 1 });
+    expect(await exists('C')).toBe(true);
+    expect(await exists('X')).toBe(false);
+
+    // Now a whole backup is published while the sweep looks: it stops before deleting anything.
+    await backupWith(12, { 'a.txt': 'A' });
+    await age('C');
+    hooked = false;
+    const publishing = wrapStorage(storage, {
+      head: async (key, options) => {
+        if (!hooked && key === contentC) {
+          hooked = true;
+          await backupWith(12, { 'a.txt': 'A', 'c2.txt': 'C' });
+        }
+        return storage.head(key, options);
+      },
+    });
+    const stopped = await prune(12, publishing);
+    expect(stopped.contents.swept).toBe(0);
+    expect(stopped.contents.skipped).toMatch(/^backup backups\/manifests\/daily\/2026-03-12-oslrs-2\.json was published while stored files were being swept: it may refer to them, so the rest is left for the next run$/);
+    expect(await exists('C')).toBe(true);
     await storage.close();
   });
 });

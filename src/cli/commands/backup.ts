@@ -34,13 +34,13 @@ function printRetention(outcome: RetentionOutcome, write: (line: string) => void
   for (const key of outcome.orphans) write(`orphan  ${key}: no manifest refers to it`);
   for (const key of outcome.foreign) write(`foreign ${key}: not named like a pgdrill object; left alone`);
   const c = outcome.contents;
-  if (c.skipped) write(`files   ${c.skipped}`);
-  else if (c.stored > 0) {
+  if (c.stored > 0) {
     write(
       `files   ${c.stored} stored file contents, ${c.referenced} referenced by retained backups; ${c.swept} unreferenced ${outcome.dryRun ? 'would be removed' : 'removed'} (${formatBytes(c.sweptBytes)})` +
         `${c.young ? `, ${c.young} unreferenced but younger than the grace period kept` : ''}${c.foreign ? `, ${c.foreign} foreign key(s) left alone` : ''}`,
     );
   }
+  if (c.skipped) write(`files   ${c.skipped}`);
 }
 
 export function register(program: Command): void {
