@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { contentKey } from '../catalog/index.ts';
 import { createDecryptStream, createEncryptStream, encryptBuffer, missingKeyError, type Keyring } from '../crypto/index.ts';
-import { ConfigError, IntegrityError, PgdrillError } from '../errors/index.ts';
+import { ConfigError, CryptoError, IntegrityError, PgdrillError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { HashTap, pipeAll } from '../streams/index.ts';
 import type { FileEntry } from './entries.ts';
@@ -93,9 +93,19 @@ export async function readContent(
     ),
   );
   const source = await store.storage.get(key, { signal });
-  const out = stages.at(-1) as Transform;
-  pipeAll([source, ...stages], signal).catch((error: unknown) => out.destroy(error as Error));
+  // The reader gets its own stream, failed by us: the pipeline would fail its last stage with the
+  // crypto layer's error, which cannot name the file.
+  const out = new PassThrough();
+  (stages.at(-1) as Transform).pipe(out);
+  pipeAll([source, ...stages], signal).catch((error: unknown) => out.destroy(namingFile(error, entry.key, key)));
   return out;
+}
+
+/** A decryption failure of a stored content, naming the file it is (the crypto layer knows only bytes). */
+function namingFile(error: unknown, file: string, key: string): Error {
+  if (!(error instanceof CryptoError)) return error as Error;
+  const detail = error.message.slice(`${error.code}: `.length, error.hint ? -`. ${error.hint}`.length : undefined);
+  return new CryptoError(error.code, `stored content of ${JSON.stringify(file)} (${key}): ${detail}`, { hint: error.hint, cause: error });
 }
 
 /**

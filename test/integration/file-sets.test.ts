@@ -16,7 +16,7 @@ import { applyRetention } from '../../src/retention/index.ts';
 import { openStorage, wrapStorage } from '../../src/storage/index.ts';
 import { freezeDirectory } from '../helpers/faults.ts';
 import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
-import { configFromEnv, newKeyring, runCli, tempDir } from '../helpers/pgdrill.ts';
+import { configFromEnv, filesUnder, newKeyring, runCli, tempDir } from '../helpers/pgdrill.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startS3Server, type StartedS3Server } from '../helpers/s3.ts';
 import { drill } from './drill-helpers.ts';
@@ -211,6 +211,46 @@ describe('drills over file sets and Redis', () => {
     } finally {
       await writeFile(path.join(uploads, fileKey(11)), fileBody(11));
     }
+  });
+
+  it('restore --files puts the set back: a dry run writes nothing, a non-empty target or the source needs --confirm (exit 5), a damaged content is never written (exit 4)', async () => {
+    const restoreEnv = { PGDRILL_STORAGE: store, PGDRILL_ENCRYPTION_KEYS: keys, PGDRILL_CONFIG: env.PGDRILL_CONFIG };
+    const restore = (to: string, ...flags: string[]) => runCli(['restore', '--latest', '--files', 'uploads', '--to', to, ...flags], restoreEnv);
+    const target = tempDir('restored');
+
+    const noTarget = await runCli(['restore', '--latest', '--files', 'uploads'], restoreEnv);
+    expect(noTarget.exitCode).toBe(3);
+    expect(noTarget.stderr).toContain('--files needs --to: where the files go');
+    const unknown = await runCli(['restore', '--latest', '--files', 'photos', '--to', target], restoreEnv);
+    expect(unknown.exitCode).toBe(3);
+    expect(unknown.stderr).toMatch(/Backup \S+ has no file set "photos"/);
+
+    const dry = await restore(target, '--dry-run');
+    expect(dry.exitCode, String(dry.stderr)).toBe(0);
+    expect(dry.stdout).toContain('dry run: 20 of 20 stored contents present; nothing was written');
+    expect(await filesUnder(target)).toEqual([]);
+
+    const restored = await restore(target);
+    expect(restored.exitCode, String(restored.stderr)).toBe(0);
+    expect(restored.stdout).toMatch(/^restore OK: 20 files \(.*\) of "uploads" from \S+ into /m);
+    const keysWritten = await filesUnder(target);
+    expect(keysWritten).toEqual(Array.from({ length: 20 }, (_, i) => fileKey(i)));
+    for (const key of keysWritten) expect(await readFile(path.join(target, key))).toEqual(await readFile(path.join(uploads, key)));
+
+    const again = await restore(target);
+    expect(again.exitCode).toBe(5);
+    expect(again.stderr).toMatch(/Refusing to restore into \S+: the target \S+ is not empty \(it holds "items\/0000\.jpg", …\)/);
+    expect((await restore(target, '--confirm')).exitCode).toBe(0);
+    const ontoSource = await restore(uploads);
+    expect(ontoSource.exitCode).toBe(5);
+    expect(ontoSource.stderr).toContain("the target is the file set's own source");
+
+    const damaged = await corruptContent(7);
+    const fresh = tempDir('restored');
+    const broken = await runCli(['restore', '--latest', '--files', 'uploads', '--to', fresh], { ...restoreEnv, PGDRILL_STORAGE: damaged });
+    expect(broken.exitCode).toBe(4);
+    expect(broken.stderr, String(broken.stderr)).toContain(`stored content of "${fileKey(7)}"`);
+    expect(await filesUnder(fresh)).not.toContain(fileKey(7));
   });
 });
 
