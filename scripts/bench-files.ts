@@ -136,7 +136,9 @@ try {
 
 const mbps = (bytes: number, ms: number) => `${(bytes / MB / (ms / 1000)).toFixed(1)} MB/s`;
 const table = [
-  `### File sets: ${counts.join(' and ')} files of ${fmtMB(fileBytes)} from an s3rver bucket (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)})`,
+  `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — \`pnpm bench:files --files ${values.files} --size ${values.size}\``,
+  '',
+  `File sets: files of ${fmtMB(fileBytes)} from an s3rver bucket, ${os.cpus().length} CPUs, load average at the end ${os.loadavg()[0]!.toFixed(1)}.`,
   '',
   '| files | data | sync-style copy (S) | pgdrill backup (B) | B without file sets | B / S (file-set part) | B peak RSS | B without files, peak RSS | B CPU |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
