@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,8 +111,16 @@ describe('file sets in the backup', () => {
     const newest = catalog.backups.map((b) => b.manifest).sort((a, b) => a.startedAt.localeCompare(b.startedAt)).at(-1)!;
     expect(newest.files![0]).toMatchObject({ files: 1000, contents: 1000, newContents: 10, unchanged: 990 });
     await storage.close();
+
+    // Put back into another prefix of the source bucket (the set's endpoint and credentials).
+    const restored = await runCli(['restore', '--latest', '--files', 'uploads', '--to', `s3://${sourceBucket}/restored`], env);
+    expect(restored.exitCode, String(restored.stderr)).toBe(0);
+    expect(restored.stdout).toMatch(/^restore OK: 1,000 files /m);
+    const back = async (i: number) => Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: sourceBucket, Key: `restored/${fileKey(i)}` }))).Body!.transformToByteArray());
+    expect(await back(150)).toEqual(fileBody(150, 1));
+    expect(await back(152)).toEqual(fileBody(152));
     client.destroy();
-  });
+  }, 480_000);
 });
 
 describe('drills over file sets and Redis', () => {
@@ -194,7 +202,7 @@ describe('drills over file sets and Redis', () => {
     expect(full.result.verdict).toBe('FAIL');
     expect(full.check('file-references')!.summary).toContain(`1 stored file(s) missing or damaged ("${fileKey(7)}")`);
     expect(full.check('file-references')!.summary).toContain('20 of 20 stored files verified (all)');
-  });
+  }, 480_000);
 
   it('a row that points to a deleted file fails the drill, naming the key', async () => {
     const deletedStore = tempDir('store');
