@@ -13,7 +13,7 @@ const FLOORS = [
   ['dump', 'retention', 'restore', 'sandbox', 'evidence'],
   ['report', 'notify', 'check', 'health'],
   ['drill', 'operations'],
-  ['cli', 'service'],
+  ['cli', 'service', 'api'],
 ];
 
 /** Public entries besides each module's index.ts. */

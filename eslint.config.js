@@ -14,4 +14,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The admin page's script runs in the browser.
+  { files: ['templates/admin/**/*.js'], languageOptions: { globals: { document: 'readonly', fetch: 'readonly', Node: 'readonly', URLSearchParams: 'readonly', FormData: 'readonly' } } },
 );

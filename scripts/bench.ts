@@ -1,4 +1,5 @@
 // `pnpm bench [--size 50MB[,1GB]] [--reps 3] [--no-restore] [--no-docs]`
+// `pnpm bench --api [--backups 10000] [--requests 200] [--no-docs]`: the admin API and page instead (scripts/bench/api.ts)
 //
 // Backup and restore benchmark of pgdrill against raw PostgreSQL tools on the same server, same
 // binaries, same machine, in the same run (issue 4 item 10, issue 5 item 2). Per size:
@@ -65,6 +66,9 @@ const { values: flags } = parseArgs({
     reps: { type: 'string', default: '3' },
     'no-restore': { type: 'boolean', default: false },
     'no-docs': { type: 'boolean', default: false },
+    api: { type: 'boolean', default: false },
+    backups: { type: 'string', default: '10000' },
+    requests: { type: 'string', default: '200' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: false,
@@ -75,6 +79,7 @@ if (flags.help) {
   --reps     rounds per measurement, order rotated each round (default 3; medians of all rounds)
   --no-restore  skip the restore part
   --no-docs  do not append the results to docs/benchmarks.md
+  --api      benchmark the admin API and page instead: --backups N manifests (default 10000), --requests N (default 200)
 `);
   process.exit(0);
 }
@@ -494,6 +499,29 @@ async function appendDocs(report: { table: string; details: string; missed: stri
 }
 
 // ---------------------------------------------------------------------------------------------
+
+if (flags.api) {
+  const { benchApi } = await import('./bench/api.ts');
+  const result = await benchApi({ backups: Number(flags.backups), requests: Number(flags.requests), log });
+  process.stdout.write(`\n${result.table}\n`);
+  if (!flags['no-docs']) {
+    const cpus = os.cpus();
+    await appendFile(
+      DOCS,
+      [
+        '',
+        `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — \`pnpm bench --api --backups ${result.backups} --requests ${result.requests}\``,
+        '',
+        `Admin API over a folder store of ${result.backups} manifests (scripts/bench/api.ts). Machine: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'CPU'}; Node ${process.version}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (shared machine). Code: ${await codeVersion()}.`,
+        '',
+        result.table,
+        '',
+      ].join('\n'),
+    );
+    log(`appended to ${path.relative(ROOT, DOCS)}`);
+  }
+  process.exit(0);
+}
 
 const results: SizeResult[] = [];
 log(`measuring ${await codeVersion()}; CLI Node options: ${CLI_NODE_ARGS.join(' ') || 'none'}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);

@@ -10,11 +10,9 @@ set -euo pipefail
 MAJOR="${PGDRILL_PG_MAJOR:-15}"
 IMAGE="${1:-postgres:$MAJOR}"
 SUITE="${DEBIAN_SUITE:-bookworm}"
-if [ -z "${DEBIAN_MIRROR:-}" ]; then
-  DEBIAN_MIRROR=$(grep -rhoE '^(URIs:|deb) *https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-    | grep -oE 'https?://[^ ]+' | head -n1 || true)
-fi
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# shellcheck source=scripts/debian-mirror.sh
+source "$(dirname "$0")/debian-mirror.sh"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-$(debian_mirror debian)}"
 command -v debootstrap >/dev/null || { echo "debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
 
 ROOTFS=$(mktemp -d /tmp/pgdrill-rootfs.XXXXXX)

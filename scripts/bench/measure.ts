@@ -1,5 +1,5 @@
-// Measurement helpers for scripts/bench.ts: wall clocks, child processes with peak-RSS sampling,
-// medians, a clean environment for child processes.
+// Measurement helpers for scripts/bench.ts and scripts/bench/service.ts: wall clocks, child
+// processes with peak-RSS sampling, medians, a clean environment for child processes.
 import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -40,10 +40,10 @@ export async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; val
   return { ms: performance.now() - started, value };
 }
 
-/** VmHWM (peak RSS so far, KiB) of a live process, or 0 once it is gone. */
-function vmHwmKiB(pid: number): number {
+/** A memory figure of a live process from /proc/<pid>/status, KiB (VmHWM: peak RSS so far; VmRSS: now), or 0 once it is gone. */
+export function procStatusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
-    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) : 0;
   } catch {
     return 0;
@@ -64,7 +64,8 @@ export interface MeasuredRun {
   exitCode: number | undefined;
 }
 
-const RSS_HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rss-hook.ts');
+/** Preloaded (`--import`) into a measured Node child: writes its own peak RSS and CPU time at exit. */
+export const RSS_HOOK = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rss-hook.js');
 
 /** Node options from a script's `#!/usr/bin/env -S node --flag …` line (what running it as a program adds). */
 export function shebangNodeArgs(scriptText: string): string[] {
@@ -101,7 +102,7 @@ export async function runNodeMeasured(options: {
   const pid = child.pid;
   let polled = 0;
   const sample = () => {
-    if (pid !== undefined) polled = Math.max(polled, vmHwmKiB(pid));
+    if (pid !== undefined) polled = Math.max(polled, procStatusKiB(pid, 'VmHWM'));
   };
   const timer = setInterval(sample, options.sampleMs ?? 50);
   sample();

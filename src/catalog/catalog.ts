@@ -1,5 +1,5 @@
 import { text } from 'node:stream/consumers';
-import type { BackupStorage } from '../storage/index.ts';
+import type { BackupStorage, StoredObject } from '../storage/index.ts';
 import { manifestKey, manifestsPrefix, parseManifestKey } from './layout.ts';
 import { BackupManifest, backupSeries, MANIFEST_FORMAT_VERSION, type BackupTier } from './manifest.ts';
 
@@ -46,28 +46,68 @@ export async function writeManifest(storage: BackupStorage, prefix: string, mani
   return key;
 }
 
-/** Every backup whose manifest exists and validates. A backup without one does not exist. */
-export async function listBackups(storage: BackupStorage, prefix: string): Promise<Catalog> {
-  const backups: CatalogEntry[] = [];
-  const invalid: InvalidManifest[] = [];
+/** A catalog and the manifest objects it was read from: what `listBackups` can refresh cheaply. */
+export interface CatalogSnapshot extends Catalog {
+  /** Every manifest object read, by key, as listed (size and date tell whether it changed). */
+  objects: ReadonlyMap<string, StoredObject>;
+}
+
+/** Manifests read at once: a listing of thousands is read in parallel, not one by one. */
+const READ_CONCURRENCY = 8;
+
+const unchanged = (a: StoredObject | undefined, b: StoredObject): boolean => a !== undefined && a.size === b.size && a.lastModified.getTime() === b.lastModified.getTime();
+
+/**
+ * Every backup whose manifest exists and validates. A backup without one does not exist. Given the
+ * `previous` snapshot of the same storage and prefix, a manifest listed with the same size and date
+ * is not read again (manifests are written once; retention deletes, it never rewrites one).
+ */
+export async function listBackups(storage: BackupStorage, prefix: string, previous?: CatalogSnapshot): Promise<CatalogSnapshot> {
+  const known = new Map<string, CatalogEntry | InvalidManifest>();
+  for (const entry of previous?.backups ?? []) known.set(entry.manifestKey, entry);
+  for (const bad of previous?.invalid ?? []) known.set(bad.manifestKey, bad);
+  const listed: Array<{ object: StoredObject; place: { tier: BackupTier; id: string } }> = [];
   for await (const object of storage.list(manifestsPrefix(prefix))) {
     const place = parseManifestKey(prefix, object.key);
-    if (!place) continue;
-    try {
-      backups.push({ manifest: await readManifest(storage, object.key), manifestKey: object.key });
-    } catch (error) {
-      invalid.push({ manifestKey: object.key, ...place, reason: (error as Error).message });
-    }
+    if (place) listed.push({ object, place });
   }
-  // Ties (a promoted copy shares its source's startedAt) put the original daily last, so "newest" picks it.
-  const tierOrder: Record<BackupTier, number> = { yearly: 0, quarterly: 1, monthly: 2, weekly: 3, daily: 4 };
-  backups.sort(
-    (a, b) =>
-      a.manifest.startedAt.localeCompare(b.manifest.startedAt) ||
-      tierOrder[a.manifest.tier] - tierOrder[b.manifest.tier] ||
-      a.manifest.id.localeCompare(b.manifest.id),
+  const results: Array<CatalogEntry | InvalidManifest> = new Array(listed.length);
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    while (next < listed.length) {
+      const index = next++;
+      const { object, place } = listed[index]!;
+      const reused = unchanged(previous?.objects.get(object.key), object) ? known.get(object.key) : undefined;
+      if (reused) {
+        results[index] = reused;
+        continue;
+      }
+      try {
+        results[index] = { manifest: await readManifest(storage, object.key), manifestKey: object.key };
+      } catch (error) {
+        results[index] = { manifestKey: object.key, ...place, reason: (error as Error).message };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, listed.length) }, reader));
+  const backups = results.filter((r): r is CatalogEntry => 'manifest' in r);
+  const invalid = results.filter((r): r is InvalidManifest => !('manifest' in r));
+  backups.sort(compareCatalogEntries);
+  return { backups, invalid, objects: new Map(listed.map(({ object }) => [object.key, object])) };
+}
+
+const TIER_ORDER: Record<BackupTier, number> = { yearly: 0, quarterly: 1, monthly: 2, weekly: 3, daily: 4 };
+
+/**
+ * The catalog's order: oldest first by startedAt; ties (a promoted copy shares its source's
+ * startedAt) put the original daily last, so "newest" picks it.
+ */
+export function compareCatalogEntries(a: CatalogEntry, b: CatalogEntry): number {
+  return (
+    a.manifest.startedAt.localeCompare(b.manifest.startedAt) ||
+    TIER_ORDER[a.manifest.tier] - TIER_ORDER[b.manifest.tier] ||
+    a.manifest.id.localeCompare(b.manifest.id)
   );
-  return { backups, invalid };
 }
 
 export interface BackupSelector {

@@ -3,5 +3,5 @@
 // archive verification ledger.
 export * from './manifest.ts';
 export * from './layout.ts';
-export { listBackups, readManifest, selectBackup, writeManifest, type BackupSelector, type Catalog, type CatalogEntry, type InvalidManifest } from './catalog.ts';
+export { compareCatalogEntries, listBackups, readManifest, selectBackup, writeManifest, type BackupSelector, type Catalog, type CatalogEntry, type CatalogSnapshot, type InvalidManifest } from './catalog.ts';
 export * from './verifications.ts';

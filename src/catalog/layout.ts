@@ -15,6 +15,8 @@ import { BackupTier, FILE_SET_NAME } from './manifest.ts';
 //   {prefix}/drills/{YYYY-MM}/{drill-id}.{json,html,pdf}  drill evidence and reports
 //   {prefix}/verifications/{YYYY-MM}/{drill-id}.json  archive verification ledger: one record per
 //                                                      drill, month of the drill's clock, never rewritten
+//   {prefix}/audit/{YYYY-MM}/{seq}.json               admin audit trail: one record per action,
+//                                                      10-digit sequence, hash-chained, never rewritten
 
 /** A database name made safe for object keys; the manifest keeps the real name. */
 export function keySafeName(database: string): string {
@@ -203,4 +205,20 @@ export function parseContentKey(prefix: string, key: string): { sha256: string; 
   const match = CONTENT_NAME.exec(key.slice(start.length));
   if (!match || !match[2]!.startsWith(match[1]!)) return undefined;
   return { sha256: match[2]!, encrypted: match[3] !== undefined };
+}
+
+/** Storage folder of the admin audit trail: `{prefix}/audit/`. */
+export function auditPrefix(prefix: string): string {
+  return `${prefix}/audit/`;
+}
+
+/** Where audit record `seq` (1, 2, …) goes: `{prefix}/audit/{YYYY-MM}/{seq, 10 digits}.json`, month of `at`; keys sort in chain order. */
+export function auditRecordKey(prefix: string, seq: number, at: Date): string {
+  return `${auditPrefix(prefix)}${isoMonth(at)}/${String(seq).padStart(10, '0')}.json`;
+}
+
+/** Month and sequence of an audit record key under `prefix`, or undefined for any other key. */
+export function parseAuditRecordKey(prefix: string, key: string): { month: string; seq: number } | undefined {
+  const match = /^(\d{4}-\d{2})\/(\d{10})\.json$/.exec(key.startsWith(auditPrefix(prefix)) ? key.slice(auditPrefix(prefix).length) : '');
+  return match ? { month: match[1]!, seq: Number(match[2]) } : undefined;
 }

@@ -43,12 +43,14 @@ const GROUP_OF: Record<string, string> = {
   'verify-reports': 'drill',
   restore: 'restore',
   verify: 'restore',
+  decrypt: 'restore',
   serve: 'service',
   worker: 'service',
   schedule: 'service',
   run: 'service',
   status: 'service',
   metrics: 'service',
+  tokens: 'service',
 };
 // `pgdrill list | head`: a reader that stops early is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

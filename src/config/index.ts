@@ -1,4 +1,5 @@
 export {
+  API_TOKEN_ENTRY,
   EMAIL_ADDRESS,
   FileSetConfig,
   NotifyConfig,

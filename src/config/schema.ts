@@ -377,6 +377,43 @@ export const ScheduleConfig = z.strictObject({
   prune: z.union([z.literal('after-backup'), Cron]).nullable().default('after-backup'),
 });
 
+/** `name:role:sha256-hex of the token`, as `pgdrill tokens create` prints it (PGDRILL_API_TOKENS). */
+export const API_TOKEN_ENTRY = /^[A-Za-z0-9_.@-]{1,64}:(admin|viewer):[0-9a-f]{64}$/;
+
+/** The admin HTTP API and page that `pgdrill serve` serves (src/api). */
+export const ApiConfig = z.strictObject({
+  /** Whether `pgdrill serve` serves the API and page (`--no-api` turns them off). */
+  enabled: z.boolean().default(true),
+  /** Port of the API and page (`pgdrill serve --port`; 0: any free port, logged). */
+  port: z.number().int().min(0).max(65535).default(8734),
+  /** Address to bind (`--host`); anything but loopback is exposed and wants a TLS proxy in front (publicUrl https://). */
+  host: z.string().min(1).default('127.0.0.1'),
+  /**
+   * The address people use, behind the TLS-terminating proxy, e.g. `https://backups.example.org`.
+   * An https:// URL is how pgdrill knows a TLS proxy is configured: cookies are then `Secure`
+   * and exposing the port (`--host 0.0.0.0`) brings no warning.
+   */
+  publicUrl: z.url().optional(),
+  /** API tokens as `name:role:sha256hex` (PGDRILL_API_TOKENS, comma-separated); never the tokens themselves. */
+  tokens: z.array(z.string().regex(API_TOKEN_ENTRY, 'expected name:admin|viewer:<64 hex> as `pgdrill tokens create` prints it')).default([]),
+  /** bcrypt hash of the page's admin password (PGDRILL_API_PASSWORD_HASH; `pgdrill tokens password` makes one); unset: token login only. */
+  passwordHash: z.string().regex(/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/, 'expected a bcrypt hash ($2b$12$…)').optional(),
+  /** A page session (cookie) lasts this long without being renewed. */
+  sessionHours: z.number().positive().max(24 * 30).default(8),
+  /** Login attempts per client address and minute, failed or not; more are answered 429. */
+  loginAttemptsPerMinute: positiveInt.default(5),
+  /** At most one manual backup per database in this many minutes (429 with Retry-After). */
+  manualBackupIntervalMinutes: z.number().nonnegative().default(60),
+  /** A backup younger than this is never deleted through the API. */
+  deleteMinAgeHours: z.number().nonnegative().default(24),
+  /** Largest request body accepted (413 above). */
+  bodyLimitBytes: positiveInt.default(16 * 1024),
+  /** How long the cached catalog is served before it is compared with a fresh storage listing (it is also refreshed when a backup, prune or delete completes). */
+  catalogMaxAgeSeconds: z.number().nonnegative().default(60),
+  /** Who to call when a restore is needed, on the page's restore instructions (default report.dpoContact). */
+  emergencyContact: z.string().min(1).optional(),
+});
+
 /** The job service (`pgdrill serve`, `worker`, `run`, `status`). */
 export const ServiceConfig = z.strictObject({
   /** Shared Redis (REDIS_URL); without it `pgdrill serve` starts a private redis-server in stateDir. */
@@ -397,6 +434,8 @@ export const ServiceConfig = z.strictObject({
   metricsPort: z.number().int().min(0).max(65535).optional(),
   /** How often the health monitors run besides after each job. */
   monitorIntervalMinutes: z.number().positive().default(15),
+  /** The admin API and page of `pgdrill serve`. */
+  api: ApiConfig.prefault({}),
 });
 
 /**

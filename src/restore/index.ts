@@ -40,3 +40,4 @@ export { describeRestoreFailure, failedObjectName, failureReason, resolveRestore
 export { verifyBackups, backupsToVerify, describeFailure, verificationFailure, type VerifyResult, type VerifyReport } from './verify.ts';
 export { planRestore, executeRestore, type RestoreRequest, type PlannedRestore, type RestoreEvent, type RestoreResult, type ExecuteRestoreOptions } from './run.ts';
 export { planFileRestore, executeFileRestore, type FileRestoreRequest, type PlannedFileRestore, type FileRestoreEvent, type FileRestoreResult } from './files.ts';
+export { compressionOfFile, decryptFile } from './decrypt-file.ts';

@@ -11,6 +11,7 @@ import {
   tierPrefix,
   writeManifest,
   type BackupManifest,
+  type Catalog,
   type CatalogEntry,
   type CopyTier,
   type StoredObjectRef,
@@ -51,6 +52,22 @@ export interface RetentionOutcome {
 
 const entryKey = (tier: string, id: string) => `${tier}/${id}`;
 
+/** The retention plan of a catalog: its valid backups as candidates, unreadable manifests as taken ids. */
+export function planCatalogRetention(catalog: Catalog, policy: RetentionPolicy, now: Date): RetentionPlan {
+  return planRetention({
+    backups: catalog.backups.map((e) => ({
+      id: e.manifest.id,
+      tier: e.manifest.tier,
+      database: e.manifest.database,
+      takenAt: new Date(e.manifest.startedAt),
+      ...backupSeries(e.manifest),
+    })),
+    unreadable: catalog.invalid.map(({ tier, id }) => ({ tier, id })),
+    policy,
+    now,
+  });
+}
+
 /**
  * Plans retention over the valid manifests, then (unless dry run) promotes by copy, deletes expired
  * backups manifest-first (so a half-deleted backup is invisible rather than broken), and removes
@@ -63,18 +80,7 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
   const log = options.log ?? (() => {});
   const catalog = await listBackups(storage, prefix);
   const byKey = new Map(catalog.backups.map((e) => [entryKey(e.manifest.tier, e.manifest.id), e]));
-  const plan = planRetention({
-    backups: catalog.backups.map((e) => ({
-      id: e.manifest.id,
-      tier: e.manifest.tier,
-      database: e.manifest.database,
-      takenAt: new Date(e.manifest.startedAt),
-      ...backupSeries(e.manifest),
-    })),
-    unreadable: catalog.invalid.map(({ tier, id }) => ({ tier, id })),
-    policy: options.policy,
-    now,
-  });
+  const plan = planCatalogRetention(catalog, options.policy, now);
 
   const referenced = new Set<string>();
   for (const entry of catalog.backups) for (const object of backupObjects(entry.manifest)) referenced.add(object.key);
@@ -94,11 +100,7 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
     for (const decision of plan.delete) {
       const entry = byKey.get(entryKey(decision.tier, decision.id));
       if (!entry) continue;
-      await storage.delete([entry.manifestKey]);
-      // Only objects under this backup's own key stem: a copied or edited manifest cannot make
-      // retention delete another backup's data.
-      const stem = dataKeyStem(prefix, entry.manifest.tier, entry.manifest.id);
-      await storage.delete(backupObjects(entry.manifest).map((o) => o.key).filter((key) => key.startsWith(stem)));
+      await deleteBackup(storage, prefix, entry);
       for (const object of backupObjects(entry.manifest)) referenced.delete(object.key);
       log(`deleted ${decision.tier}/${decision.id} (${decision.reasons.join('; ')})`);
     }
@@ -131,6 +133,17 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
   });
   if (contents.skipped) log(`stored files: ${contents.skipped}`);
   return { plan, orphans, foreign, contents, dryRun: Boolean(options.dryRun) };
+}
+
+/**
+ * Deletes one backup, manifest first (so a half-deleted backup is invisible rather than broken),
+ * then its objects: only those under its own key stem, so a copied or edited manifest cannot make
+ * a deletion remove another backup's data. Retention and the admin API's DELETE both use this.
+ */
+export async function deleteBackup(storage: BackupStorage, prefix: string, entry: CatalogEntry): Promise<void> {
+  await storage.delete([entry.manifestKey]);
+  const stem = dataKeyStem(prefix, entry.manifest.tier, entry.manifest.id);
+  await storage.delete(backupObjects(entry.manifest).map((o) => o.key).filter((key) => key.startsWith(stem)));
 }
 
 /** Stored bytes and SHA-256 of an object, read back from storage. */

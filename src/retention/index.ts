@@ -11,4 +11,5 @@ export type {
 } from './plan.ts';
 export { retentionCoverage } from './coverage.ts';
 export type { Coverage, DaySlot, MonthSlot, PeriodSlot, RetentionCoverage, RetentionCoverageInput, SlotState, TierCoverage } from './coverage.ts';
-export { applyRetention, pruneBackups, type ApplyRetentionOptions, type RetentionOutcome } from './apply.ts';
+export { applyRetention, deleteBackup, planCatalogRetention, pruneBackups, type ApplyRetentionOptions, type RetentionOutcome } from './apply.ts';
+export { expiryKey, retentionExpiries, type BackupExpiry } from './expiry.ts';

@@ -4,9 +4,9 @@
 export { fleetOf, pickDatabase, type FleetDatabase } from './fleet.ts';
 export { ensureStateDir, parseRedisUrl, redisOptions, resolveRedis, startEmbeddedRedis, type EmbeddedRedis, type RedisEndpoint } from './redis.ts';
 export { serviceNotify } from './notify.ts';
-export { closeQueues, openQueues, runJob, type JobData, type JobOutcome, type Queues } from './jobs.ts';
+export { closeQueues, exitCodeOfReason, openQueues, runJob, type JobData, type JobOutcome, type Queues } from './jobs.ts';
 export { ServiceState, JOB_KINDS } from './state.ts';
 export { escalationLevel, serviceInterrupt, startWorker, type RunningWorker, type ServiceContext } from './worker.ts';
 export { scheduledRuns, upsertSchedules, type ScheduledRun } from './schedule.ts';
-export { enqueueJob, JobFailedError } from './run.ts';
-export { healthSnapshot } from './status.ts';
+export { enqueue, enqueueJob, JobFailedError } from './run.ts';
+export { healthSnapshot, statusReport } from './status.ts';

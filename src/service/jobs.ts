@@ -2,13 +2,14 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { PgdrillConfig } from '../config/index.ts';
 import { ConfigError, errorKind, exitCodeOf, RefusedError } from '../errors/index.ts';
 import type { JobKind, Notifier } from '../notify/index.ts';
-import { assertVerified, backup, drill, prune, verify } from '../operations/index.ts';
 import type { FleetDatabase } from './fleet.ts';
 import { JOB_KINDS } from './state.ts';
 
 // The four job kinds, each a thin wrapper over the same library function the CLI command calls:
 // nothing a job does is written twice. Queues are one per kind (so a worker can run backups and a
-// CPU-heavy drill with different concurrency); job data names the database.
+// CPU-heavy drill with different concurrency); job data names the database. The operations (and
+// what they load: pg_dump's plumbing, crypto, storage drivers) load with the first job, so an idle
+// worker and `pgdrill run`, `schedule` and `status` do not carry them.
 
 export interface JobData {
   database: string;
@@ -58,8 +59,12 @@ export function exitCodeOfReason(reason: string | undefined): number {
 
 export type Queues = Record<JobKind, Queue<JobData, JobOutcome>>;
 
+export function openQueue(kind: JobKind, connection: ConnectionOptions, prefix: string): Queue<JobData, JobOutcome> {
+  return new Queue<JobData, JobOutcome>(kind, { connection, prefix });
+}
+
 export function openQueues(connection: ConnectionOptions, prefix: string): Queues {
-  return Object.fromEntries(JOB_KINDS.map((kind) => [kind, new Queue<JobData, JobOutcome>(kind, { connection, prefix })])) as Queues;
+  return Object.fromEntries(JOB_KINDS.map((kind) => [kind, openQueue(kind, connection, prefix)])) as Queues;
 }
 
 export async function closeQueues(queues: Queues): Promise<void> {
@@ -89,6 +94,7 @@ export interface RunContext {
 export async function runJob(kind: JobKind, database: FleetDatabase, data: JobData, context: RunContext): Promise<JobOutcome> {
   const base = { configFile: context.configFile, cwd: context.cwd, overrides: database.overrides, signal: context.signal };
   try {
+    const { assertVerified, backup, drill, prune, verify } = await import('../operations/index.ts');
     switch (kind) {
       case 'backup': {
         // Retention and verification follow as jobs of their own (schedule.prune/verify 'after-backup').

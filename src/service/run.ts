@@ -1,9 +1,9 @@
-import { QueueEvents } from 'bullmq';
+import { QueueEvents, type Job, type Queue } from 'bullmq';
 import type { PgdrillConfig } from '../config/index.ts';
 import { ExitCode, PgdrillError, type ExitCodeValue } from '../errors/index.ts';
 import type { JobKind } from '../notify/index.ts';
 import { fleetOf, pickDatabase } from './fleet.ts';
-import { closeQueues, exitCodeOfReason, jobOptions, openQueues, type JobOutcome } from './jobs.ts';
+import { exitCodeOfReason, jobOptions, openQueue, type JobData, type JobOutcome } from './jobs.ts';
 import { redisOptions, type RedisEndpoint } from './redis.ts';
 
 // `pgdrill run KIND [--database NAME] [--wait]`: one job now, through the same queue the scheduler
@@ -19,6 +19,14 @@ export class JobFailedError extends PgdrillError {
   }
 }
 
+/**
+ * Adds one job for one database of the fleet to its queue, with the configured retries: what
+ * `pgdrill run` and the admin API's POST /backups and /drills do.
+ */
+export function enqueue(queue: Queue<JobData, JobOutcome>, config: PgdrillConfig, kind: JobKind, database: string, trigger: JobData['trigger'] = 'manual'): Promise<Job<JobData, JobOutcome>> {
+  return queue.add(kind, { database, trigger }, jobOptions(config));
+}
+
 export async function enqueueJob(options: {
   config: PgdrillConfig;
   endpoint: RedisEndpoint;
@@ -30,21 +38,22 @@ export async function enqueueJob(options: {
   const database = pickDatabase(fleetOf(options.config), options.database);
   const connection = redisOptions(options.endpoint);
   const prefix = options.config.service.queuePrefix;
-  const queues = openQueues(connection, prefix);
+  const queue = openQueue(options.kind, connection, prefix);
   const events = options.wait ? new QueueEvents(options.kind, { connection, prefix }) : undefined;
   try {
     await events?.waitUntilReady();
-    const job = await queues[options.kind].add(options.kind, { database: database.name, trigger: 'manual' }, jobOptions(options.config));
-    if (!events) return { jobId: job.id!, database: database.name };
-    if (options.onProgress) events.on('progress', ({ jobId, data }) => jobId === job.id && options.onProgress!(data));
+    const job = await enqueue(queue, options.config, options.kind, database.name);
+    const jobId = job.id!;
+    if (!events) return { jobId, database: database.name };
+    if (options.onProgress) events.on('progress', (event) => event.jobId === jobId && options.onProgress!(event.data));
     try {
       const outcome = (await job.waitUntilFinished(events)) as JobOutcome;
-      return { jobId: job.id!, database: database.name, outcome };
+      return { jobId, database: database.name, outcome };
     } catch (error) {
       throw new JobFailedError((error as Error).message);
     }
   } finally {
     await events?.close();
-    await closeQueues(queues);
+    await queue.close();
   }
 }

@@ -1,8 +1,7 @@
 import os from 'node:os';
 import { backupSeries, type Catalog } from '../catalog/index.ts';
 import type { PgdrillConfig } from '../config/index.ts';
-import { diskFreeRatio, type BackupFacts, type DatabaseHealth, type HealthSnapshot } from '../health/index.ts';
-import { catalogAndDrills } from '../operations/index.ts';
+import { diskFreeRatio, evaluateMonitors, type BackupFacts, type DatabaseHealth, type HealthSnapshot } from '../health/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { parseStorageUrl } from '../storage/index.ts';
 import { JOB_KINDS } from './state.ts';
@@ -27,6 +26,8 @@ const NO_RUNS = () => Object.fromEntries(JOB_KINDS.map((k) => [k, 0])) as Record
  * the storage alone tells backups and drills; runs, failures in a row and next runs are then empty.
  */
 export async function healthSnapshot(options: { config: PgdrillConfig; configFile?: string; cwd: string; queues?: Queues; state?: ServiceState }): Promise<HealthSnapshot> {
+  // Loaded on use, like the jobs' operations (see jobs.ts).
+  const { catalogAndDrills } = await import('../operations/index.ts');
   const runs = options.queues ? await scheduledRuns(options.queues) : [];
   const databases: DatabaseHealth[] = [];
   for (const database of fleetOf(options.config)) {
@@ -59,4 +60,17 @@ export async function healthSnapshot(options: { config: PgdrillConfig; configFil
     });
   }
   return { at: new Date().toISOString(), databases, notificationFailures: options.state ? await options.state.notificationFailures() : {} };
+}
+
+/** `pgdrill status --json` and the API's GET /status: the snapshot, the firing monitors, and whether anything is wrong. */
+export function statusReport(snapshot: HealthSnapshot, config: PgdrillConfig): HealthSnapshot & { healthy: boolean; problems: string[]; monitors: ReturnType<typeof evaluateMonitors> } {
+  const monitors = evaluateMonitors(snapshot, config, new Date(snapshot.at));
+  const problems = [
+    ...monitors.map((m) => `${m.database}: ${m.monitor}: ${m.detail}`),
+    ...snapshot.databases.flatMap((d) => [
+      ...(d.lastDrill?.verdict === 'FAIL' ? [`${d.database}: the last drill FAILED`] : []),
+      ...Object.entries(d.consecutiveFailures).filter(([, n]) => n > 0).map(([kind, n]) => `${d.database}: ${kind} failed ${n} time(s) in a row`),
+    ]),
+  ];
+  return { ...snapshot, healthy: problems.length === 0, problems, monitors };
 }

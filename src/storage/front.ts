@@ -211,6 +211,16 @@ function storageFront(location: string, driverHandle: { open(): Promise<StorageD
       await run(what, options, (driver, signal) => driver.delete(unique, signal));
     },
 
+    async presignGet(key: string, expiresSeconds: number, options?: CallOptions): Promise<string | undefined> {
+      assertKey(key, 'presign', location);
+      if (!Number.isInteger(expiresSeconds) || expiresSeconds < 1 || expiresSeconds > 7 * 86_400) {
+        throw new StorageError(`presign ${quote(key)} in ${location}: expiry ${expiresSeconds} s is not a whole number of seconds from 1 to 7 days`, {
+          hint: 'This is a bug in the caller: report it',
+        });
+      }
+      return run(`presign ${quote(key)}`, options, (driver) => (driver.presignGet ? driver.presignGet(key, expiresSeconds) : Promise.resolve(undefined)));
+    },
+
     close: () => driverHandle.close(),
   };
 }

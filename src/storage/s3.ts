@@ -10,6 +10,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
 import { ConfigError, StorageError } from '../errors/index.ts';
 import { createStorage, type StorageOptions } from './front.ts';
@@ -456,6 +457,11 @@ export function createS3Driver(options: S3StorageOptions): StorageDriver {
         await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, batch.length) }, worker));
       }
     },
+
+    // Signed locally with the configured credentials (SigV4 query string): the URL names the
+    // endpoint as configured, so it works wherever that endpoint is reachable.
+    presignGet: (key: string, expiresSeconds: number): Promise<string> =>
+      getSignedUrl(downloads, new GetObjectCommand({ Bucket: bucket, Key: objectKey(key) }), { expiresIn: expiresSeconds }),
 
     async close(): Promise<void> {
       client.destroy();

@@ -56,6 +56,12 @@ export interface BackupStorage {
   copy(fromKey: string, toKey: string, options?: CallOptions): Promise<StoredObject>;
   /** Deletes objects; deleting a missing key is not an error. */
   delete(keys: readonly string[], options?: CallOptions): Promise<void>;
+  /**
+   * A URL anyone holding it may GET the object from for `expiresSeconds` (an S3 presigned GET),
+   * or undefined when the backend has no such thing (a folder: the caller streams `get` instead).
+   * Signing is local: it neither checks that the object exists nor contacts the service.
+   */
+  presignGet(key: string, expiresSeconds: number, options?: CallOptions): Promise<string | undefined>;
   /** Releases clients and sockets. */
   close(): Promise<void>;
 }
@@ -91,6 +97,8 @@ export interface StorageDriver {
   copy(fromKey: string, toKey: string, signal: AbortSignal | undefined): Promise<StoredObject | undefined>;
   /** Deletes distinct keys; missing ones are not an error. */
   delete(keys: readonly string[], signal: AbortSignal | undefined): Promise<void>;
+  /** A time-limited GET URL for `key`; absent when the backend cannot make one. */
+  presignGet?(key: string, expiresSeconds: number): Promise<string>;
   close(): Promise<void>;
   /** Explains an error this driver threw. */
   explain(error: unknown): DriverFailure;

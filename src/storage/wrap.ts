@@ -13,6 +13,7 @@ export function wrapStorage(inner: BackupStorage, overrides: Partial<Omit<Backup
     list: (prefix, options) => inner.list(prefix, options),
     copy: (fromKey, toKey, options) => inner.copy(fromKey, toKey, options),
     delete: (keys, options) => inner.delete(keys, options),
+    presignGet: (key, expiresSeconds, options) => inner.presignGet(key, expiresSeconds, options),
     close: () => inner.close(),
     ...overrides,
   };

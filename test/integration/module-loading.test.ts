@@ -1,7 +1,7 @@
 // Which heavy libraries each command loads. A command pays for what it imports at every start
 // (time and memory), and a scheduler starts them daily: folder-store commands must not load the
-// AWS SDK, and none of backup/list/prune/restore/verify may load vitest, Chromium's driver or
-// handlebars. Measured by running the real CLI with a resolve hook that records every module.
+// AWS SDK, and none of backup/list/prune/restore/verify may load vitest, Chromium's driver,
+// handlebars or the admin API's Fastify (only `pgdrill serve` does). Measured by running the real CLI with a resolve hook that records every module.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -16,6 +16,7 @@ const HEAVY = {
   vitest: '/node_modules/vitest/',
   'puppeteer-core': '/node_modules/puppeteer-core/',
   handlebars: '/node_modules/handlebars/',
+  fastify: '/node_modules/fastify/',
 } as const;
 type Heavy = keyof typeof HEAVY;
 
@@ -46,13 +47,13 @@ async function heavyLoadedBy(args: string[], extraEnv: Record<string, string> = 
 }
 
 describe('heavy modules per command (folder store)', () => {
-  it('backup, list and prune load none of the AWS SDK, vitest, puppeteer-core, handlebars', async () => {
+  it('backup, list and prune load none of the AWS SDK, vitest, puppeteer-core, handlebars, fastify', async () => {
     expect(await heavyLoadedBy(['backup'])).toEqual([]);
     expect(await heavyLoadedBy(['list'])).toEqual([]);
     expect(await heavyLoadedBy(['prune'])).toEqual([]);
   });
 
-  it('restore (with its record-count comparison) and verify load no vitest, puppeteer-core or handlebars', async () => {
+  it('restore (with its record-count comparison) and verify load no vitest, puppeteer-core, handlebars or fastify', async () => {
     const target = new URL(source.url);
     const password = decodeURIComponent(target.password);
     target.password = '';

@@ -3,14 +3,13 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSourceDatabase, type SourceDatabase } from '../helpers/postgres.ts';
-import { newKeyring, REPO_ROOT, runCli, tempDir } from '../helpers/pgdrill.ts';
+import { newKeyring, runCli, tempDir } from '../helpers/pgdrill.ts';
+import { startService, type Service } from '../helpers/service.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 
-const BIN = path.join(REPO_ROOT, 'bin/pgdrill.js');
 let source: SourceDatabase;
 let keys: string;
 
@@ -22,47 +21,8 @@ afterAll(async () => {
   await source?.stop();
 });
 
-interface Service {
-  process: ResultPromise;
-  /** JSON log lines so far. */
-  lines(): Array<Record<string, unknown>>;
-  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-}
-
-/** `pgdrill serve --metrics-port 0` (the log says where /metrics is). */
-const execaService = (cwd: string, env: Record<string, string>): Service => startService('serve', cwd, env, ['--metrics-port', '0']);
-
-/** Starts `pgdrill serve|worker` in `cwd` and collects its JSON log. */
-function startService(command: 'serve' | 'worker', cwd: string, env: Record<string, string>, args: string[] = []): Service {
-  const child = execa('node', [BIN, command, ...args], {
-    cwd,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env },
-    extendEnv: false,
-    reject: false,
-    buffer: false,
-  });
-  let text = '';
-  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const lines = () =>
-    text
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return {
-    process: child,
-    lines,
-    async waitFor(match, timeoutMs = 120_000) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const found = lines().find(match);
-        if (found) return found;
-        if (Date.now() > until) throw new Error(`no matching log line within ${timeoutMs} ms; log:\n${text.slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
-  };
-}
+/** `pgdrill serve --metrics-port 0` (the log says where /metrics is); the admin API off (its own tests are in admin-api.test.ts). */
+const execaService = (cwd: string, env: Record<string, string>): Service => startService('serve', cwd, env, ['--metrics-port', '0', '--no-api']);
 
 const baseEnv = (storage: string, extra: Record<string, string> = {}) => ({ DATABASE_URL: source.url, PGDRILL_STORAGE: storage, PGDRILL_ENCRYPTION_KEYS: keys, ...extra });
 

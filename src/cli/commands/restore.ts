@@ -10,6 +10,7 @@ import { countDiffers, displayName, type RecordCountComparison } from '../../ins
 import { interruptSignal } from '../../lifecycle/index.ts';
 import {
   confirmByTypingName,
+  decryptFile,
   describePlan,
   executeFileRestore,
   executeRestore,
@@ -353,5 +354,16 @@ export function register(program: Command): void {
       if (flags.json) out(JSON.stringify(report, null, 2));
       else out(`verified ${report.results.length} backup${report.results.length === 1 ? '' : 's'} in ${location}: ${report.results.length - failed.length} OK, ${failed.length} FAILED`);
       assertVerified(outcome, since);
+    });
+
+  program
+    .command('decrypt')
+    .description('turn a downloaded stored object (….dump.zst.enc) back into what pg_dump wrote: every chunk authenticated, then decompressed; needs PGDRILL_ENCRYPTION_KEYS')
+    .argument('<file>', 'the downloaded file')
+    .requiredOption('--out <file>', 'where to write the pg_restore archive (or SQL); written only when all of it checked out')
+    .action(async (file: string, flags: { out: string }) => {
+      const config = await loadConfig({ configFile: program.opts().config });
+      const result = await decryptFile({ input: file, output: flags.out, keyring: loadKeyring(config, 'read'), signal: interruptSignal() });
+      out(`wrote ${flags.out}: ${formatBytes(result.bytes)}, sha256 ${result.sha256}${result.encrypted ? ' (decrypted and authenticated)' : ' (was not encrypted)'}; compare with the manifest's plaintextSha256`);
     });
 }

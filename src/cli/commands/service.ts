@@ -4,15 +4,16 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
-import { createMetricsRegistry, evaluateMonitors, metricsHandler, writeTextfile } from '../../health/index.ts';
-import { loadConfig } from '../../config/index.ts';
+import { pino, type Logger } from 'pino';
+import { createMetricsRegistry, metricsHandler, writeTextfile } from '../../health/index.ts';
+import { loadConfig, type PgdrillConfig } from '../../config/index.ts';
 import { formatAge, formatBytes, formatDuration } from '../../format/index.ts';
 import type { JobKind } from '../../notify/index.ts';
 import {
   enqueueJob,
   fleetOf,
   healthSnapshot,
+  statusReport,
   JOB_KINDS,
   closeQueues,
   openQueues,
@@ -30,11 +31,15 @@ import { ConfigError } from '../../errors/index.ts';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
-const parsePort = (value: string): number => {
+const portParser = (flag: string, example: number) => (value: string): number => {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--metrics-port ${JSON.stringify(value)} is not a port`, { hint: 'e.g. --metrics-port 9187' });
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${flag} ${JSON.stringify(value)} is not a port`, { hint: `e.g. ${flag} ${example}` });
   return port;
 };
+const parsePort = portParser('--metrics-port', 9187);
+
+/** Addresses only this machine can reach. */
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Queues and state of the job engine, for commands that read it; close() releases the connections. */
 function jobEngine(endpoint: RedisEndpoint, prefix: string) {
@@ -66,7 +71,7 @@ export function register(program: Command): void {
   const config = () => loadConfig({ configFile: program.opts().config });
 
   /** Runs the worker (and, for serve, the private Redis) until SIGINT/SIGTERM; exits 130/143. */
-  async function runService(options: { embedded: boolean }, flags: { metricsPort?: number }): Promise<void> {
+  async function runService(options: { embedded: boolean }, flags: { metricsPort?: number; port?: number; host?: string; api?: boolean }): Promise<void> {
     const cfg = await config();
     const signal = serviceInterrupt(cfg);
     const log = pino({ base: { service: 'pgdrill', pid: process.pid } });
@@ -91,8 +96,10 @@ export function register(program: Command): void {
             (error) => log.error({ error: String(error) }, 'metrics'))
           : undefined;
       if (server) log.info({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics` }, 'metrics');
+      const api = options.embedded ? await serveApi(cfg, endpoint, log, flags) : undefined;
       const reason = await interrupted(signal);
       server?.close();
+      await api?.close();
       await worker.close();
       throw reason;
     } finally {
@@ -100,11 +107,63 @@ export function register(program: Command): void {
     }
   }
 
+  /** The admin API and page (unless port 0); loaded only here, so other commands never load Fastify. */
+  async function serveApi(cfg: PgdrillConfig, endpoint: RedisEndpoint, log: Logger, flags: { port?: number; host?: string; api?: boolean }) {
+    if (flags.api === false || !cfg.service.api.enabled) return undefined;
+    const port = flags.port ?? cfg.service.api.port;
+    const host = flags.host ?? cfg.service.api.host;
+    const { startApiServer } = await import('../../api/index.ts');
+    const api = await startApiServer({ config: cfg, configFile: program.opts().config, cwd: process.cwd(), endpoint, log, host, port });
+    log.info({ url: api.url, publicUrl: cfg.service.api.publicUrl ?? null }, 'admin API and page');
+    if (!LOOPBACK.has(host) && !cfg.service.api.publicUrl?.startsWith('https://')) {
+      log.warn(
+        { host },
+        `the admin API is exposed on ${host} without a TLS proxy: tokens, passwords and session cookies cross the network in clear text. Put a TLS-terminating proxy in front and set service.api.publicUrl (PGDRILL_API_PUBLIC_URL) to its https:// address, or bind 127.0.0.1`,
+      );
+    }
+    if (cfg.service.api.tokens.length === 0 && !cfg.service.api.passwordHash) {
+      log.warn('no API token or password is configured, so nobody can log in: `pgdrill tokens create --name NAME --role admin`, then set PGDRILL_API_TOKENS');
+    }
+    return api;
+  }
+
   program
     .command('serve')
-    .description('run the whole service on this machine: schedules, a worker, and (without REDIS_URL) a private Redis in the state folder')
+    .description('run the whole service on this machine: schedules, a worker, the admin API and page, and (without REDIS_URL) a private Redis in the state folder')
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port (127.0.0.1)', parsePort)
-    .action((flags: { metricsPort?: number }) => runService({ embedded: true }, flags));
+    .option('--port <port>', 'port of the admin API and page (default 8734; 0: any free port, logged)', portParser('--port', 8734))
+    .option('--no-api', 'do not serve the admin API and page')
+    .option('--host <address>', 'address the admin API binds (default 127.0.0.1; exposing it wants a TLS proxy and service.api.publicUrl https://…)')
+    .action((flags: { metricsPort?: number; port?: number; host?: string; api?: boolean }) => runService({ embedded: true }, flags));
+
+  const tokens = program.command('tokens').description('admin API credentials');
+  tokens
+    .command('create')
+    .description('print a new API token once, and the entry (name:role:sha256) to add to PGDRILL_API_TOKENS')
+    .requiredOption('--name <name>', 'who or what uses it (shown in the audit trail)')
+    .requiredOption('--role <role>', 'admin (may trigger, download, delete) or viewer (reads)')
+    .option('--json', 'print { "token", "entry" }')
+    .action(async (flags: { name: string; role: string; json?: boolean }) => {
+      if (flags.role !== 'admin' && flags.role !== 'viewer') throw new ConfigError(`--role ${JSON.stringify(flags.role)} is not a role`, { hint: 'Use --role admin or --role viewer' });
+      const { createApiToken } = await import('../../api/index.ts');
+      const created = createApiToken(flags.name, flags.role);
+      if (flags.json) out(JSON.stringify(created));
+      else {
+        out(`token: ${created.token}`);
+        out(`entry: ${created.entry}`);
+        process.stderr.write('The token is shown only now: give it to its user. Add the entry to PGDRILL_API_TOKENS (comma-separated) where `pgdrill serve` runs; it holds only the token\'s SHA-256.\n');
+      }
+    });
+  tokens
+    .command('password')
+    .description("read the page's admin password from standard input and print its bcrypt hash for PGDRILL_API_PASSWORD_HASH (service.api.passwordHash)")
+    .action(async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+      const { hashPassword } = await import('../../api/index.ts');
+      out(await hashPassword(password));
+    });
 
   program
     .command('worker')
@@ -175,15 +234,9 @@ export function register(program: Command): void {
       try {
         const snapshot = await healthSnapshot({ config: cfg, configFile: program.opts().config, cwd: process.cwd(), queues: engine.queues, state: engine.state });
         const now = Date.parse(snapshot.at);
-        const monitors = evaluateMonitors(snapshot, cfg, new Date(snapshot.at));
-        const problems = [
-          ...monitors.map((m) => `${m.database}: ${m.monitor}: ${m.detail}`),
-          ...snapshot.databases.flatMap((d) => [
-            ...(d.lastDrill?.verdict === 'FAIL' ? [`${d.database}: the last drill FAILED`] : []),
-            ...Object.entries(d.consecutiveFailures).filter(([, n]) => n > 0).map(([kind, n]) => `${d.database}: ${kind} failed ${n} time(s) in a row`),
-          ]),
-        ];
-        if (flags.json) out(JSON.stringify({ ...snapshot, healthy: problems.length === 0, problems, monitors }, null, 2));
+        const report = statusReport(snapshot, cfg);
+        const { problems } = report;
+        if (flags.json) out(JSON.stringify(report, null, 2));
         else {
           for (const d of snapshot.databases) {
             out(`${d.database}`);
