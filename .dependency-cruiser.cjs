@@ -10,7 +10,7 @@ const FLOORS = [
   ['errors', 'format', 'lifecycle'],
   ['config', 'crypto', 'storage', 'pgtools', 'redistools', 'streams'],
   ['catalog', 'inspect', 'files'],
-  ['dump', 'retention', 'restore', 'sandbox', 'evidence'],
+  ['dump', 'retention', 'restore', 'sandbox', 'evidence', 'pitr'],
   ['report', 'notify', 'check', 'health'],
   ['drill', 'operations'],
   ['cli', 'service', 'api'],

@@ -8,6 +8,7 @@ export default defineCheck({
   description:
     "Retained archives never verified, and the least recently verified, are downloaded, hashed, decrypted to the end and read by pg_restore --list (the ledger in storage records each), so every archive is proven readable at least once per drill.reverifyMonths.",
   needsDatabase: false,
+  pointInTime: "it verifies pgdrill's dump archives; the pgBackRest repository is checked by pgbackrest verify (pitr-repository)",
   async run({ state }) {
     const outcome = state.archiveVerification;
     if (!outcome) return { status: 'fail', summary: 'archive verification did not run' };

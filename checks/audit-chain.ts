@@ -5,6 +5,24 @@ export default defineCheck({
   id: 'audit-chain',
   title: 'Audit log hash chain verifies end to end',
   description: "Every audit row's hash is recomputed in SQL from its predecessor and the row (backup.auditChain.hashSql); the head and row count equal those recorded at backup time.",
+  // Point in time: the restored chain verifies, and its head is the source's row with the same hash
+  // (the restored chain is a prefix of the source's: nothing was rewritten before the target).
+  async pointInTime({ db, pitr, state }) {
+    const chain = state.config.auditChain;
+    if (!chain) return { status: 'skip', summary: 'not applicable: no audit chain configured (backup.auditChain: null)' };
+    const head = pitr.auditChain?.restoredHead;
+    if (!head) return { status: 'skip', summary: `not applicable: ${chain.table} is not in the recovered database, or is empty` };
+    const verified = await verifyAuditChain(db, chain);
+    const evidence = { table: chain.table, rowsVerified: verified.rows, brokenLinks: verified.broken, firstBrokenId: verified.firstBroken, head: { id: head.lastId, sourceHasSameRow: pitr.auditChain?.sourceHash === head.lastHash } };
+    if (verified.firstBroken !== null) {
+      return { status: 'fail', summary: `chain broken at ${chain.table} ${chain.orderColumn}=${verified.firstBroken} (${verified.broken} row(s) do not verify of ${verified.rows})`, evidence };
+    }
+    if (!evidence.head.sourceHasSameRow) {
+      const why = pitr.auditChain?.sourceHash === null ? 'the source has no such row' : 'the source holds that row with another hash';
+      return { status: 'fail', summary: `chain verifies but its head ${chain.orderColumn}=${head.lastId} does not match the source: ${why}`, evidence };
+    }
+    return { status: 'pass', summary: `${verified.rows.toLocaleString('en')} rows verified; head ${chain.orderColumn}=${head.lastId} is the source's row with the same hash`, evidence };
+  },
   async run({ db, manifest, state }) {
     const chain = state.config.auditChain;
     if (!chain) return { status: 'skip', summary: 'not applicable: no audit chain configured (backup.auditChain: null)' };

@@ -5,6 +5,7 @@ export default defineCheck({
   title: 'Backup integrity: stored and plaintext SHA-256 match the manifest',
   description: "Stored bytes and decrypted dump hash to the manifest's SHA-256; every encrypted chunk authenticated.",
   needsDatabase: false,
+  pointInTime: "pgBackRest checks its own files: see the pitr-repository check (pgbackrest verify)",
   async run({ manifest, state }) {
     const dump = manifest.objects.dump;
     if (state.restore.failedStage === 'verify') {

@@ -6,6 +6,7 @@ export default defineCheck({
   title: 'The sandbox offers every extension the backup needs',
   description: "Each extension recorded in the manifest (pg_extension in the backup's snapshot) is available in the sandbox (pg_available_extensions), checked before restoring; another version is a warning.",
   needsDatabase: false,
+  pointInTime: "a physical restore carries the cluster's catalog as it was; there is no manifest of extensions to compare with",
   async run({ manifest, state }) {
     if (!manifest.extensions) return { status: 'skip', summary: 'the manifest records no extensions (taken before pgdrill recorded them)' };
     const ext = state.extensions;

@@ -5,6 +5,7 @@ export default defineCheck({
   title: 'Newest backup is fresh enough (RPO)',
   description: "The newest full backup finished within the freshness window (default 26 hours); partial backups (schema-only, some tables) do not count.",
   needsDatabase: false,
+  pointInTime: "it judges pgdrill's dump catalog; the RPO of a point-in-time drill is the age of the newest archived WAL (see pitr-repository)",
   async run({ manifest, state }) {
     const limitHours = state.config.drill.freshnessHours;
     const newest = state.catalog.filter((b) => b.database === manifest.database && b.full).at(-1);

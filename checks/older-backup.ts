@@ -5,6 +5,7 @@ export default defineCheck({
   title: 'An older backup still restores with today\'s keys and tools',
   description: "The oldest retained monthly backup is verified, decrypted with today's keys and restored into a second sandbox.",
   needsDatabase: false,
+  pointInTime: "it restores pgdrill's oldest monthly dump; a point-in-time drill restores one pgBackRest set",
   async run({ state }) {
     const older = state.olderBackup;
     if (state.config.drill.olderBackup === 'none') return { status: 'skip', summary: 'disabled by configuration (drill.olderBackup: none)' };

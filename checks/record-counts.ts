@@ -6,6 +6,7 @@ export default defineCheck({
   description: "Every table's row count, and the number of large objects, equals the count taken in the dump's own snapshot (default: exact).",
   // The drill counts the restored database right after the restore (compareRecordCounts, as
   // `pgdrill restore` does); this check judges that comparison.
+  pointInTime: "there is no dump manifest to count against: a point-in-time restore has the rows as they were at the target, which nothing recorded",
   async run({ state }) {
     const counts = state.recordCounts;
     if (!counts) return { status: 'fail', summary: 'the restored database was not counted' };

@@ -19,6 +19,7 @@ export default defineCheck({
   description:
     'A copy for every month (and quarter, year, week when enabled) the retention policy covers since the first backup (a gap fails: drill.monthlyGapSeverity), and a backup for each of the last days and hours (drill.dailyGapSeverity).',
   needsDatabase: false,
+  pointInTime: "it judges pgdrill's dump catalog, not the pgBackRest repository (pgBackRest's own retention keeps its sets)",
   async run({ manifest, state }) {
     if (state.config.retention.daily === 0 && state.config.retention.monthly === 0) return { status: 'skip', summary: 'not applicable: the retention policy keeps no daily or monthly backups' };
     const backups = state.catalog

@@ -9,6 +9,7 @@ export default defineCheck({
   id: 'schema-fingerprint',
   title: 'Schema fingerprint matches the source',
   description: "SHA-256 of every dumped table's structure (columns, constraints, indexes, partitions, RLS) equals the source's.",
+  pointInTime: "there is no fingerprint taken at the target time to compare with (the source's schema may have changed since)",
   async run({ db, manifest, state }) {
     if (manifest.tables.length === 0) return { status: 'skip', summary: 'not applicable: the backup holds no tables, so there is no structure to compare' };
     // What a partial restore failed to create, named instead of a bare hash difference.

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { drillReportKey, isoDay } from '../catalog/index.ts';
-import type { StoredDrillRecord } from '../evidence/index.ts';
+import { testedBackup, type StoredDrillRecord } from '../evidence/index.ts';
 import { PACKAGE_ROOT, TOOL_VERSION, redactUrl, type PgdrillConfig } from '../config/index.ts';
 import { StorageError } from '../errors/index.ts';
 import { formatAge, formatDuration } from '../format/index.ts';
@@ -612,7 +612,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       verdict: e.verdict,
       rtoMs: e.timings.rtoMs,
       rto: formatDuration(e.timings.rtoMs),
-      backup: `${e.backup.tier}/${e.backup.id}`,
+      // A point-in-time drill tested a pgBackRest set, not a dump.
+      backup: e.backup ? `${e.backup.tier}/${e.backup.id}` : `pgBackRest ${testedBackup(e).id}`,
       failedChecks: e.checks.filter((c) => c.status === 'fail').map((c) => c.title),
       signed: d.signed,
       pdf: `/api/v1/drills/${encodeURIComponent(id)}/report.pdf`,

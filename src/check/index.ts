@@ -3,12 +3,13 @@ import type { PgdrillConfig } from '../config/index.ts';
 import type { BackupManifest, BackupTier, RedisKeyspace } from '../catalog/index.ts';
 import type { CheckStatus } from '../evidence/index.ts';
 import type { ExtensionComparison, RecordCountComparison } from '../inspect/index.ts';
+import type { PitrOutcome } from '../pitr/index.ts';
 import type { RestoreObjectFailure } from '../restore/index.ts';
 
 // What a check sees and returns. Light on purpose (types and one identity function): checks/ and
 // users' own check files import this module without loading the drill runner.
 
-export type { CheckStatus };
+export type { CheckStatus, PitrOutcome };
 
 /** What a check returns: its verdict, one line for the report, and evidence for the JSON record. */
 export interface CheckOutcome {
@@ -169,6 +170,11 @@ export interface DrillState {
   fileSets?: FileSetOutcome[];
   /** The backup's Redis snapshot restored; null when it has none. */
   redis?: RedisOutcome | null;
+  /**
+   * A point-in-time drill (`pgdrill drill --pitr`): the pgBackRest set, target and where recovery
+   * ended. `manifest` is then null (no dump was restored); absent in a dump drill.
+   */
+  pitr?: PitrOutcome;
   /** Config sections checks use (no secrets: the report signing key stays in the main process). */
   config: Pick<PgdrillConfig, 'drill' | 'retention'> & { auditChain: PgdrillConfig['backup']['auditChain'] };
 }
@@ -181,6 +187,14 @@ export interface CheckContext {
   state: DrillState;
 }
 
+/** What a check gets in a point-in-time drill: the recovered cluster and what the drill knows about it (no dump manifest). */
+export interface PointInTimeCheckContext {
+  /** Pool on the recovered database (the cluster's superuser, over the sandbox's private socket). */
+  db: Pool;
+  pitr: PitrOutcome;
+  state: DrillState;
+}
+
 /** A built-in or custom check defined in `checks/` with `defineCheck`. */
 export interface DrillCheck {
   id: string;
@@ -189,6 +203,11 @@ export interface DrillCheck {
   /** False for checks that judge storage, not the restored database (they run even when restore failed). */
   needsDatabase?: boolean;
   run(context: CheckContext): Promise<CheckOutcome>;
+  /**
+   * In a point-in-time drill (`drill --pitr`): how the check runs there, or why it does not apply
+   * (reported as skipped with that reason). Absent: skipped as written for dump drills.
+   */
+  pointInTime?: ((context: PointInTimeCheckContext) => Promise<CheckOutcome>) | string;
 }
 
 /** Declares a check in a `checks/` file; drill files register them with `registerChecks`. */

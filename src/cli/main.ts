@@ -15,7 +15,7 @@ Exit codes:
   0  success
   1  dump, restore or drill failure (a check failed)
   2  storage failure (upload, download, listing)
-  3  configuration error
+  3  configuration error (pitr doctor: the source is not set up for point-in-time recovery)
   4  verification failure (checksum, decryption, record counts)
   5  refused (another backup holds the lock, or a restore guard refused)
   130 interrupted (SIGINT), 143 terminated (SIGTERM); nothing half-published`,
@@ -28,6 +28,7 @@ const COMMAND_GROUPS: Record<string, () => Promise<{ register(program: Command):
   backup: () => import('./commands/backup.ts'),
   drill: () => import('./commands/drill.ts'),
   restore: () => import('./commands/restore.ts'),
+  pitr: () => import('./commands/pitr.ts'),
   service: () => import('./commands/service.ts'),
 };
 const GROUP_OF: Record<string, string> = {
@@ -44,6 +45,7 @@ const GROUP_OF: Record<string, string> = {
   restore: 'restore',
   verify: 'restore',
   decrypt: 'restore',
+  pitr: 'pitr',
   serve: 'service',
   worker: 'service',
   schedule: 'service',

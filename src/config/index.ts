@@ -5,6 +5,7 @@ export {
   NotifyConfig,
   NotifyOverride,
   PgdrillConfig,
+  PitrConfig,
   smtpUrlProblem,
   WebhookConfig,
   type PgdrillConfigInput,

@@ -363,6 +363,34 @@ export const NotifyOverride = z.strictObject({
 /** A cron pattern (5 or 6 fields), or null for "never". */
 const Cron = z.string().regex(/^\S+(\s+\S+){4,5}$/, 'expected a cron pattern such as "0 1 * * *"');
 
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable');
+
+/**
+ * Point-in-time recovery drills of a pgBackRest repository (`pgdrill drill --pitr`, `pgdrill pitr
+ * mark|doctor`). pgdrill only reads the repository: restores run with --archive-mode=off into a
+ * private data directory.
+ */
+export const PitrConfig = z.strictObject({
+  tool: z.literal('pgbackrest').default('pgbackrest'),
+  /** The pgBackRest stanza of this database. */
+  stanza: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected a pgBackRest stanza name (letters, digits, "_", "." or "-")'),
+  /** pgbackrest.conf to read (default: pgBackRest's own, /etc/pgbackrest/pgbackrest.conf). */
+  config: z.string().min(1).optional(),
+  /**
+   * Repository options as pgBackRest names them (`repo1-path`, `repo1-type`, `repo1-s3-bucket`, …),
+   * given to pgBackRest as its PGBACKREST_* environment, never on a command line. Secrets belong in
+   * the environment (PGBACKREST_REPO1_S3_KEY_SECRET, …), which pgdrill passes on.
+   */
+  options: z
+    .record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a pgBackRest option name such as "repo1-path"'), z.union([z.string(), z.number(), z.boolean()]))
+    .refine((options) => !Object.keys(options).some((name) => /cipher-pass$/.test(name)), {
+      message: 'the cipher pass is a secret: name the variable that holds it in pitr.cipherPassEnv instead',
+    })
+    .default({}),
+  /** Environment variable holding the repository's cipher pass (repo1-cipher-pass), for an encrypted repository. */
+  cipherPassEnv: EnvName.optional(),
+});
+
 /** When the service runs each job (cron patterns in `timeZone`). */
 export const ScheduleConfig = z.strictObject({
   /** IANA time zone of the cron patterns. */
@@ -375,6 +403,8 @@ export const ScheduleConfig = z.strictObject({
   verify: z.union([z.literal('after-backup'), Cron]).nullable().default('after-backup'),
   /** Retention: after each backup, or on its own cron, or never. */
   prune: z.union([z.literal('after-backup'), Cron]).nullable().default('after-backup'),
+  /** A point-in-time marker in the source (`pgdrill pitr mark`), hourly; only for databases with `pitr`. */
+  pitrMark: Cron.nullable().default('0 * * * *'),
 });
 
 /** `name:role:sha256-hex of the token`, as `pgdrill tokens create` prints it (PGDRILL_API_TOKENS). */
@@ -425,7 +455,9 @@ export const ServiceConfig = z.strictObject({
   /** Retries after a failed attempt, with these delays in seconds (PGDRILL_RETRY_BACKOFF: 60,300,900). */
   retryBackoffSeconds: z.array(z.number().nonnegative()).default([60, 300, 900]),
   /** Jobs of a kind one worker runs at once; a drill is CPU-heavy. */
-  concurrency: z.strictObject({ backup: positiveInt.default(1), drill: positiveInt.default(1), verify: positiveInt.default(1), prune: positiveInt.default(1) }).prefault({}),
+  concurrency: z
+    .strictObject({ backup: positiveInt.default(1), drill: positiveInt.default(1), verify: positiveInt.default(1), prune: positiveInt.default(1), 'pitr-mark': positiveInt.default(1) })
+    .prefault({}),
   /** On SIGTERM, how long the running jobs may take to finish before they are aborted. */
   shutdownGraceSeconds: z.number().nonnegative().default(60),
   /** How soon a job of a killed worker is taken up by another (BullMQ lock and stall check). */
@@ -453,6 +485,8 @@ export const DatabaseEntry = z
     schedule: ScheduleConfig.partial().optional(),
     /** Who is told about this database, if not the top level's recipients and webhooks. */
     notify: NotifyOverride.optional(),
+    /** Point-in-time recovery of this database (its pgBackRest stanza); replaces the top level's `pitr`. */
+    pitr: PitrConfig.optional(),
   })
   .refine((d) => (d.url === undefined) !== (d.urlEnv === undefined), { message: 'set exactly one of url and urlEnv' });
 
@@ -486,6 +520,8 @@ export const PgdrillConfig = z.strictObject({
   databases: z.array(DatabaseEntry).optional(),
   monitors: MonitorsConfig.prefault({}),
   notify: NotifyConfig.prefault({}),
+  /** Point-in-time recovery drills of a pgBackRest repository; absent: none. */
+  pitr: PitrConfig.optional(),
 });
 
 export type PgdrillConfig = z.infer<typeof PgdrillConfig>;
@@ -493,3 +529,4 @@ export type PgdrillConfigInput = z.input<typeof PgdrillConfig>;
 export type NotifyConfig = z.infer<typeof NotifyConfig>;
 export type NotifyOverride = z.infer<typeof NotifyOverride>;
 export type WebhookConfig = z.infer<typeof WebhookConfig>;
+export type PitrConfig = z.infer<typeof PitrConfig>;

@@ -1,8 +1,10 @@
 import type { PgdrillConfig } from '../config/index.ts';
 import { TOOL_VERSION } from '../config/index.ts';
-import { defaultSignoff, GENERIC_WORDING, historyWith, NDPA_WORDING, nextLedger, type CheckResult, type DrillEvidenceInput, type StoredDrillRecord } from '../evidence/index.ts';
+import { defaultSignoff, GENERIC_WORDING, historyWith, NDPA_WORDING, nextLedger, type BackupUnderTest, type CheckResult, type DrillEvidenceInput, type PointInTimeRecovery, type StoredDrillRecord } from '../evidence/index.ts';
+import { describeGap, judgeTarget, type PitrOutcome } from '../pitr/index.ts';
 import { retentionCoverage } from '../retention/index.ts';
 import { drillRunner } from './prepare.ts';
+import type { BackupManifest } from '../catalog/index.ts';
 import type { DrillState } from '../check/index.ts';
 
 const NOT_CONFIGURED = 'not configured';
@@ -32,6 +34,9 @@ function identityFinding(report: PgdrillConfig['report']): CheckResult[] {
 /** One finished drill test as the reporter saw it. */
 export type CheckRecord = CheckResult;
 
+const PITR_SANDBOX_STATEMENT =
+  'Restored by pgBackRest (archive mode off: nothing was written to the production repository) into a private data directory, recovered by a throw-away PostgreSQL that listened on no network address (a unix socket in a private folder), deleted after the drill; nothing was restored over production.';
+
 const SANDBOX_STATEMENT: Record<'docker' | 'embedded', string> = {
   docker: 'Restored into a throw-away Docker container started for this drill and removed after it; nothing was restored over production.',
   embedded: 'Restored into a throw-away PostgreSQL cluster in a temporary directory on 127.0.0.1, deleted after the drill; nothing was restored over production.',
@@ -52,41 +57,53 @@ export function buildEvidence(input: {
   unhandledErrors: string[];
 }): DrillEvidenceInput {
   const { state, checks, config } = input;
-  const manifest = state.manifest!;
+  const pitr = state.pitr;
+  const manifest = state.manifest;
   const report = config.report;
   const failed = checks.filter((c) => c.status === 'fail');
   const verdict = state.restore.ok && failed.length === 0 && input.unhandledErrors.length === 0 && checks.length > 0 ? 'PASS' : 'FAIL';
   const restoreReached = state.restore.ok && state.timings.restoreMs !== null;
   const checksMs = input.checksMs + (state.timings.countMs ?? 0);
-  const rtoMs = restoreReached ? (state.timings.downloadMs ?? 0) + (state.timings.decryptMs ?? 0) + (state.timings.restoreMs ?? 0) + checksMs : null;
+  // Point in time: pgBackRest's restore, then recovery, then the checks. A dump: download, decrypt, restore, checks.
+  const rtoMs = !restoreReached
+    ? null
+    : pitr
+      ? (pitr.timings.restoreMs ?? 0) + (pitr.timings.recoveryMs ?? 0) + checksMs
+      : (state.timings.downloadMs ?? 0) + (state.timings.decryptMs ?? 0) + (state.timings.restoreMs ?? 0) + checksMs;
   const startedAt = new Date(state.startedAt);
   const now = new Date(state.now);
-  const rpoHours = Math.max(0, (now.getTime() - Date.parse(manifest.startedAt)) / 3_600_000);
+  // What a failure now would lose: changes since the newest archived WAL segment, or since the dump.
+  const recoveryPoint = pitr ? (pitr.archive.newestArchivedAt ?? pitr.set.stoppedAt) : manifest!.startedAt;
+  const rpoHours = Math.max(0, (now.getTime() - Date.parse(recoveryPoint)) / 3_600_000);
+  const database = pitr ? pitrDatabase(state) : manifest!.database;
 
-  const tables = state.recordCounts?.tables ?? manifest.tables.map((t) => ({ schema: t.schema, name: t.name, expected: t.rows, actual: null }));
+  const tables = pitr ? [] : (state.recordCounts?.tables ?? manifest!.tables.map((t) => ({ schema: t.schema, name: t.name, expected: t.rows, actual: null })));
 
   const coverage = retentionCoverage({
     backups: state.catalog
-      .filter((b) => b.database === manifest.database)
+      .filter((b) => b.database === database)
       .map((b) => ({ id: b.id, tier: b.tier, database: b.database, takenAt: new Date(b.startedAt), full: b.full, series: b.series })),
     policy: state.config.retention,
     now,
     firstBackupAt: state.firstFullBackupAt ? new Date(state.firstFullBackupAt) : undefined,
-    database: manifest.database,
+    database,
   });
+  const subject = pitr
+    ? `The ${database} database, recovered from pgBackRest set ${pitr.set.label} to ${pitr.target.type === 'latest' ? 'the end of its archived WAL' : pitr.target.type === 'name' ? `restore point ${pitr.target.value}` : `${pitr.target.value!.slice(0, 19).replace('T', ' ')} UTC`},`
+    : `The ${database} backup taken ${manifest!.startedAt.slice(0, 16).replace('T', ' ')} UTC`;
 
   const summarySentence =
     checks.length === 0
       ? `No check ran, so nothing was verified${input.unhandledErrors.length ? `: ${input.unhandledErrors[0]}` : ''}.`
       : verdict === 'PASS'
-      ? `The ${manifest.database} backup taken ${manifest.startedAt.slice(0, 16).replace('T', ' ')} UTC was restored into an isolated sandbox and passed ${checks.filter((c) => c.status !== 'skip').length} integrity checks${rtoMs !== null ? ` in ${(rtoMs / 60_000).toFixed(1)} minutes (target ${report.rtoTargetMinutes})` : ''}.`
+      ? `${subject} was restored into an isolated sandbox and passed ${checks.filter((c) => c.status !== 'skip').length} integrity checks${rtoMs !== null ? ` in ${(rtoMs / 60_000).toFixed(1)} minutes (target ${report.rtoTargetMinutes})` : ''}.`
       : state.restore.ok && failed.length === 0
         ? `The backup restored and no check failed, but the drill hit errors: ${input.unhandledErrors.slice(0, 2).join('; ')}.`
         : state.restore.ok
         ? `The backup restored, but ${failed.length} check(s) failed: ${failed.map((c) => c.title).join('; ')}.`
         : state.restore.partial
-          ? `The backup of ${manifest.database} restored only in part: pg_restore could not restore ${state.restore.partial.failures.length} archive entries; ${failed.length} check(s) failed: ${failed.map((c) => c.title).join('; ')}.`
-          : `The backup of ${manifest.database} could NOT be restored (${state.restore.failedStage} stage): ${state.restore.error}`;
+          ? `The backup of ${database} restored only in part: pg_restore could not restore ${state.restore.partial.failures.length} archive entries; ${failed.length} check(s) failed: ${failed.map((c) => c.title).join('; ')}.`
+          : `The ${pitr ? 'point-in-time recovery' : 'backup'} of ${database} could NOT be restored (${state.restore.failedStage} stage): ${state.restore.error}`;
 
   const nextDue = new Date(startedAt.getTime() + config.drill.intervalDays * 86_400_000);
   const wording = report.regime === 'ndpa' ? NDPA_WORDING : GENERIC_WORDING;
@@ -103,25 +120,9 @@ export function buildEvidence(input: {
     summarySentence,
     runBy: drillRunner(),
     sandbox: state.sandbox
-      ? { kind: state.sandbox.kind, description: state.sandbox.description, serverVersion: state.sandbox.serverVersion, isolated: true, statement: SANDBOX_STATEMENT[state.sandbox.kind] }
+      ? { kind: state.sandbox.kind, description: state.sandbox.description, serverVersion: state.sandbox.serverVersion, isolated: true, statement: pitr ? PITR_SANDBOX_STATEMENT : SANDBOX_STATEMENT[state.sandbox.kind] }
       : { kind: 'embedded', description: 'not started', serverVersion: 'n/a', isolated: true, statement: 'No sandbox was started because the backup failed before restore; nothing was restored anywhere.' },
-    backup: {
-      id: manifest.id,
-      tier: manifest.tier,
-      database: manifest.database,
-      dumpKey: manifest.objects.dump.key,
-      takenAt: manifest.startedAt,
-      ageHours: rpoHours,
-      storedSize: manifest.objects.dump.size,
-      sha256: manifest.objects.dump.sha256,
-      sha256Verified: state.verified.storedSha256 === manifest.objects.dump.sha256,
-      plaintextSha256: manifest.objects.dump.plaintextSha256,
-      encryptionKeyId: manifest.encryption.algorithm === 'none' ? null : manifest.encryption.keyId,
-      serverVersion: manifest.serverVersion,
-      pgDumpVersion: manifest.pgDumpVersion,
-      format: manifest.format,
-      compression: manifest.compression,
-    },
+    ...(pitr ? { pitr: pitrEvidence(pitr, database) } : { backup: dumpEvidence(manifest!, state, rpoHours) }),
     olderBackup: state.olderBackup
       ? {
           id: state.olderBackup.id,
@@ -159,5 +160,76 @@ export function buildEvidence(input: {
     signoff: defaultSignoff(report.signoff),
     dpoContact: report.dpoContact ?? NOT_CONFIGURED,
     ledger: nextLedger(input.history),
+  };
+}
+
+/** The database a point-in-time drill tested (its drill id ends `-{database}-pitr`). */
+function pitrDatabase(state: DrillState): string {
+  return /-(.+)-pitr$/.exec(state.drillId)?.[1] ?? state.pitr!.stanza;
+}
+
+/** The record's "Point-in-time recovery" part: set, target, where recovery ended, WAL, verify, info. */
+function pitrEvidence(p: PitrOutcome, database: string): PointInTimeRecovery {
+  const reached = judgeTarget(p);
+  const marker = (m: { id: number; markedAt: string } | null) => (m ? { id: m.id, markedAt: m.markedAt } : null);
+  return {
+    tool: 'pgbackrest',
+    database,
+    stanza: p.stanza,
+    cipher: p.cipher,
+    target: p.target,
+    backupSet: {
+      label: p.set.label,
+      type: p.set.type,
+      startedAt: p.set.startedAt,
+      stoppedAt: p.set.stoppedAt,
+      lsnStart: p.set.lsnStart,
+      walStart: p.set.walStart,
+      walStop: p.set.walStop,
+      repoSizeBytes: p.set.repoSizeBytes,
+      reason: p.set.reason,
+      restoredStartLsn: p.set.restoredStartLsn,
+    },
+    reached: {
+      ok: reached.ok,
+      summary: reached.summary,
+      lastReplayAt: p.reached.lastReplayAt,
+      recoveryStop: p.reached.recoveryStop,
+      expectedMarker: marker(p.markers.expected),
+      restoredMarker: marker(p.markers.restoredNewest),
+    },
+    wal: {
+      archiveId: p.archive.id,
+      min: p.archive.min,
+      max: p.archive.max,
+      segments: p.archive.segments,
+      newestArchivedAt: p.archive.newestArchivedAt,
+      lastRestoredSegment: p.reached.lastRestoredSegment,
+      gaps: p.archive.gaps.map(describeGap),
+    },
+    timings: p.timings,
+    verify: p.verify,
+    info: JSON.parse(JSON.stringify(p.info ?? null)),
+  };
+}
+
+/** The record's "backup under test" of a dump drill. */
+function dumpEvidence(manifest: BackupManifest, state: DrillState, ageHours: number): BackupUnderTest {
+  return {
+    id: manifest.id,
+    tier: manifest.tier,
+    database: manifest.database,
+    dumpKey: manifest.objects.dump.key,
+    takenAt: manifest.startedAt,
+    ageHours,
+    storedSize: manifest.objects.dump.size,
+    sha256: manifest.objects.dump.sha256,
+    sha256Verified: state.verified.storedSha256 === manifest.objects.dump.sha256,
+    plaintextSha256: manifest.objects.dump.plaintextSha256,
+    encryptionKeyId: manifest.encryption.algorithm === 'none' ? null : manifest.encryption.keyId,
+    serverVersion: manifest.serverVersion,
+    pgDumpVersion: manifest.pgDumpVersion,
+    format: manifest.format,
+    compression: manifest.compression,
   };
 }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { expect, inject, test as base } from 'vitest';
 import type { BackupManifest } from '../catalog/index.ts';
-import type { CheckContext, CheckOutcome, DrillCheck, DrillState } from '../check/index.ts';
+import type { CheckContext, CheckOutcome, DrillCheck, DrillState, PointInTimeCheckContext } from '../check/index.ts';
 import { checkMetaOf, slug, type CheckMeta } from './types.ts';
 
 export interface DrillFixtures {
@@ -36,7 +36,9 @@ export const drillTest = base.extend<DrillFixtures & { pool: pg.Pool | null; mus
   ],
   // eslint-disable-next-line no-empty-pattern -- vitest fixtures take their dependencies by destructuring
   drill: async ({}, use) => use(inject('pgdrill')),
-  manifest: async ({ drill }, use) => {
+  manifest: async ({ drill, skip }, use) => {
+    // A point-in-time drill restored no dump: a test about the dump's manifest does not apply.
+    if (!drill.manifest && drill.pitr) skip(POINT_IN_TIME_NO_MANIFEST);
     if (!drill.manifest) throw restoreFailure(drill);
     await use(drill.manifest);
   },
@@ -65,6 +67,8 @@ export const drillTest = base.extend<DrillFixtures & { pool: pg.Pool | null; mus
   },
 });
 
+const POINT_IN_TIME_NO_MANIFEST = 'not applicable to a point-in-time restore: there is no dump manifest (use the `db` and `drill.pitr` fixtures)';
+
 /** What each defineCheck check of this drill file concluded, by id (the sensitivity check reads it after them). */
 export const checkOutcomes = new Map<string, CheckOutcome['status']>();
 
@@ -85,13 +89,20 @@ export function registerChecks(modules: Record<string, unknown>, options: { buil
     drillTest(check.title, async ({ drill, task, skip, pool }) => {
       const meta: CheckMeta = { id: check.id, title: check.title, description: check.description, builtIn: options.builtIn ?? true, defined: true };
       checkMetaOf(task.meta).pgdrill = meta;
-      if (!drill.manifest) throw restoreFailure(drill);
+      if (!drill.manifest && !drill.pitr) throw restoreFailure(drill);
+      if (drill.pitr && typeof check.pointInTime !== 'function') {
+        meta.summary = `not applicable to a point-in-time restore: ${check.pointInTime ?? 'written for dump drills (it reads the backup manifest)'}`;
+        skip(meta.summary);
+      }
       if (check.needsDatabase !== false && !pool) {
         // Not a pass and not hidden: the restore check (or backup integrity) fails and names why.
         meta.summary = `not run: restore failed at the ${drill.restore.failedStage} stage`;
         skip(meta.summary);
       }
-      const outcome = await check.run({ db: pool, manifest: drill.manifest, state: drill } as CheckContext);
+      const outcome =
+        drill.pitr && typeof check.pointInTime === 'function'
+          ? await check.pointInTime({ db: pool, pitr: drill.pitr, state: drill } as PointInTimeCheckContext)
+          : await check.run({ db: pool, manifest: drill.manifest, state: drill } as CheckContext);
       checkOutcomes.set(check.id, outcome.status);
       Object.assign(meta, { status: outcome.status, summary: outcome.summary, evidence: outcome.evidence });
       if (outcome.status === 'skip') skip(outcome.summary);

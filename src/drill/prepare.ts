@@ -9,6 +9,7 @@ import { IncompleteRestoreError } from '../pgtools/index.ts';
 import { compareRecordCounts } from '../inspect/index.ts';
 import { fetchBackup, listArchive, resolveRestoreErrors, restoreClientBinDir, restoreFetched } from '../restore/index.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import type { PitrPreparation, TargetRequest } from '../pitr/index.ts';
 import { openStorage, type BackupStorage } from '../storage/index.ts';
 import { verifyRetainedArchives } from './archive-verification.ts';
 import { sandboxExtensions } from './sandbox-extensions.ts';
@@ -33,6 +34,11 @@ export interface DrillOptions {
    * tests inject faults here to prove the checks catch them).
    */
   afterRestore?: (sandboxUri: string) => Promise<void>;
+  /**
+   * A point-in-time drill of the configured pgBackRest repository instead of a dump drill: the
+   * target asked for, and the plan runDrill makes from it before vitest starts.
+   */
+  pitr?: { target: TargetRequest; preparation?: PitrPreparation };
 }
 
 export interface PreparedDrill {
@@ -41,7 +47,7 @@ export interface PreparedDrill {
   teardown(): Promise<void>;
 }
 
-function drillIdFor(startedAt: Date, database: string | undefined): string {
+export function drillIdFor(startedAt: Date, database: string | undefined): string {
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `drill-${stamp}${database ? `-${database.replace(/[^A-Za-z0-9._-]+/g, '_')}` : ''}`;
 }

@@ -113,7 +113,7 @@ export class DrillReporter implements Reporter {
     const failures = checks.filter((c) => c.status === 'fail').map((c) => ({ title: c.title, summary: c.summary }));
     const moduleErrors = modules.flatMap((m) => m.errors().map((e) => `${m.relativeModuleId}: ${e.message}`));
     const errors = [...unhandledErrors.map((e) => e.message), ...moduleErrors];
-    if (!state.manifest) {
+    if (!state.manifest && !state.pitr) {
       this.result = { verdict: 'FAIL', drillId: state.drillId, failedChecks, failures, error: state.restore.error };
       return;
     }

@@ -22,6 +22,12 @@ export async function runDrill(options: DrillOptions & { notifier?: Notifier } =
   // Fail fast with the configuration error's own exit code, before vitest starts.
   const config = await loadDrillConfig(options);
   const { afterRestore, notifier, ...serializable } = options;
+  // A point-in-time drill's plan is made here: a target the repository cannot serve is refused
+  // (exit 3) before a sandbox or vitest starts.
+  if (options.pitr && !options.pitr.preparation) {
+    const { preparePointInTime } = await import('../pitr/index.ts');
+    serializable.pitr = { ...options.pitr, preparation: await preparePointInTime(config, options.pitr.target, { now: options.now ? new Date(options.now) : undefined }) };
+  }
   const cwd = options.cwd ?? process.cwd();
   const files = await drillFiles({ cwd, drills: config.drill.files, checks: config.drill.checks });
   // The one value that cannot travel through vitest's provide (a function) waits in a slot.

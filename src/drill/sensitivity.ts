@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { RunnerTask as Task } from 'vitest';
-import type { CheckContext, CheckOutcome, DrillCheck, DrillState } from '../check/index.ts';
+import type { CheckContext, CheckOutcome, DrillCheck, DrillState, PointInTimeCheckContext } from '../check/index.ts';
 import { compareRecordCounts, displayName, expectedHashSql, AUDIT_ROW, ownedSequences, parseTableName, qualifiedName, quoteIdent, sequenceAhead } from '../inspect/index.ts';
 import { CheckFailed, checkOutcomes, drillTest, restoreFailure } from './fixtures.ts';
 import { checkMetaOf, type CheckMeta } from './types.ts';
@@ -33,7 +33,8 @@ type Mutation = (client: PoolClient, context: MutationContext) => Promise<Omit<M
 
 interface MutationContext {
   state: DrillState;
-  manifest: NonNullable<DrillState['manifest']>;
+  /** Null in a point-in-time drill: the checks are rerun through their pointInTime. */
+  manifest: DrillState['manifest'];
   checks: Map<string, DrillCheck>;
 }
 
@@ -54,6 +55,8 @@ function transactionAsPool(client: PoolClient): Pool {
 
 async function rerun(check: DrillCheck | undefined, client: PoolClient, context: MutationContext): Promise<CheckOutcome> {
   if (!check) throw new Error('check not registered');
+  const { state } = context;
+  if (state.pitr && typeof check.pointInTime === 'function') return check.pointInTime({ db: transactionAsPool(client), pitr: state.pitr, state } as PointInTimeCheckContext);
   return check.run({ db: transactionAsPool(client), manifest: context.manifest, state: context.state } as CheckContext);
 }
 
@@ -61,6 +64,7 @@ const said = (outcome: CheckOutcome): string => `${outcome.status}: ${outcome.su
 
 /** Rows deleted from the largest table (enough to exceed drill.recordCountTolerance); counts recomputed live. */
 const deleteRows: Mutation = async (client, { state, manifest }) => {
+  if (!manifest) return { mutation: 'delete rows', caught: null, detail: 'not applicable: no dump manifest records the row counts' };
   const largest = [...manifest.tables].sort((a, b) => b.rows - a.rows)[0];
   if (!largest || largest.rows === 0) return { mutation: 'delete rows', caught: null, detail: 'not applicable: every table of the backup is empty' };
   const tolerance = state.config.drill.recordCountTolerance;
@@ -140,7 +144,7 @@ const MUTATIONS: Array<{ check: string; applies: (state: DrillState) => string |
   { check: 'record-counts', applies: () => notPassed('record-counts'), run: deleteRows },
   {
     check: 'audit-chain',
-    applies: (s) => (!s.config.auditChain ? 'no audit chain configured' : (notPassed('audit-chain') ?? (s.manifest?.auditChain ? null : 'the audit table was empty at backup time'))),
+    applies: (s) => (!s.config.auditChain ? 'no audit chain configured' : (notPassed('audit-chain') ?? ((s.pitr ? s.pitr.auditChain?.restoredHead : s.manifest?.auditChain) ? null : 'the audit table was empty at backup time'))),
     run: changeAuditPayload,
   },
   { check: 'sequences', applies: () => notPassed('sequences'), run: setSequenceBehind },
@@ -164,7 +168,7 @@ export function registerSensitivity(modules: Record<string, unknown>): void {
   drillTest(TITLE, async ({ drill, task, skip, pool }) => {
     const meta: CheckMeta = { id: ID, title: TITLE, description: DESCRIPTION, builtIn: true, defined: true };
     checkMetaOf(task.meta).pgdrill = meta;
-    if (!drill.manifest) throw restoreFailure(drill);
+    if (!drill.manifest && !drill.pitr) throw restoreFailure(drill);
     if (!drill.restore.ok || !pool) {
       meta.summary = `not run: restore failed at the ${drill.restore.failedStage} stage`;
       return skip(meta.summary);
@@ -174,7 +178,7 @@ export function registerSensitivity(modules: Record<string, unknown>): void {
       meta.summary = `not run: ${failed.length} check(s) failed already, so the drill fails`;
       return skip(meta.summary);
     }
-    if (drill.manifest.options.schemaOnly) {
+    if (drill.manifest?.options.schemaOnly) {
       meta.summary = 'not applicable: schema-only backup (no rows to change)';
       return skip(meta.summary);
     }

@@ -11,9 +11,11 @@ export {
   NDPA_WORDING,
   parseEvidence,
   serializeEvidence,
+  testedBackup,
 } from './schema.ts';
 export type {
   BackupUnderTest,
+  PointInTimeRecovery,
   CheckResult,
   CheckStatus,
   Control,

@@ -81,6 +81,70 @@ export const BackupUnderTest = z.object({
 });
 export type BackupUnderTest = z.infer<typeof BackupUnderTest>;
 
+/** A marker row of pgdrill.pitr_markers, as the point-in-time section shows it. */
+const PitrMarker = z.object({ id: z.number().int(), markedAt: IsoUtc });
+
+/**
+ * A point-in-time drill (`drill --pitr`): the pgBackRest set restored, the recovery target, where
+ * recovery ended and the WAL it used. Absent in dump drills (and in records from before it existed).
+ */
+export const PointInTimeRecovery = z.object({
+  tool: z.literal('pgbackrest'),
+  /** The database under test (its source's name). */
+  database: z.string().min(1),
+  stanza: z.string().min(1),
+  /** Repository encryption (`none`, `aes-256-cbc`). */
+  cipher: z.string(),
+  target: z.object({
+    type: z.enum(['time', 'latest', 'name']),
+    /** The target time (ISO) or restore point; null for latest. */
+    value: z.string().nullable(),
+    /** How it was chosen (given, or between two markers). */
+    reason: z.string(),
+  }),
+  backupSet: z.object({
+    label: z.string().min(1),
+    type: z.enum(['full', 'diff', 'incr']),
+    startedAt: IsoUtc,
+    stoppedAt: IsoUtc,
+    lsnStart: z.string(),
+    walStart: z.string(),
+    walStop: z.string(),
+    repoSizeBytes: z.number().int().nonnegative().nullable(),
+    /** Why this set. */
+    reason: z.string(),
+    /** START WAL LOCATION of the restored backup_label; null when the restore did not get there. */
+    restoredStartLsn: z.string().nullable(),
+  }),
+  reached: z.object({
+    /** The verdict of the target check: the restored cluster ended where it should. */
+    ok: z.boolean(),
+    summary: z.string(),
+    lastReplayAt: IsoUtc.nullable(),
+    /** PostgreSQL's "recovery stopping before commit of transaction …, time …" line. */
+    recoveryStop: z.string().nullable(),
+    expectedMarker: PitrMarker.nullable(),
+    restoredMarker: PitrMarker.nullable(),
+  }),
+  wal: z.object({
+    archiveId: z.string(),
+    min: z.string().nullable(),
+    max: z.string().nullable(),
+    segments: z.number().int().nonnegative(),
+    newestArchivedAt: IsoUtc.nullable(),
+    /** The last segment recovery restored. */
+    lastRestoredSegment: z.string().nullable(),
+    /** Runs of missing segments, described. */
+    gaps: z.array(z.string()),
+  }),
+  timings: z.object({ restoreMs: Millis.nullable(), recoveryMs: Millis.nullable() }),
+  /** `pgbackrest verify` of the repository. */
+  verify: z.object({ ok: z.boolean(), output: z.string(), error: z.string().optional() }).nullable(),
+  /** `pgbackrest info --output=json` for the stanza. */
+  info: z.json(),
+});
+export type PointInTimeRecovery = z.infer<typeof PointInTimeRecovery>;
+
 export const OlderBackup = z.object({
   id: z.string().min(1),
   takenAt: IsoUtc,
@@ -333,7 +397,10 @@ const DrillEvidenceObject = z.object({
   /** Who or what ran the drill: `user@host`, or a CI job name and run id. */
   runBy: z.string().min(1),
   sandbox: Sandbox,
-  backup: BackupUnderTest,
+  /** The pgdrill dump under test; absent in a point-in-time drill (see `pitr`). */
+  backup: BackupUnderTest.optional(),
+  /** A point-in-time drill of a pgBackRest repository; absent in a dump drill. */
+  pitr: PointInTimeRecovery.optional(),
   /** An older backup (e.g. a monthly from last year) also restored with today's keys and tools. */
   olderBackup: OlderBackup.nullable(),
   timings: Timings,
@@ -368,6 +435,9 @@ const DrillEvidenceObject = z.object({
  * used; records from before the wording was configurable get the NDPA set they were rendered with.
  */
 export const DrillEvidence = DrillEvidenceObject.superRefine((e, ctx) => {
+  if ((e.backup === undefined) === (e.pitr === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['backup'], message: 'a drill record has either `backup` (a dump drill) or `pitr` (a point-in-time drill)' });
+  }
   if (Date.parse(e.finishedAt) < Date.parse(e.startedAt)) {
     ctx.addIssue({ code: 'custom', path: ['finishedAt'], message: 'finishedAt is before startedAt' });
   }
@@ -395,6 +465,12 @@ export const DrillEvidence = DrillEvidenceObject.superRefine((e, ctx) => {
   retentionNote: retentionNote ?? NDPA_WORDING.retentionNote,
   signoff: signoff ?? defaultSignoff(),
 }));
+
+/** What a record tested, dump or point-in-time: the backup's id (a pgBackRest set's label) and the database. */
+export function testedBackup(e: Pick<z.output<typeof DrillEvidenceObject>, 'backup' | 'pitr'>): { id: string; database: string } {
+  if (e.backup) return { id: e.backup.id, database: e.backup.database };
+  return { id: e.pitr!.backupSet.label, database: e.pitr!.database };
+}
 
 /** Parsed evidence (defaults filled). */
 export type DrillEvidence = z.output<typeof DrillEvidence>;

@@ -11,7 +11,7 @@ import type { DatabaseHealth, HealthSnapshot } from './types.ts';
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 const PREFIX = 'pgdrill_';
-const JOB_KINDS = ['backup', 'drill', 'verify', 'prune'] as const;
+const JOB_KINDS = ['backup', 'drill', 'verify', 'prune', 'pitr-mark'] as const;
 
 /** Seconds: a small database dumps in seconds, a large one in hours. */
 export const BACKUP_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14_400];

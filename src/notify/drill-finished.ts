@@ -1,4 +1,4 @@
-import type { DrillEvidence } from '../evidence/index.ts';
+import { testedBackup, type DrillEvidence } from '../evidence/index.ts';
 import { formatDate, formatHours, formatMinutes, formatUtc } from '../format/index.ts';
 import type { DrillFinished } from './types.ts';
 
@@ -8,12 +8,13 @@ import type { DrillFinished } from './types.ts';
  */
 export function buildNotification(evidence: DrillEvidence, pdfPath: string, published: { reportKey?: string } = {}): DrillFinished {
   const failed = evidence.checks.filter((c) => c.status === 'fail');
+  const tested = testedBackup(evidence);
   const passed = evidence.checks.filter((c) => c.status === 'pass').length;
   const rto = evidence.timings.rtoMs === null ? 'not reached' : formatMinutes(evidence.timings.rtoMs);
   const lines = [
     `[${evidence.verdict}] Restore drill ${evidence.drillId} · ${evidence.organisation} · ${evidence.system}`,
     evidence.summarySentence,
-    `Started ${formatUtc(evidence.startedAt)}; backup ${evidence.backup.id}.`,
+    `Started ${formatUtc(evidence.startedAt)}; ${evidence.pitr ? `point-in-time recovery of pgBackRest set ${tested.id}` : `backup ${tested.id}`}.`,
     `RTO ${rto} (target ${evidence.targets.rtoMinutes} min); RPO ${formatHours(evidence.rpoHours)} (target ${formatHours(evidence.targets.rpoHours)}).`,
     failed.length
       ? `Failed checks (${failed.length} of ${evidence.checks.length}): ${failed.map((c) => c.title).join('; ')}.`
@@ -22,7 +23,7 @@ export function buildNotification(evidence: DrillEvidence, pdfPath: string, publ
   ];
   return {
     kind: 'drill-finished',
-    database: evidence.backup.database,
+    database: tested.database,
     severity: evidence.verdict === 'PASS' ? 'info' : 'critical',
     at: evidence.finishedAt,
     verdict: evidence.verdict,
@@ -39,7 +40,7 @@ export function buildNotification(evidence: DrillEvidence, pdfPath: string, publ
       checksPassed: passed,
       checksTotal: evidence.checks.length,
       nextDrillDue: evidence.nextDrillDue,
-      backupId: evidence.backup.id,
+      backupId: tested.id,
     },
   };
 }

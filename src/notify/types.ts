@@ -5,7 +5,7 @@ import type { Verdict } from '../evidence/index.ts';
 // row of personal data in any field.
 
 export type Severity = 'info' | 'warning' | 'critical';
-export type JobKind = 'backup' | 'drill' | 'verify' | 'prune';
+export type JobKind = 'backup' | 'drill' | 'verify' | 'prune' | 'pitr-mark';
 
 interface Base {
   /** The database's name in the configuration (a fleet has several). */

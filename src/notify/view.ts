@@ -20,7 +20,7 @@ export interface ViewOptions {
   report?: ReportFile;
 }
 
-const JOB_TITLE: Record<JobKind, string> = { backup: 'Backup', drill: 'Restore drill', verify: 'Verification', prune: 'Retention (prune)' };
+const JOB_TITLE: Record<JobKind, string> = { backup: 'Backup', drill: 'Restore drill', verify: 'Verification', prune: 'Retention (prune)', 'pitr-mark': 'Point-in-time marker' };
 const MONITOR_TITLE: Record<MonitorAlert['monitor'], string> = {
   'backup-age': 'newest backup is too old',
   'backup-size-change': 'backup size changed sharply',

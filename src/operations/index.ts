@@ -10,6 +10,7 @@ import { runBackup, type BackupProgress, type BackupResult } from '../dump/index
 import { readDrillHistory, type StoredDrillRecord } from '../evidence/index.ts';
 import type { Notifier } from '../notify/index.ts';
 import { verificationFailure, verifyBackups, type VerifyReport, type VerifyResult } from '../restore/index.ts';
+import { connectSource, pitrConfigOf, pitrDoctor, writeMarker, type DoctorFinding, type MarkResult } from '../pitr/index.ts';
 import { pruneBackups, type RetentionOutcome } from '../retention/index.ts';
 import { openStorage, type BackupStorage } from '../storage/index.ts';
 
@@ -82,10 +83,10 @@ export function list(options: OperationOptions = {}): Promise<{ location: string
     const catalog = await listBackups(storage, config.storage.prefix);
     const drills = await readDrillHistory(storage, config.storage.prefix, Number.MAX_SAFE_INTEGER, { onInvalid: () => {} });
     const lastDrill = (id: string): LastDrill | null => {
-      const record = drills.findLast((d) => d.evidence.backup.id === id || d.evidence.olderBackup?.id === id);
+      const record = drills.findLast((d) => d.evidence.backup?.id === id || d.evidence.olderBackup?.id === id);
       if (!record) return null;
       const e = record.evidence;
-      const verdict = e.backup.id === id ? e.verdict : e.olderBackup!.status === 'pass' ? 'PASS' : 'FAIL';
+      const verdict = e.backup?.id === id ? e.verdict : e.olderBackup!.status === 'pass' ? 'PASS' : 'FAIL';
       return { drillId: e.drillId, at: e.startedAt, verdict };
     };
     return { location: storage.location, catalog, lastDrill };
@@ -125,6 +126,24 @@ export function verify(options: OperationOptions & { since?: string; onResult?: 
 export function assertVerified(outcome: { location: string; report: VerifyReport }, since?: string): void {
   const failure = verificationFailure(outcome.report, outcome.location, since);
   if (failure) throw failure;
+}
+
+/** `pgdrill pitr mark`: a marker row in the source's pgdrill.pitr_markers, then a WAL switch so it is archived now. */
+export async function pitrMark(options: OperationOptions = {}): Promise<MarkResult> {
+  const config = await loadConfig({ configFile: options.configFile, flags: options.overrides, cwd: options.cwd });
+  pitrConfigOf(config);
+  const { client } = await connectSource(config);
+  try {
+    return await writeMarker(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** `pgdrill pitr doctor`: the source's archiving settings, the repository and `pgbackrest check`, each with what to change. */
+export async function pitrCheckup(options: OperationOptions = {}): Promise<DoctorFinding[]> {
+  const config = await loadConfig({ configFile: options.configFile, flags: options.overrides, cwd: options.cwd });
+  return pitrDoctor(config);
 }
 
 /** `pgdrill drill`: the restore drill with vitest in `cwd` (the project), its evidence and report. */

@@ -1,5 +1,5 @@
 import { restoreTrendSvg, retentionGridSvg, verdictStripSvg, legendSwatchSvg } from './charts.ts';
-import type { CheckStatus, DrillEvidence } from '../evidence/index.ts';
+import type { CheckStatus, DrillEvidence, PointInTimeRecovery } from '../evidence/index.ts';
 import {
   formatBytes,
   formatDate,
@@ -36,6 +36,7 @@ const STEP_LABELS: Record<string, string> = {
   downloaded: 'Downloaded; stored SHA-256 checked',
   decrypted: 'Decrypted and decompressed',
   restored: 'Restored into the isolated sandbox',
+  recovered: 'Recovered to the target (WAL replayed)',
   verified: 'Checks completed',
   'older-backup': 'Older backup restored',
   'archives-verified': 'Retained archives verified; ledger filed',
@@ -83,8 +84,11 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
   const tablesDiffering = e.tables.filter((t) => t.actual !== t.expected);
   const rowsExpected = e.tables.reduce((sum, t) => sum + t.expected, 0);
   const countsReconciled = e.tables.length > 0 && tablesDiffering.length === 0;
-  const integrityOk = countsReconciled && e.backup.sha256Verified;
-  const integrityDetail = !e.backup.sha256Verified
+  const pitr = e.pitr ? pitrView(e.pitr, e, tz) : null;
+  const integrityOk = pitr ? pitr.reached.ok : countsReconciled && e.backup!.sha256Verified;
+  const integrityDetail = pitr
+    ? pitr.reached.summary
+    : !e.backup!.sha256Verified
     ? 'The downloaded backup did not match its recorded SHA-256.'
     : e.tables.length === 0
       ? 'No table counts were reconciled (the restore did not complete).'
@@ -217,7 +221,7 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
         met: rpoMet,
         verdict: rpoMet ? 'Within target' : 'Over target',
       },
-      integrity: { ok: integrityOk, label: integrityOk ? 'Reconciled' : 'Not reconciled', detail: integrityDetail },
+      integrity: { ok: integrityOk, label: pitr ? (integrityOk ? 'Target reached' : 'Not reached') : integrityOk ? 'Reconciled' : 'Not reconciled', detail: integrityDetail },
       checks: {
         ok: counts.fail === 0,
         failed: counts.fail,
@@ -228,22 +232,24 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
       nextDrillDue: formatDate(e.nextDrillDue),
       /** Secondary facts for page 1, each with a status pill. */
       facts: [
-        {
-          label: 'Older backup also restored',
-          status: e.olderBackup ? (e.olderBackup.status === 'skipped' ? 'skip' : e.olderBackup.status) : 'skip',
-          pill: e.olderBackup?.status === 'pass' ? 'PASS' : e.olderBackup?.status === 'fail' ? 'FAIL' : 'NOT TESTED',
-          value: e.olderBackup
-            ? `${e.olderBackup.id} (${formatNumber(Math.round(e.olderBackup.ageDays))} days old): ${e.olderBackup.status === 'pass' ? 'restored' : e.olderBackup.status === 'fail' ? 'failed' : 'not tested'}`
-            : 'not tested in this drill',
-        },
-        {
-          label: 'Retention inventory',
-          status: retentionGaps.length ? 'fail' : 'pass',
-          pill: retentionGaps.length ? 'GAPS' : 'COMPLETE',
-          value: retentionGaps.length
-            ? retentionGaps.join('; ')
-            : `all ${retentionCounts.present} due monthly and ${retentionCounts.dailyPresent} due daily backups present`,
-        },
+        ...(pitr ? pitr.facts : [
+          {
+            label: 'Older backup also restored',
+            status: e.olderBackup ? (e.olderBackup.status === 'skipped' ? 'skip' : e.olderBackup.status) : 'skip',
+            pill: e.olderBackup?.status === 'pass' ? 'PASS' : e.olderBackup?.status === 'fail' ? 'FAIL' : 'NOT TESTED',
+            value: e.olderBackup
+              ? `${e.olderBackup.id} (${formatNumber(Math.round(e.olderBackup.ageDays))} days old): ${e.olderBackup.status === 'pass' ? 'restored' : e.olderBackup.status === 'fail' ? 'failed' : 'not tested'}`
+              : 'not tested in this drill',
+          },
+          {
+            label: 'Retention inventory',
+            status: retentionGaps.length ? 'fail' : 'pass',
+            pill: retentionGaps.length ? 'GAPS' : 'COMPLETE',
+            value: retentionGaps.length
+              ? retentionGaps.join('; ')
+              : `all ${retentionCounts.present} due monthly and ${retentionCounts.dailyPresent} due daily backups present`,
+          },
+        ]),
         {
           label: 'Record chained and signed',
           status: ctx.signature ? 'pass' : 'skip',
@@ -271,14 +277,22 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
         statement: e.sandbox.statement,
       },
       timings: [
-        { label: 'Download', value: formatDuration(e.timings.downloadMs) },
-        { label: 'Decrypt', value: formatDuration(e.timings.decryptMs) },
-        { label: 'Restore', value: formatDuration(e.timings.restoreMs) },
+        ...(e.pitr
+          ? [
+              { label: 'pgBackRest restore', value: formatDuration(e.pitr.timings.restoreMs) },
+              { label: 'Recovery (WAL replay) and start', value: formatDuration(e.pitr.timings.recoveryMs) },
+            ]
+          : [
+              { label: 'Download', value: formatDuration(e.timings.downloadMs) },
+              { label: 'Decrypt', value: formatDuration(e.timings.decryptMs) },
+              { label: 'Restore', value: formatDuration(e.timings.restoreMs) },
+            ]),
         { label: 'Checks', value: formatDuration(e.timings.checksMs) },
         { label: 'Total (RTO)', value: formatDuration(e.timings.rtoMs) },
       ],
     },
-    backup: {
+    pitr,
+    backup: e.backup && {
       id: e.backup.id,
       tier: e.backup.tier,
       database: e.backup.database,
@@ -344,11 +358,69 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
     record: {
       evidenceFileName: ctx.evidenceFileName,
       evidenceSha256: ctx.evidenceSha256,
-      backupSha256: e.backup.sha256,
-      plaintextSha256: e.backup.plaintextSha256,
+      backupSha256: e.backup?.sha256 ?? null,
+      plaintextSha256: e.backup?.plaintextSha256 ?? null,
+      pitrSet: e.pitr ? `${e.pitr.backupSet.label} (stanza ${e.pitr.stanza})` : null,
       previousDrillId: e.ledger.previousDrillId,
       previousEvidenceSha256: e.ledger.previousEvidenceSha256,
       signature: ctx.signature,
     },
+  };
+}
+
+/** The "Point-in-time recovery" section and page-1 facts of a point-in-time drill. */
+function pitrView(p: PointInTimeRecovery, e: DrillEvidence, tz: string) {
+  const marker = (m: { id: number; markedAt: string } | null) => (m ? `marker ${m.id}, written ${formatUtc(m.markedAt)} (${formatLocal(m.markedAt, tz)})` : 'none');
+  const rpoMet = e.rpoHours <= e.targets.rpoHours;
+  const rtoMet = e.timings.rtoMs !== null && e.timings.rtoMs <= e.targets.rtoMinutes * 60_000;
+  const setMatches = p.backupSet.restoredStartLsn === p.backupSet.lsnStart;
+  const walOk = p.wal.gaps.length === 0;
+  return {
+    stanza: p.stanza,
+    cipher: p.cipher === 'none' ? 'not encrypted' : p.cipher,
+    target:
+      p.target.type === 'time' ? `${formatUtc(p.target.value!)} (${formatLocal(p.target.value!, tz)})` : p.target.type === 'name' ? `restore point “${p.target.value}”` : 'latest: the end of the archived WAL',
+    targetReason: p.target.reason,
+    set: {
+      label: p.backupSet.label,
+      type: p.backupSet.type,
+      finished: formatUtc(p.backupSet.stoppedAt),
+      size: p.backupSet.repoSizeBytes === null ? 'unknown' : formatBytes(p.backupSet.repoSizeBytes),
+      reason: p.backupSet.reason,
+      lsn: p.backupSet.lsnStart,
+      restoredLsn: p.backupSet.restoredStartLsn ?? 'not restored',
+      matches: setMatches,
+    },
+    reached: {
+      ok: p.reached.ok,
+      summary: p.reached.summary,
+      lastReplay: p.reached.lastReplayAt ? `${formatUtc(p.reached.lastReplayAt)} (${formatLocal(p.reached.lastReplayAt, tz)})` : 'unknown',
+      recoveryStop: p.reached.recoveryStop,
+      expected: marker(p.reached.expectedMarker),
+      restored: marker(p.reached.restoredMarker),
+    },
+    wal: {
+      archiveId: p.wal.archiveId,
+      range: p.wal.min && p.wal.max ? `${p.wal.min} – ${p.wal.max}` : 'empty',
+      segments: formatNumber(p.wal.segments),
+      newest: p.wal.newestArchivedAt ? formatUtc(p.wal.newestArchivedAt) : 'none',
+      lastRestored: p.wal.lastRestoredSegment ?? 'none',
+      gaps: p.wal.gaps,
+      ok: walOk,
+    },
+    verify: p.verify ? { ok: p.verify.ok, text: p.verify.error ?? p.verify.output.split('\n').slice(0, 8).join('\n') } : null,
+    objectives: {
+      rto: `${formatDuration(e.timings.rtoMs)} (restore ${formatDuration(p.timings.restoreMs)} + recovery ${formatDuration(p.timings.recoveryMs)} + checks ${formatDuration(e.timings.checksMs)}) against ${e.targets.rtoMinutes} min: ${rtoMet ? 'within target' : 'over target'}`,
+      rpo: `${formatHours(e.rpoHours)} (now minus the newest archived WAL) against ${formatHours(e.targets.rpoHours)}: ${rpoMet ? 'within target' : 'over target'}`,
+    },
+    facts: [
+      { label: 'Recovery target reached', status: p.reached.ok ? 'pass' : 'fail', pill: p.reached.ok ? 'REACHED' : 'NOT REACHED', value: p.reached.summary },
+      {
+        label: 'WAL archive',
+        status: walOk ? 'pass' : 'fail',
+        pill: walOk ? 'CONTINUOUS' : 'GAPS',
+        value: walOk ? `${formatNumber(p.wal.segments)} segments, no gap after set ${p.backupSet.label}` : p.wal.gaps.join('; '),
+      },
+    ],
   };
 }

@@ -3,7 +3,8 @@
 // random password that never touches argv or a log. stop() shuts it down and deletes the directory.
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { appendFile, chmod, chown, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
@@ -20,6 +21,32 @@ import type { Sandbox, SandboxConnection, SandboxOptions } from './types.ts';
 export interface EmbeddedSandboxOptions extends SandboxOptions {
   /** Keep the server log (`<rootDir>.log`) after stop(), for debugging. Default false. */
   keepLogs?: boolean;
+  /** Start on a cluster that `populate` puts in place (a physical restore) instead of a fresh initdb. */
+  cluster?: ExistingClusterOptions;
+}
+
+/**
+ * A sandbox on an existing cluster (a pgBackRest restore): the sandbox makes the private data
+ * directory, `populate` fills it, and the server starts with the sandbox's own settings on the
+ * command line (which outrank the cluster's postgresql.conf and postgresql.auto.conf): no TCP at
+ * all, a unix socket in the private 0700 directory, its own pg_hba.conf, no WAL archiving.
+ */
+export interface ExistingClusterOptions {
+  /** Fills the empty data directory (0700, owned by the server's OS user, whose ids it is given when pgdrill runs as root). */
+  populate(dataDir: string, owner: { uid?: number; gid?: number }): Promise<void>;
+  /**
+   * The cluster's superuser, which the sandbox connects as over its private socket without a
+   * password (`trust` for that role on that socket only); every other role must give its password.
+   */
+  superuser: string;
+  /** Environment of the server process besides childEnv() (what its restore_command needs). */
+  serverEnv?: Record<string, string>;
+  /** Secrets in serverEnv, blanked out of errors. */
+  scrub?: readonly string[];
+  /** How long the server may take to start, recovery included (default 30 minutes). */
+  startTimeoutMs?: number;
+  /** Turns the server log of a start that failed into the error to raise (e.g. naming a missing WAL segment). */
+  explainStartFailure?(serverLog: string): Error | undefined;
 }
 
 /** An embedded sandbox also tells where it lives, for diagnostics and tests. */
@@ -134,6 +161,8 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
     await chmod(rootDir, 0o700);
     if (identity.uid !== undefined && identity.gid !== undefined) await chown(rootDir, identity.uid, identity.gid);
 
+    if (options.cluster) return startExistingCluster({ bins, identity, asServer, rootDir, dataDir, logFile, pidFile, database, stop, cluster: options.cluster });
+
     const password = randomBytes(24).toString('base64url');
     await initCluster(bins, identity, asServer, rootDir, dataDir, password);
     await appendFile(
@@ -171,10 +200,6 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
       await client.end().catch(() => undefined);
     }
 
-    // PGPASSWORD is scrubbed from any tool output that reaches an error message.
-    const clientEnv = { PGPASSWORD: password, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'pgdrill' };
-    const target = (db: string): string[] => ['--host=127.0.0.1', `--port=${port}`, `--username=${SUPERUSER}`, `--dbname=${db}`];
-
     const sandbox: EmbeddedSandbox = {
       kind: 'embedded',
       description: bins.binDir || 'PostgreSQL binaries on PATH',
@@ -188,29 +213,183 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
       connectionUri(db = database) {
         return `postgres://${encodeURIComponent(SUPERUSER)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
       },
-      async pgRestore(archivePath, args) {
-        const connArgs = target(database);
-        if (hasDbnameArg(args)) connArgs.pop();
-        await runPgRestore(bins.bin('pg_restore'), [...connArgs, ...args, archivePath], {
-          env: clientEnv,
-          error: {
-            as: RestoreError,
-            context: `of ${archivePath} into the embedded sandbox`,
-            hint: `Check that the archive is a custom, directory or tar pg_dump archive readable by pg_restore ${bins.version}, and the pg_restore arguments`,
-          },
-        });
-      },
-      async psqlFile(sqlPath, db = database) {
-        await runPgTool(bins.bin('psql'), [...target(db), '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--file=${sqlPath}`], {
-          env: clientEnv,
-          command: `psql -f ${sqlPath}`,
-          error: { as: RestoreError, context: 'in the embedded sandbox', hint: 'Check the SQL file; psql stops at the first error (ON_ERROR_STOP)' },
-        });
-      },
+      ...clientTools(bins, connection),
       stop,
     };
     return sandbox;
   });
+}
+
+/** pg_restore and psql of these binaries against a sandbox's connection (TCP or its socket directory). */
+function clientTools(bins: PostgresBinaries, connection: SandboxConnection): Pick<Sandbox, 'pgRestore' | 'psqlFile'> {
+  // PGPASSWORD is scrubbed from any tool output that reaches an error message.
+  const clientEnv = { ...(connection.password ? { PGPASSWORD: connection.password } : {}), PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'pgdrill' };
+  const target = (db: string): string[] => [`--host=${connection.host}`, `--port=${connection.port}`, `--username=${connection.user}`, `--dbname=${db}`];
+  return {
+    async pgRestore(archivePath, args) {
+      const connArgs = target(connection.database);
+      if (hasDbnameArg(args)) connArgs.pop();
+      await runPgRestore(bins.bin('pg_restore'), [...connArgs, ...args, archivePath], {
+        env: clientEnv,
+        error: {
+          as: RestoreError,
+          context: `of ${archivePath} into the embedded sandbox`,
+          hint: `Check that the archive is a custom, directory or tar pg_dump archive readable by pg_restore ${bins.version}, and the pg_restore arguments`,
+        },
+      });
+    },
+    async psqlFile(sqlPath, db = connection.database) {
+      await runPgTool(bins.bin('psql'), [...target(db), '--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', `--file=${sqlPath}`], {
+        env: clientEnv,
+        command: `psql -f ${sqlPath}`,
+        error: { as: RestoreError, context: 'in the embedded sandbox', hint: 'Check the SQL file; psql stops at the first error (ON_ERROR_STOP)' },
+      });
+    },
+  };
+}
+
+/** The socket "port": the server listens on no TCP port, so any number works; it names the socket file. */
+const SOCKET_PORT = 5432;
+const POLL_MS = 250;
+
+/** Quotes a value for pg_ctl's -o, which a shell splits. */
+const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * The existing-cluster start: populate, own pg_hba.conf (trust for the superuser on the private
+ * socket, passwords for every other role), start with the sandbox's settings on the command line,
+ * and wait until the server accepts connections out of recovery (pg_ctl returns as soon as the
+ * postmaster runs: with hot_standby off, nobody can connect until recovery has ended).
+ */
+async function startExistingCluster(o: {
+  bins: PostgresBinaries;
+  identity: ServerIdentity;
+  asServer: PgToolOptions;
+  rootDir: string;
+  dataDir: string;
+  logFile: string;
+  pidFile: string;
+  database: string;
+  stop(): Promise<void>;
+  cluster: ExistingClusterOptions;
+}): Promise<EmbeddedSandbox> {
+  const { bins, identity, rootDir, dataDir, logFile, pidFile, cluster } = o;
+  const owned = async (file: string): Promise<void> => {
+    if (identity.uid !== undefined && identity.gid !== undefined) await chown(file, identity.uid, identity.gid);
+  };
+  await mkdir(dataDir, { mode: 0o700 });
+  await owned(dataDir);
+  await cluster.populate(dataDir, { uid: identity.uid, gid: identity.gid });
+
+  const hbaFile = path.join(rootDir, 'pg_hba.conf');
+  const identFile = path.join(rootDir, 'pg_ident.conf');
+  await writeFile(
+    hbaFile,
+    [
+      '# pgdrill sandbox: the unix socket in this private directory only (the server listens on no TCP address)',
+      `local all ${quoteIdent(cluster.superuser)} trust`,
+      // md5 accepts SCRAM and MD5 password hashes alike: every other role proves its password.
+      'local all all md5',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  await writeFile(identFile, '', { mode: 0o600 });
+  await Promise.all([owned(hbaFile), owned(identFile)]);
+
+  // Command-line settings outrank the restored postgresql.conf and postgresql.auto.conf.
+  const settings: Record<string, string> = {
+    listen_addresses: '',
+    port: String(SOCKET_PORT),
+    unix_socket_directories: rootDir,
+    unix_socket_permissions: '0700',
+    hba_file: hbaFile,
+    ident_file: identFile,
+    // The cluster's own postgresql.conf may not be in its data directory (Debian keeps it in /etc).
+    config_file: path.join(rootDir, 'postgresql.conf'),
+    archive_mode: 'off',
+    hot_standby: 'off',
+    ssl: 'off',
+    logging_collector: 'off',
+    log_destination: 'stderr',
+    external_pid_file: '',
+    shared_buffers: '128MB',
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+  };
+  await writeFile(settings.config_file!, '# pgdrill sandbox: every setting is given on the command line\n', { mode: 0o600 });
+  await owned(settings.config_file!);
+  const serverOptions = Object.entries(settings)
+    .map(([name, value]) => `-c ${name}=${shellQuote(value)}`)
+    .join(' ');
+  const asServer: PgToolOptions = { ...o.asServer, env: cluster.serverEnv, scrub: cluster.scrub };
+  const timeoutMs = cluster.startTimeoutMs ?? 30 * 60_000;
+  const started = await runPgTool(bins.bin('pg_ctl'), ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', serverOptions], {
+    ...asServer,
+    timeout: 90_000,
+    stdout: 'keep',
+    reject: false,
+  });
+  const failedStart = async (): Promise<Error> => {
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    return (
+      cluster.explainStartFailure?.(log) ??
+      new SandboxError('The embedded sandbox could not start the restored cluster', {
+        hint: `See the server log below${await logTail(logFile)}`,
+      })
+    );
+  };
+  if (started.failure) throw (await failedStart()) ?? pgToolError(started.failure, { as: SandboxError });
+
+  const connection: SandboxConnection = { host: rootDir, port: SOCKET_PORT, user: cluster.superuser, password: '', database: o.database };
+  const deadline = Date.now() + timeoutMs;
+  let serverVersion: string | undefined;
+  while (serverVersion === undefined) {
+    const client = new pg.Client({ ...connection, connectionTimeoutMillis: 15_000 });
+    try {
+      await client.connect();
+      const row = (await client.query<{ server_version: string; in_recovery: boolean }>('SELECT current_setting($1) AS server_version, pg_is_in_recovery() AS in_recovery', ['server_version'])).rows[0];
+      if (row && !row.in_recovery) serverVersion = row.server_version;
+    } catch (error) {
+      // "the database system is starting up / not accepting connections" until recovery ends.
+      const message = (error as Error).message;
+      if (!existsSync(pidFile)) throw await failedStart();
+      // The postmaster going down ("in recovery mode" after its startup process failed, e.g. a
+      // recovery that ran out of WAL): named from the log at once, not as a connection error.
+      if (/in recovery mode|shutting down/i.test(message)) {
+        const explained = cluster.explainStartFailure?.(await readFile(logFile, 'utf8').catch(() => ''));
+        if (explained) throw explained;
+      } else if (!/starting up|not accepting connections|ECONNREFUSED|ENOENT/i.test(message)) {
+        throw new SandboxError(`The restored cluster started but the sandbox cannot connect as ${cluster.superuser}: ${message}`, {
+          hint: `pitr needs the cluster's superuser; check the role name${await logTail(logFile)}`,
+          cause: error,
+        });
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    if (serverVersion === undefined) {
+      if (Date.now() > deadline) throw new SandboxError(`The restored cluster did not finish recovery within ${Math.round(timeoutMs / 60_000)} minutes`, { hint: `See the server log below${await logTail(logFile)}` });
+      await delay(POLL_MS);
+    }
+  }
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  const uri = (db: string): string => `postgres://${encodeURIComponent(cluster.superuser)}@${encodeURIComponent(rootDir)}:${SOCKET_PORT}/${encodeURIComponent(db)}`;
+  return {
+    kind: 'embedded',
+    description: bins.binDir || 'PostgreSQL binaries on PATH',
+    serverVersion,
+    connection,
+    rootDir,
+    dataDir,
+    logFile,
+    pid,
+    major: bins.major,
+    connectionUri: (db = o.database) => uri(db),
+    ...clientTools(bins, connection),
+    stop: o.stop,
+  };
 }
 
 async function initCluster(

@@ -1,5 +1,6 @@
 import type { PgdrillConfig, PgdrillConfigInput } from '../config/index.ts';
 import { ConfigError } from '../errors/index.ts';
+import type { JobKind } from '../notify/index.ts';
 import { parseDatabaseUrl } from '../pgtools/index.ts';
 
 // The databases the service serves. A fleet is configured as `databases: [...]`; the single-
@@ -15,6 +16,14 @@ export interface FleetDatabase {
   /** Config values this database runs with, above the config file (like flags). */
   overrides: PgdrillConfigInput;
   schedule: Schedule;
+  /** Point-in-time recovery is configured (its own `pitr`, or the top level's): markers are scheduled. */
+  pitr: boolean;
+}
+
+/** When a job kind runs for a database: its cron pattern, `after-backup`, or null (never; markers only with `pitr`). */
+export function schedulePattern(database: FleetDatabase, kind: JobKind): string | null {
+  if (kind === 'pitr-mark') return database.pitr ? database.schedule.pitrMark : null;
+  return database.schedule[kind];
 }
 
 export function fleetOf(config: PgdrillConfig, env: NodeJS.ProcessEnv = process.env): FleetDatabase[] {
@@ -25,7 +34,7 @@ export function fleetOf(config: PgdrillConfig, env: NodeJS.ProcessEnv = process.
       });
     }
     const name = parseDatabaseUrl(config.databaseUrl).database.replace(/[^A-Za-z0-9_.-]+/g, '_');
-    return [{ name, overrides: {}, schedule: config.schedule }];
+    return [{ name, overrides: {}, schedule: config.schedule, pitr: config.pitr !== undefined }];
   }
   const seen = new Set<string>();
   return config.databases.map((entry) => {
@@ -42,8 +51,10 @@ export function fleetOf(config: PgdrillConfig, env: NodeJS.ProcessEnv = process.
       overrides: {
         databaseUrl: url,
         storage: { url: entry.storage?.url ?? config.storage.url, prefix: entry.storage?.prefix ?? `${config.storage.prefix}/${entry.name}` },
+        ...(entry.pitr ? { pitr: entry.pitr } : {}),
       },
       schedule: { ...config.schedule, ...entry.schedule },
+      pitr: (entry.pitr ?? config.pitr) !== undefined,
     };
   });
 }

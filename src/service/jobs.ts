@@ -5,7 +5,7 @@ import type { JobKind, Notifier } from '../notify/index.ts';
 import type { FleetDatabase } from './fleet.ts';
 import { JOB_KINDS } from './state.ts';
 
-// The four job kinds, each a thin wrapper over the same library function the CLI command calls:
+// The job kinds, each a thin wrapper over the same library function the CLI command calls:
 // nothing a job does is written twice. Queues are one per kind (so a worker can run backups and a
 // CPU-heavy drill with different concurrency); job data names the database. The operations (and
 // what they load: pg_dump's plumbing, crypto, storage drivers) load with the first job, so an idle
@@ -94,7 +94,7 @@ export interface RunContext {
 export async function runJob(kind: JobKind, database: FleetDatabase, data: JobData, context: RunContext): Promise<JobOutcome> {
   const base = { configFile: context.configFile, cwd: context.cwd, overrides: database.overrides, signal: context.signal };
   try {
-    const { assertVerified, backup, drill, prune, verify } = await import('../operations/index.ts');
+    const { assertVerified, backup, drill, pitrMark, prune, verify } = await import('../operations/index.ts');
     switch (kind) {
       case 'backup': {
         // Retention and verification follow as jobs of their own (schedule.prune/verify 'after-backup').
@@ -116,6 +116,10 @@ export async function runJob(kind: JobKind, database: FleetDatabase, data: JobDa
         const outcome = await verify({ ...base, since: data.since });
         assertVerified(outcome, data.since);
         return { kind, database: database.name, summary: `verified ${outcome.report.results.length} backup(s): all OK` };
+      }
+      case 'pitr-mark': {
+        const marker = await pitrMark(base);
+        return { kind, database: database.name, summary: `marker ${marker.id} at ${marker.markedAt}; WAL segment ${marker.walFile} switched for archiving` };
       }
       case 'drill': {
         const result = await drill({ configFile: context.configFile, cwd: context.cwd, overrides: database.overrides, notifier: context.drillNotifier });

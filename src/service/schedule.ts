@@ -1,6 +1,6 @@
 import type { PgdrillConfig } from '../config/index.ts';
 import type { JobKind } from '../notify/index.ts';
-import { fleetOf } from './fleet.ts';
+import { fleetOf, schedulePattern } from './fleet.ts';
 import { jobOptions, type Queues } from './jobs.ts';
 import { JOB_KINDS } from './state.ts';
 
@@ -24,7 +24,7 @@ export async function upsertSchedules(config: PgdrillConfig, queues: Queues): Pr
   const runs: ScheduledRun[] = [];
   for (const database of fleetOf(config)) {
     for (const kind of JOB_KINDS) {
-      const pattern = database.schedule[kind];
+      const pattern = schedulePattern(database, kind);
       // 'after-backup' jobs are added by the worker when a backup completes; null never runs.
       if (pattern === null || pattern === 'after-backup') continue;
       const id = schedulerId(kind, database.name);

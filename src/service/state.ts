@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { JobKind } from '../notify/index.ts';
 
-export const JOB_KINDS = ['backup', 'drill', 'verify', 'prune'] as const satisfies readonly JobKind[];
+export const JOB_KINDS = ['backup', 'drill', 'verify', 'prune', 'pitr-mark'] as const satisfies readonly JobKind[];
 
 // What the service remembers between jobs, in the shared Redis so every worker sees it: per
 // database and job kind the final failures in a row (for escalation) and the runs by result; the

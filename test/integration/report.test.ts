@@ -158,7 +158,7 @@ describe('passing drill report', () => {
     }
     for (const role of ['Performed by', 'Verified by (independent verifier)', 'System owner', 'DPO acknowledgement']) expect(text).toContain(role);
     expect(text).toContain(pass.evidenceSha256);
-    expect(text).toContain(parseEvidence(passJson).backup.sha256);
+    expect(text).toContain(parseEvidence(passJson).backup!.sha256);
     expect(text).toContain('SIGNED');
     expect(text).toContain('drill-20261023T010000Z-oslrs');
   });

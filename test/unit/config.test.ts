@@ -205,11 +205,12 @@ function badConfigs(): Array<{ name: string; body: string; expected: RegExp }> {
   ];
 }
 
-type JsonSchema = { type?: string; properties?: Record<string, JsonSchema>; items?: JsonSchema; anyOf?: JsonSchema[] };
+type JsonSchema = { type?: string; properties?: Record<string, JsonSchema>; items?: JsonSchema; anyOf?: JsonSchema[]; propertyNames?: JsonSchema };
 
 /** Dotted paths of every object in the schema (array elements as `.0`). */
 function objectPaths(schema: JsonSchema, at = ''): string[] {
-  const own = schema.type === 'object' ? [at] : [];
+  // A record (pitr.options: pgBackRest's own option names) is an open map by design: its keys are checked by pattern instead.
+  const own = schema.type === 'object' && schema.propertyNames === undefined ? [at] : [];
   const children = Object.entries(schema.properties ?? {}).flatMap(([key, child]) => objectPaths(child, at ? `${at}.${key}` : key));
   const items = schema.items ? objectPaths(schema.items, `${at}.0`) : [];
   const variants = (schema.anyOf ?? []).flatMap((variant) => objectPaths(variant, at));

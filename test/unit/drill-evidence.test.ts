@@ -137,7 +137,7 @@ describe('buildEvidence timings', () => {
   it('measures the backup age against the drill clock and sets the next drill by the interval', () => {
     const e = evidence();
     expect(e.rpoHours).toBe(48);
-    expect(e.backup.ageHours).toBe(48);
+    expect(e.backup!.ageHours).toBe(48);
     expect(e.nextDrillDue).toBe('2026-12-25');
     expect(e.timeline.at(-1)).toEqual({ step: 'verified', at: '2026-11-25T01:05:00.000Z', detail: '3 checks, 0 failed' });
   });
@@ -208,7 +208,7 @@ describe('buildEvidence tables, backup and retention', () => {
     expect(e.backup).toMatchObject({ id: '2026-11-23-app_db', sha256Verified: true, encryptionKeyId: 'k2026', storedSize: 2_048 });
     expect(e.sandbox).toMatchObject({ kind: 'embedded', serverVersion: '15.18', isolated: true });
     expect(JSON.stringify(e)).not.toContain('sandbox-pw');
-    expect(evidence({ state: { verified: { storedSha256: OTHER_SHA, plaintextSha256: null } } }).backup.sha256Verified).toBe(false);
+    expect(evidence({ state: { verified: { storedSha256: OTHER_SHA, plaintextSha256: null } } }).backup!.sha256Verified).toBe(false);
     expect(evidence({ state: { sandbox: null } }).sandbox).toMatchObject({ description: 'not started', serverVersion: 'n/a' });
   });
 

@@ -7,6 +7,7 @@ import { loadFixture } from '../../../fixtures/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { generateKey, loadKeyring } from '../../crypto/index.ts';
 import { drillExitCode, runDrill, type DrillResult } from '../../drill/index.ts';
+import type { TargetRequest } from '../../pitr/index.ts';
 import { runBackup } from '../../dump/index.ts';
 import { ConfigError, IntegrityError } from '../../errors/index.ts';
 import { failsVerification, verifyReports } from '../../evidence/index.ts';
@@ -21,6 +22,30 @@ interface DrillFlags {
   key?: string;
   sandbox?: 'auto' | 'docker' | 'embedded';
   full?: boolean;
+  pitr?: boolean;
+  targetTime?: string;
+  target?: string;
+  targetName?: string;
+}
+
+/** The point-in-time target the flags ask for (default: between the two newest archived markers). */
+function pitrTarget(flags: DrillFlags): TargetRequest {
+  const given = [flags.targetTime, flags.target, flags.targetName].filter((v) => v !== undefined);
+  if (!flags.pitr) throw new ConfigError('--target-time, --target and --target-name choose a point-in-time target', { hint: 'Add --pitr' });
+  if (flags.date !== undefined || flags.monthly !== undefined || flags.key !== undefined) {
+    throw new ConfigError('--date, --monthly and --key choose a dump backup; a point-in-time drill (--pitr) restores a pgBackRest set', { hint: 'Use --target-time, --target latest or --target-name with --pitr' });
+  }
+  if (given.length > 1) throw new ConfigError('Give one of --target-time, --target latest and --target-name', { hint: 'Without any, the drill picks a time between the two newest archived markers' });
+  if (flags.target !== undefined && flags.target !== 'latest') throw new ConfigError(`--target ${flags.target}: the only named target is "latest"`, { hint: 'For a time use --target-time ISO; for a restore point --target-name NAME' });
+  if (flags.targetTime !== undefined) {
+    if (!/\d{2}:\d{2}.*(Z|[+-]\d{2}(:?\d{2})?)$/.test(flags.targetTime) || Number.isNaN(Date.parse(flags.targetTime))) {
+      throw new ConfigError(`--target-time "${flags.targetTime}" is not an ISO-8601 time with a zone`, { hint: 'e.g. 2026-12-07T14:01:00Z or 2026-12-07T15:01:00+01:00' });
+    }
+    return { type: 'time', time: flags.targetTime };
+  }
+  if (flags.target === 'latest') return { type: 'latest' };
+  if (flags.targetName !== undefined) return { type: 'name', name: flags.targetName };
+  return { type: 'auto' };
 }
 
 /** Prints the verdict and sets the exit code: 1 for FAIL, the report error's own code if filing failed. */
@@ -46,7 +71,17 @@ export function register(program: Command): void {
     .option('--key <key>', 'a backup by id or object key (full or partial)')
     .option('--sandbox <kind>', 'auto (default), docker or embedded (PGDRILL_SANDBOX)')
     .option('--full', "verify every stored file content of the backup's file sets (default: a sample, drill.fileSample)")
+    .option('--pitr', 'a point-in-time drill of the pgBackRest repository (config `pitr`) instead of a dump drill')
+    .option('--target-time <ISO>', 'with --pitr: recover to this time (default: half-way between the two newest archived markers)')
+    .option('--target <latest>', 'with --pitr: `latest`, recover to the end of the archived WAL')
+    .option('--target-name <name>', 'with --pitr: recover to a restore point (pg_create_restore_point)')
     .action(async (flags: DrillFlags) => {
+      if (flags.pitr || flags.targetTime !== undefined || flags.target !== undefined || flags.targetName !== undefined) {
+        const target = pitrTarget(flags);
+        if (flags.sandbox === 'docker') throw new ConfigError('--sandbox docker: a point-in-time drill runs in the embedded sandbox', { hint: 'Leave out --sandbox, or use --sandbox embedded' });
+        finish(await runDrill({ configFile: program.opts().config, pitr: { target } }));
+        return;
+      }
       const { date, monthly, key } = flags;
       // Validated as `restore` does, before anything starts; no choice means the newest backup.
       const selector = parseBackupChoice({ latest: date === undefined && monthly === undefined && key === undefined, date, monthly, key });

@@ -206,7 +206,7 @@ export function register(program: Command): void {
 
   program
     .command('run')
-    .description('enqueue one job now (backup, drill, verify or prune) and, with --wait, follow it to its end; exits with the job\'s exit code')
+    .description('enqueue one job now (backup, drill, verify, prune or pitr-mark) and, with --wait, follow it to its end; exits with the job\'s exit code')
     .argument('<kind>', JOB_KINDS.join(' | '))
     .option('--database <name>', 'which database of the fleet (needed when there are several)')
     .option('--wait', 'wait for the job to end; exit with its exit code')
