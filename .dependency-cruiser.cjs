@@ -8,8 +8,8 @@
 /** Lowest floor first. */
 const FLOORS = [
   ['errors', 'format', 'lifecycle'],
-  ['config', 'crypto', 'storage', 'pgtools', 'streams'],
-  ['catalog', 'inspect'],
+  ['config', 'crypto', 'storage', 'pgtools', 'redistools', 'streams'],
+  ['catalog', 'inspect', 'files'],
   ['dump', 'retention', 'restore', 'sandbox', 'evidence', 'pitr'],
   ['report', 'notify', 'check', 'health'],
   ['drill', 'operations'],

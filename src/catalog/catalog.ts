@@ -96,7 +96,7 @@ export async function listBackups(storage: BackupStorage, prefix: string, previo
   return { backups, invalid, objects: new Map(listed.map(({ object }) => [object.key, object])) };
 }
 
-const TIER_ORDER = { monthly: 0, weekly: 1, daily: 2 } as const;
+const TIER_ORDER: Record<BackupTier, number> = { yearly: 0, quarterly: 1, monthly: 2, weekly: 3, daily: 4 };
 
 /**
  * The catalog's order: oldest first by startedAt; ties (a promoted copy shares its source's

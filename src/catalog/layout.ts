@@ -1,10 +1,16 @@
-import { BackupTier } from './manifest.ts';
+import { BackupTier, FILE_SET_NAME } from './manifest.ts';
 
 // Key layout (seed 001), under a configurable prefix (default `backups`). The one place that
 // builds and parses these keys:
 //   {prefix}/daily/{YYYY-MM-DD}-{db}[-N].{ext}        data objects
 //   {prefix}/weekly/{GGGG}-W{ww}-{db}.{ext}
 //   {prefix}/monthly/{YYYY-MM}-{db}.{ext}
+//   {prefix}/quarterly/{YYYY}-Q{q}-{db}.{ext}
+//   {prefix}/yearly/{YYYY}-{db}.{ext}
+//   {prefix}/{tier}/{id}.files-{set}.ndjson.{zst}.enc  a backup's file manifest of a file set (sorted by key)
+//   {prefix}/{tier}/{id}.files-{set}.sha256.{zst}.enc  the distinct SHA-256 it refers to, sorted (retention marks with it)
+//   {prefix}/{tier}/{id}.redis.rdb.{zst}.enc          a Redis RDB snapshot
+//   {prefix}/content/{sha[0:2]}/{sha256}[.enc]        file contents, stored once by the SHA-256 of their plaintext
 //   {prefix}/manifests/{tier}/{id}.json               commit points, written last
 //   {prefix}/drills/{YYYY-MM}/{drill-id}.{json,html,pdf}  drill evidence and reports
 //   {prefix}/verifications/{YYYY-MM}/{drill-id}.json  archive verification ledger: one record per
@@ -36,10 +42,40 @@ export function isoWeek(date: Date): string {
   return `${d.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
 
+/** The UTC hour, e.g. `2026-11-23T14` (hourly retention's period). */
+export function isoHour(date: Date): string {
+  return date.toISOString().slice(0, 13);
+}
+
+/** The UTC quarter, e.g. `2026-Q4`. */
+export function isoQuarter(date: Date): string {
+  return `${date.getUTCFullYear()}-Q${Math.floor(date.getUTCMonth() / 3) + 1}`;
+}
+
+/** The UTC year, e.g. `2026`. */
+export function isoYear(date: Date): string {
+  return String(date.getUTCFullYear());
+}
+
+/** The period of `tier` that `date` falls in: what a backup id of that tier starts with. */
+export function tierPeriod(tier: BackupTier, date: Date): string {
+  switch (tier) {
+    case 'daily':
+      return isoDay(date);
+    case 'weekly':
+      return isoWeek(date);
+    case 'monthly':
+      return isoMonth(date);
+    case 'quarterly':
+      return isoQuarter(date);
+    case 'yearly':
+      return isoYear(date);
+  }
+}
+
 /** Backup id for a tier and time (UTC), before any same-day suffix. */
 export function backupId(tier: BackupTier, takenAt: Date, database: string): string {
-  const period = tier === 'daily' ? isoDay(takenAt) : tier === 'weekly' ? isoWeek(takenAt) : isoMonth(takenAt);
-  return `${period}-${keySafeName(database)}`;
+  return `${tierPeriod(tier, takenAt)}-${keySafeName(database)}`;
 }
 
 export function dataKey(prefix: string, tier: BackupTier, id: string, extension: string): string {
@@ -73,10 +109,17 @@ export function extensionOfDataKey(key: string, id: string): string {
 }
 
 /** The period a backup id starts with, per tier (see backupId). */
-const ID_PERIOD: Record<BackupTier, string> = { daily: String.raw`\d{4}-\d{2}-\d{2}`, weekly: String.raw`\d{4}-W\d{2}`, monthly: String.raw`\d{4}-\d{2}` };
+const ID_PERIOD: Record<BackupTier, string> = {
+  daily: String.raw`\d{4}-\d{2}-\d{2}`,
+  weekly: String.raw`\d{4}-W\d{2}`,
+  monthly: String.raw`\d{4}-\d{2}`,
+  quarterly: String.raw`\d{4}-Q[1-4]`,
+  yearly: String.raw`\d{4}`,
+};
 
 /** `{period}-{key-safe database}[-N].{objectExtension}` */
-const dataKeyName = (tier: BackupTier) => new RegExp(String.raw`^${ID_PERIOD[tier]}-[A-Za-z0-9_.-]+?\.(?:dump|sql|globals\.sql)(?:\.zst|\.gz)?(?:\.enc)?$`);
+const dataKeyName = (tier: BackupTier) =>
+  new RegExp(String.raw`^${ID_PERIOD[tier]}-[A-Za-z0-9_.-]+?\.(?:dump|sql|globals\.sql|files-${FILE_SET_NAME}\.(?:ndjson|sha256)|redis\.rdb)(?:\.zst|\.gz)?(?:\.enc)?$`);
 
 /**
  * Whether `key` is named like a data object of `tier` (`{prefix}/{tier}/{id}.{ext}`, see dataKey and
@@ -107,8 +150,16 @@ export function drillReportKey(prefix: string, drillId: string, startedAt: Date,
   return `${drillsPrefix(prefix)}${isoMonth(startedAt)}/${drillId}.${extension}`;
 }
 
-/** File extension of a stored object: `dump|sql` + compression + `.enc` when encrypted. */
-export function objectExtension(kind: 'dump' | 'sql' | 'globals.sql', compression: 'zstd' | 'gzip' | 'none', encrypted: boolean): string {
+/** The kind of a file set's objects: its file manifest (`ndjson`) and its sorted digests (`sha256`). */
+export function fileSetObjectKind(name: string, part: 'ndjson' | 'sha256'): `files-${string}.${'ndjson' | 'sha256'}` {
+  return `files-${name}.${part}`;
+}
+
+/** What one backup stores (see dataKey): the dump or SQL, role globals, file-set lists, a Redis snapshot. */
+export type ObjectKind = 'dump' | 'sql' | 'globals.sql' | 'redis.rdb' | ReturnType<typeof fileSetObjectKind>;
+
+/** File extension of a stored object: kind + compression + `.enc` when encrypted. */
+export function objectExtension(kind: ObjectKind, compression: 'zstd' | 'gzip' | 'none', encrypted: boolean): string {
   const comp = compression === 'zstd' ? '.zst' : compression === 'gzip' ? '.gz' : '';
   return `${kind}${comp}${encrypted ? '.enc' : ''}`;
 }
@@ -130,6 +181,30 @@ export function parseVerificationRecordKey(prefix: string, key: string): { month
   const [month, drillId, ...rest] = key.slice(start.length, -'.json'.length).split('/');
   if (!month || !/^\d{4}-\d{2}$/.test(month) || !drillId || rest.length > 0) return undefined;
   return { month, drillId };
+}
+
+/** Folder of the content-addressed file store: `{prefix}/content/`. */
+export function contentPrefix(prefix: string): string {
+  return `${prefix}/content/`;
+}
+
+/**
+ * Where a file's content is stored, by the SHA-256 of its plaintext: `{prefix}/content/{ab}/{sha256}`
+ * (`.enc` when encrypted). Keys list in SHA-256 order, which the retention sweep relies on.
+ */
+export function contentKey(prefix: string, sha256: string, encrypted: boolean): string {
+  return `${contentPrefix(prefix)}${sha256.slice(0, 2)}/${sha256}${encrypted ? '.enc' : ''}`;
+}
+
+const CONTENT_NAME = /^([0-9a-f]{2})\/([0-9a-f]{64})(\.enc)?$/;
+
+/** SHA-256 and encryption of a content key under `prefix`, or undefined for any other key (never swept). */
+export function parseContentKey(prefix: string, key: string): { sha256: string; encrypted: boolean } | undefined {
+  const start = contentPrefix(prefix);
+  if (!key.startsWith(start)) return undefined;
+  const match = CONTENT_NAME.exec(key.slice(start.length));
+  if (!match || !match[2]!.startsWith(match[1]!)) return undefined;
+  return { sha256: match[2]!, encrypted: match[3] !== undefined };
 }
 
 /** Storage folder of the admin audit trail: `{prefix}/audit/`. */

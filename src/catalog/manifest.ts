@@ -5,8 +5,22 @@ export const MANIFEST_FORMAT_VERSION = 1;
 
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters (SHA-256)');
 
-export const BackupTier = z.enum(['daily', 'weekly', 'monthly']);
+/**
+ * Where a backup's objects live. Every backup is taken into `daily` (hourly retention is a window
+ * over those); the other tiers hold copies promoted from a daily.
+ */
+export const BackupTier = z.enum(['daily', 'weekly', 'monthly', 'quarterly', 'yearly']);
 export type BackupTier = z.infer<typeof BackupTier>;
+
+/** Every tier, the order lists and plans use. */
+export const BACKUP_TIERS: readonly BackupTier[] = BackupTier.options;
+
+/** The tiers of promoted copies, shortest period first. */
+export type CopyTier = Exclude<BackupTier, 'daily'>;
+export const COPY_TIERS: readonly CopyTier[] = ['weekly', 'monthly', 'quarterly', 'yearly'];
+
+/** Copies kept for the long term (a drill proves the oldest of them restores). */
+export const ARCHIVE_TIERS: readonly BackupTier[] = ['monthly', 'quarterly', 'yearly'];
 
 /** One object a backup stored: its key, what was stored and what it decodes to. */
 export const StoredObjectRef = z.object({
@@ -67,6 +81,54 @@ export const ExtensionInfo = z.object({
 });
 export type ExtensionInfo = z.infer<typeof ExtensionInfo>;
 
+/** What a file set's name may be (it is part of object keys): letters, digits, `_` and `-`. */
+export const FILE_SET_NAME = '[A-Za-z0-9][A-Za-z0-9_-]{0,63}';
+
+/**
+ * One file set a backup captured (an S3 prefix or a folder of uploaded files), listed right after
+ * the database snapshot was exported. Its files are stored once by content (`content/` keys, see
+ * contentKey) with the backup's encryption; the file manifest names them.
+ */
+export const FileSetRecord = z.object({
+  name: z.string().regex(new RegExp(`^${FILE_SET_NAME}$`)),
+  /** Where the files were read, without credentials: `s3://bucket/prefix`, `file:///srv/uploads`. */
+  source: z.string().min(1),
+  /** When the listing started. */
+  listedAt: z.iso.datetime(),
+  /** The file manifest: NDJSON, one `{ key, size, sha256, mtime }` per file, sorted by key (UTF-8 bytes). */
+  manifest: StoredObjectRef,
+  /** The distinct SHA-256 digests the file manifest refers to, sorted, 32 bytes each: what retention marks. */
+  digests: StoredObjectRef,
+  files: z.number().int().nonnegative(),
+  /** Plaintext bytes of all files. */
+  bytes: z.number().int().nonnegative(),
+  /** Distinct contents among them. */
+  contents: z.number().int().nonnegative(),
+  /** Contents this backup stored (the others were stored already), and their plaintext bytes. */
+  newContents: z.number().int().nonnegative(),
+  newBytes: z.number().int().nonnegative(),
+  /** Files not read again: key, size and modified time equal to the previous backup's file manifest. */
+  unchanged: z.number().int().nonnegative(),
+});
+export type FileSetRecord = z.infer<typeof FileSetRecord>;
+
+/** Keys per logical database as `INFO keyspace` reports them (`db0:keys=3,expires=1,…`). */
+export const RedisKeyspace = z.array(z.object({ db: z.number().int().nonnegative(), keys: z.number().int().nonnegative(), expires: z.number().int().nonnegative() }));
+export type RedisKeyspace = z.infer<typeof RedisKeyspace>;
+
+/** A Redis RDB snapshot (`redis-cli --rdb -`) stored through the backup's pipeline. */
+export const RedisSnapshot = z.object({
+  /** `redis://host:port`, without credentials. */
+  source: z.string().min(1),
+  redisVersion: z.string(),
+  object: StoredObjectRef,
+  /** `INFO keyspace` right before the transfer. */
+  keyspace: RedisKeyspace,
+  /** `INFO keyspace` right after it, when it differs (the source changed meanwhile: the snapshot lies between). */
+  keyspaceAfter: RedisKeyspace.optional(),
+});
+export type RedisSnapshot = z.infer<typeof RedisSnapshot>;
+
 /**
  * `full`: the deployment's whole-database backup with data (its configured `backup.excludeTables`
  * define what whole means). `partial`: narrowed for one run. Only a full backup may supersede,
@@ -120,12 +182,25 @@ export const BackupManifest = z.object({
    * pg_dump writes without them); absent in older manifests.
    */
   extensions: z.array(ExtensionInfo).optional(),
+  /** File sets captured with the backup (`backup.files`); absent when none is configured and in older manifests. */
+  files: z.array(FileSetRecord).optional(),
+  /** The Redis snapshot (`backup.redis`); absent when none is configured and in older manifests. */
+  redis: RedisSnapshot.optional(),
 });
 export type BackupManifest = z.infer<typeof BackupManifest>;
 
-/** The objects a backup stored: the dump, and the role globals when they were captured. */
+/**
+ * The objects a backup stored under its own key stem: the dump, the role globals when they were
+ * captured, each file set's file manifest and digests, the Redis snapshot. (File contents are
+ * shared between backups under `content/` and are not among them.)
+ */
 export function backupObjects(manifest: BackupManifest): StoredObjectRef[] {
-  return [manifest.objects.dump, ...(manifest.objects.globals ? [manifest.objects.globals] : [])];
+  return [
+    manifest.objects.dump,
+    ...(manifest.objects.globals ? [manifest.objects.globals] : []),
+    ...(manifest.files ?? []).flatMap((set) => [set.manifest, set.digests]),
+    ...(manifest.redis ? [manifest.redis.object] : []),
+  ];
 }
 
 /** Every full backup of a database is in this series. */

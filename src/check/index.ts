@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { PgdrillConfig } from '../config/index.ts';
-import type { BackupManifest, BackupTier } from '../catalog/index.ts';
+import type { BackupManifest, BackupTier, RedisKeyspace } from '../catalog/index.ts';
 import type { CheckStatus } from '../evidence/index.ts';
 import type { ExtensionComparison, RecordCountComparison } from '../inspect/index.ts';
 import type { PitrOutcome } from '../pitr/index.ts';
@@ -97,6 +97,43 @@ export interface ArchiveVerificationOutcome {
   error?: string;
 }
 
+/** A file set of the backup under test, as the drill found it (the `file-references` check judges it). */
+export interface FileSetOutcome {
+  name: string;
+  /** Where its files were read, without credentials. */
+  source: string;
+  files: number;
+  contents: number;
+  /** The file manifest, fetched and verified to a private temp folder (removed at teardown); null when it could not be. */
+  manifestPath: string | null;
+  /** The configured `referencesQuery`, or null. */
+  referencesQuery: string | null;
+  /** Stored contents downloaded, decrypted and hashed against the manifest (`drill.fileSample`, all with `--full`). */
+  sample: {
+    planned: number;
+    /** Every file was verified (`--full`, or a sample as large as the set). */
+    full: boolean;
+    verified: number;
+    failed: number;
+    /** The first failures: key and what was wrong (missing, damaged). */
+    failures: Array<{ key: string; error: string }>;
+  };
+  /** Why the file manifest could not be fetched. */
+  error?: string;
+}
+
+/** The backup's Redis snapshot loaded into a throwaway redis-server (the `redis-keyspace` check judges it). */
+export interface RedisOutcome {
+  /** Keys per logical database when the snapshot was taken (before, and after when it changed meanwhile). */
+  expected: RedisKeyspace;
+  expectedAfter?: RedisKeyspace;
+  /** `INFO keyspace` of the throwaway server after loading the RDB; null when it never got there. */
+  restored: RedisKeyspace | null;
+  /** redis-server's version that loaded it. */
+  serverVersion?: string;
+  error?: string;
+}
+
 /**
  * Everything the drill's global setup learned, handed to every drill file (vitest `provide`) and
  * to the reporter. Serializable; the sandbox URI carries the sandbox's throwaway password.
@@ -129,6 +166,10 @@ export interface DrillState {
    * monthly is then a gap, not a month "not yet due"). Null when no backup was located.
    */
   firstFullBackupAt: string | null;
+  /** The backup's file sets, fetched and sampled; empty when it has none (absent in states of older drills). */
+  fileSets?: FileSetOutcome[];
+  /** The backup's Redis snapshot restored; null when it has none. */
+  redis?: RedisOutcome | null;
   /**
    * A point-in-time drill (`pgdrill drill --pitr`): the pgBackRest set, target and where recovery
    * ended. `manifest` is then null (no dump was restored); absent in a dump drill.

@@ -1,4 +1,4 @@
-import { backupSeries, type Catalog } from '../catalog/index.ts';
+import { BACKUP_TIERS, backupSeries, type Catalog } from '../catalog/index.ts';
 import { exitCodeOf, PgdrillError } from '../errors/index.ts';
 import { formatAge, formatBytes } from '../format/index.ts';
 
@@ -47,7 +47,7 @@ export function printBackupList(
   options: { location: string; now: Date; lastDrill?: (id: string) => LastDrill | null },
 ): void {
   if (catalog.backups.length === 0) write(`no backups in ${options.location}`);
-  for (const tier of ['daily', 'weekly', 'monthly'] as const) {
+  for (const tier of BACKUP_TIERS) {
     const ofTier = catalog.backups.filter((e) => e.manifest.tier === tier);
     if (ofTier.length === 0) continue;
     write(`${tier}:`);

@@ -1,6 +1,7 @@
 export {
   API_TOKEN_ENTRY,
   EMAIL_ADDRESS,
+  FileSetConfig,
   NotifyConfig,
   NotifyOverride,
   PgdrillConfig,

@@ -54,6 +54,47 @@ export const AuditChainConfig = z.strictObject({
     .default(`encode(sha256(convert_to(coalesce({prev}, '') || '|' || {payload}, 'UTF8')), 'hex')`),
 });
 
+/** The name of an environment variable (credentials live there, never in the config file). */
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable');
+
+/**
+ * A set of uploaded files backed up with the database: an S3 prefix (its own endpoint and
+ * credentials) or a folder. Every backup records a file manifest; contents are stored once.
+ */
+export const FileSetConfig = z.strictObject({
+  /** Part of object keys and of `pgdrill restore --files NAME`: letters, digits, `_`, `-`. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'expected letters, digits, "_" or "-" (at most 64)'),
+  /** `s3://bucket/prefix`, or a folder (`/srv/uploads`, `./uploads`, `file:///srv/uploads`). */
+  source: z.string().min(1),
+  /** The source bucket's own S3 endpoint and credentials (variables that hold them); default: the SDK's chain. */
+  s3: z
+    .strictObject({
+      endpoint: z.url().optional(),
+      region: z.string().min(1).default('us-east-1'),
+      forcePathStyle: z.boolean().optional(),
+      accessKeyIdEnv: envName.optional(),
+      secretAccessKeyEnv: envName.optional(),
+    })
+    .optional(),
+  /**
+   * SQL whose first column is the key of a file the database refers to, relative to `source`
+   * (e.g. `select storage_key from attachments`); the drill requires each one in the file manifest.
+   */
+  referencesQuery: z.string().min(1).optional(),
+  /** Files read, hashed and uploaded at once. */
+  concurrency: positiveInt.max(64).default(8),
+});
+
+export type FileSetConfig = z.infer<typeof FileSetConfig>;
+
+/** A Redis whose RDB snapshot is stored with each backup: `url`, or better `urlEnv` (it may carry a password). */
+export const RedisBackupConfig = z
+  .strictObject({
+    url: z.string().min(1).optional(),
+    urlEnv: envName.optional(),
+  })
+  .refine((r) => (r.url === undefined) !== (r.urlEnv === undefined), { message: 'set exactly one of url and urlEnv' });
+
 export const BackupConfig = z.strictObject({
   format: z.enum(['custom', 'plain']).default('custom'),
   compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
@@ -78,12 +119,32 @@ export const BackupConfig = z.strictObject({
    * holds (a migration, VACUUM FULL, a forgotten open transaction) before the backup fails naming it.
    */
   lockWaitTimeoutSeconds: positiveInt.default(300),
+  /** File sets stored with every full backup (uploaded files an S3 prefix or a folder holds). */
+  files: z
+    .array(FileSetConfig)
+    .default([])
+    .refine((sets) => new Set(sets.map((f) => f.name)).size === sets.length, { message: 'file set names must be unique' }),
+  /** A Redis (e.g. BullMQ's) whose RDB snapshot is stored with every full backup. */
+  redis: RedisBackupConfig.optional(),
 });
 
+const keepCount = z.number().int().nonnegative();
+
+/**
+ * How many periods each tier keeps. Every backup is a daily-tier backup; `hourly` is a window over
+ * them (the newest backup of each of the last N hours with backups), `true` meaning 24. Weekly,
+ * monthly, quarterly and yearly copies are promoted from the period's first full daily.
+ */
 export const RetentionConfig = z.strictObject({
-  daily: z.number().int().nonnegative().default(7),
-  weekly: z.number().int().nonnegative().default(0),
-  monthly: z.number().int().nonnegative().default(84),
+  hourly: z
+    .union([keepCount, z.boolean()])
+    .default(0)
+    .transform((n) => (n === true ? 24 : n === false ? 0 : n)),
+  daily: keepCount.default(7),
+  weekly: keepCount.default(0),
+  monthly: keepCount.default(84),
+  quarterly: keepCount.default(0),
+  yearly: keepCount.default(0),
 });
 
 export const EncryptionConfig = z.strictObject({
@@ -141,6 +202,11 @@ export const DrillConfig = z
     /** Login roles that must authenticate after restore: password read from the named env variable. */
     loginRoles: z.array(z.strictObject({ name: z.string().min(1), passwordEnv: z.string().min(1) })).default([]),
     canaries: CanaryConfig.nullable().prefault({}),
+    /**
+     * Stored file contents the drill downloads, decrypts and hashes per file set: the larger of
+     * `objects` and `percent` % of the files (`pgdrill drill --full`: all of them).
+     */
+    fileSample: z.strictObject({ objects: z.number().int().nonnegative().default(100), percent: z.number().min(0).max(100).default(1) }).prefault({}),
     /** Days between drills, for "next drill due". */
     intervalDays: positiveInt.default(30),
     /** The project's own drill files (vitest tests), globs relative to the working directory; run with pgdrill's built-in drill. */

@@ -149,6 +149,7 @@ export function buildEvidence(input: {
       policy: state.config.retention,
       monthly: coverage.monthly.map((s) => ({ month: s.month, state: s.state })),
       daily: coverage.daily.map((s) => ({ day: s.day, state: s.state })),
+      tiers: coverage.tiers.flatMap((t) => (t.tier === 'daily' || t.tier === 'monthly' ? [] : [{ tier: t.tier, slots: t.slots }])),
     },
     history: historyWith(input.history, { drillId: state.drillId, startedAt: state.startedAt, verdict, rtoMs }),
     nextDrillDue: nextDue.toISOString().slice(0, 10),

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { DrillState, OlderBackupOutcome, RestoreOutcome } from '../check/index.ts';
 import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../config/index.ts';
 import { loadKeyring, type Keyring } from '../crypto/index.ts';
-import { backupSeries, listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog, type CatalogEntry } from '../catalog/index.ts';
+import { ARCHIVE_TIERS, backupSeries, listBackups, selectBackup, type BackupManifest, type BackupSelector, type Catalog, type CatalogEntry } from '../catalog/index.ts';
 import { CryptoError, errorKind, IntegrityError, PgdrillError } from '../errors/index.ts';
 import { IncompleteRestoreError } from '../pgtools/index.ts';
 import { compareRecordCounts } from '../inspect/index.ts';
@@ -13,6 +13,8 @@ import type { PitrPreparation, TargetRequest } from '../pitr/index.ts';
 import { openStorage, type BackupStorage } from '../storage/index.ts';
 import { verifyRetainedArchives } from './archive-verification.ts';
 import { sandboxExtensions } from './sandbox-extensions.ts';
+import { prepareFileSets } from './file-sets.ts';
+import { restoreRedis } from './redis.ts';
 
 export interface DrillOptions {
   configFile?: string;
@@ -25,6 +27,8 @@ export interface DrillOptions {
   sandbox?: 'auto' | 'docker' | 'embedded';
   /** The drill's clock (tests: a drill "three days later"). Default: now. */
   now?: string;
+  /** Verify every stored file content of the backup's file sets, not a sample (`pgdrill drill --full`). */
+  full?: boolean;
   /**
    * Runs on the restored database before the checks (programmatic use only; e.g. pgdrill's own
    * tests inject faults here to prove the checks catch them).
@@ -81,6 +85,8 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
     extensions: null,
     archiveVerification: null,
     firstFullBackupAt: null,
+    fileSets: [],
+    redis: null,
     config: { drill: config.drill, retention: config.retention, auditChain: config.backup.auditChain },
   };
 
@@ -132,6 +138,9 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
       state.timings.countMs = Date.now() - counting;
       mark('counted', state.recordCounts.summary);
     }
+    // Files and Redis are restored whatever became of the database: their checks say what they found.
+    state.fileSets = await prepareFileSets({ config, storage, keyring, manifest, full: options.full === true, cleanups, mark });
+    state.redis = await restoreRedis({ storage, keyring, manifest, mark });
     if (state.restore.ok) {
       state.olderBackup = await proveOlderBackup({ config, storage, keyring, catalog, current: manifest, kind: restored.sandbox!.kind, now, cleanups, mark });
     }
@@ -244,19 +253,22 @@ function restoredArchives(state: DrillState, main: CatalogEntry, catalog: Catalo
   if (state.verified.storedSha256 === dump.sha256 && state.verified.plaintextSha256 === dump.plaintextSha256) {
     out.push({ entry: main, durationMs: (state.timings.downloadMs ?? 0) + (state.timings.decryptMs ?? 0) });
   }
-  const older = state.olderBackup?.status === 'pass' ? catalog.backups.find((b) => b.manifest.tier === 'monthly' && b.manifest.id === state.olderBackup!.id) : undefined;
+  const older = state.olderBackup?.status === 'pass' ? catalog.backups.find((b) => ARCHIVE_TIERS.includes(b.manifest.tier) && b.manifest.id === state.olderBackup!.id) : undefined;
   if (older) out.push({ entry: older, durationMs: 0 });
   return out;
 }
 
-/** The oldest full monthly copy of the database taken before the backup under test (the catalog is oldest first). */
-export function olderFullMonthly(catalog: Catalog, current: BackupManifest): BackupManifest | undefined {
+/**
+ * The oldest full archive copy (monthly, quarterly or yearly) of the database taken before the
+ * backup under test (the catalog is oldest first).
+ */
+export function olderFullArchive(catalog: Catalog, current: BackupManifest): BackupManifest | undefined {
   return catalog.backups.find(
-    (b) => b.manifest.tier === 'monthly' && b.manifest.database === current.database && b.manifest.startedAt < current.startedAt && backupSeries(b.manifest).full,
+    (b) => ARCHIVE_TIERS.includes(b.manifest.tier) && b.manifest.database === current.database && b.manifest.startedAt < current.startedAt && backupSeries(b.manifest).full,
   )?.manifest;
 }
 
-/** Restores the oldest full monthly backup still retained (not the one under test) into its own sandbox. */
+/** Restores the oldest full archive copy still retained (not the one under test) into its own sandbox. */
 async function proveOlderBackup(o: {
   config: PgdrillConfig;
   storage: BackupStorage;
@@ -269,7 +281,7 @@ async function proveOlderBackup(o: {
   mark: (step: string, detail?: string) => void;
 }): Promise<OlderBackupOutcome | null> {
   if (o.config.drill.olderBackup === 'none') return null;
-  const older = olderFullMonthly(o.catalog, o.current);
+  const older = olderFullArchive(o.catalog, o.current);
   if (!older) return null;
   const base = {
     id: older.id,

@@ -1,8 +1,7 @@
-import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { TOOL_VERSION, type PgdrillConfig } from '../config/index.ts';
-import { createEncryptStream, missingKeyError, type Keyring } from '../crypto/index.ts';
-import { BackupError, ConfigError, RefusedError, StorageError } from '../errors/index.ts';
+import { missingKeyError, type Keyring } from '../crypto/index.ts';
+import { BackupError, ConfigError, RefusedError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import {
   connectTimeoutFailure,
@@ -13,11 +12,8 @@ import {
   parseDatabaseUrl,
   pgBinary,
   pgClientConfig,
-  pgToolError,
-  spawnPgTool,
   toolVersion,
   type ConnectionInfo,
-  type PgToolFailure,
 } from '../pgtools/index.ts';
 import {
   auditChainHead,
@@ -33,13 +29,11 @@ import {
   type TableRef,
 } from '../inspect/index.ts';
 import { BackupManifest, backupId, dataKey, dataKeyStem, manifestKey, MANIFEST_FORMAT_VERSION, objectExtension, scopeOfOptions, writeManifest, type StoredObjectRef } from '../catalog/index.ts';
-import { createCompressStream, DEFAULT_LEVEL, gateEnd, HashTap, pipeAll } from '../streams/index.ts';
+import { DEFAULT_LEVEL } from '../streams/index.ts';
+import { checkStoredSize, encodeCommandOutput, putInto, type BackupProgress } from './stream-command.ts';
+import { captureExtras } from './extras.ts';
 
-export interface BackupProgress {
-  /** Plaintext bytes read from pg_dump so far. */
-  bytes: number;
-  elapsedMs: number;
-}
+export type { BackupProgress };
 
 export interface RunBackupOptions {
   config: PgdrillConfig;
@@ -59,6 +53,8 @@ export interface RunBackupOptions {
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
   log?: (line: string) => void;
+  /** Something the operator should know although the backup goes on (default: a line on stderr). */
+  warn?: (line: string) => void;
 }
 
 export interface BackupResult {
@@ -182,11 +178,12 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       ...(config.backup.schemaOnly ? ['--schema-only'] : []),
     ];
     // pg_dump streams into storage while `pg_dumpall --roles-only` (the cluster's role globals,
-    // outside any snapshot) is encoded into memory beside it, stored once the dump is; the first
-    // to fail stops the other, and both have ended before anything else happens.
+    // outside any snapshot) is encoded into memory beside it, stored once the dump is; uploaded files
+    // and Redis go with full backups beside them, read right after the snapshot was exported. The
+    // first to fail stops the others, and all have ended before anything else happens.
     const sibling = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, sibling.signal]) : sibling.signal;
-    // The first failure is the one reported: the other side then only fails of being stopped.
+    // The first failure is the one reported: the others then only fail of being stopped.
     let firstFailure: unknown;
     const stopSiblingOnFailure = (error: unknown): never => {
       if (!sibling.signal.aborted) {
@@ -195,17 +192,17 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       }
       throw error;
     };
+    const scope = scopeOfOptions(config.backup, options.narrowed);
+    const capturingExtras: ReturnType<typeof captureExtras> = (
+      scope === 'full' ? captureExtras({ config, storage, keyring, id, level, now, signal, onStored: (key) => stored.push(key), log, warn: options.warn }) : Promise.resolve({})
+    ).catch(stopSiblingOnFailure);
     const dumping = encodeCommandOutput({
       command: bin('pg_dump'),
       args: dumpArgs,
       env: libpqEnv(source),
       what: 'pg_dump',
       key: dumpKey,
-      store: async (body) => {
-        const object = await storage.put(dumpKey, body);
-        stored.push(dumpKey);
-        return object;
-      },
+      store: putInto(storage, dumpKey, (key) => stored.push(key)),
       compression,
       level,
       keyring,
@@ -232,14 +229,15 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
         }),
       )
       .catch(stopSiblingOnFailure);
-    const [dumped, captured, versioned] = await Promise.allSettled([dumping, capturing, pgDumpVersion]);
+    const [dumped, captured, extras, versioned] = await Promise.allSettled([dumping, capturing, capturingExtras, pgDumpVersion]);
     if (versioned.status === 'rejected') throw versioned.reason;
-    if (dumped.status === 'rejected' || captured.status === 'rejected') throw firstFailure;
+    if (dumped.status === 'rejected' || captured.status === 'rejected' || extras.status === 'rejected') throw firstFailure;
     const dumpObject = dumped.value;
     const globals = captured.value;
     const globalsObject = await storage.put(globals.object.key, globals.body);
     stored.push(globals.object.key);
     checkStoredSize(globals.object.key, globalsObject.size, globals.object.size);
+    const { files, redis } = extras.value;
     const { counts, head, roles, fingerprint, largeObjects, extensions } = await inspection.catch(async (error: unknown) => {
       throw await snapshotReadError(error);
     });
@@ -262,7 +260,7 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
         : { algorithm: 'none' },
       objects: { dump: dumpObject, globals: globals.object },
       options: { schemaOnly: config.backup.schemaOnly, tables: config.backup.tables, excludeTables: config.backup.excludeTables },
-      scope: scopeOfOptions(config.backup, options.narrowed),
+      scope,
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),
@@ -273,6 +271,8 @@ export async function runBackup(options: RunBackupOptions): Promise<BackupResult
       schemaFingerprint: fingerprint,
       largeObjects,
       extensions,
+      ...(files ? { files } : {}),
+      ...(redis ? { redis } : {}),
     });
     return { manifest, manifestKey: await writeManifest(storage, config.storage.prefix, manifest) };
   } catch (error) {
@@ -380,72 +380,6 @@ async function freeBackupId(storage: BackupStorage, prefix: string, base: string
     }
     if (!taken && !dataTaken) return id;
   }
-}
-
-interface StreamToStorageOptions {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  /** How errors name it: `pg_dump`, `pg_dumpall --roles-only`. */
-  what: string;
-  /** The object's key (named in errors). */
-  key: string;
-  /** Takes the encoded bytes: a storage put, or memory for an object published later. */
-  store: (body: Readable) => Promise<{ size: number }>;
-  compression: PgdrillConfig['backup']['compression'];
-  level: number;
-  keyring: Keyring | null;
-  chunkSize: number;
-  signal?: AbortSignal;
-  onProgress?: (progress: BackupProgress) => void;
-  /** A better error than the tool's own for a failure the caller recognises; undefined keeps the tool's. */
-  explainFailure?: (failure: PgToolFailure) => Promise<Error> | undefined;
-}
-
-/** Runs a dump command and streams its stdout → SHA-256 → compress → encrypt → SHA-256 → `store`. */
-async function encodeCommandOutput(o: StreamToStorageOptions): Promise<StoredObjectRef> {
-  const started = Date.now();
-  // libpqEnv on top of childEnv is the whole environment: no keys or S3 secrets, and no stray PG*
-  // variables that could point pg_dump at another server than the one whose snapshot it must import.
-  const child = spawnPgTool(o.command, o.args, { env: o.env, command: o.what, cancelSignal: o.signal });
-  const plain = new HashTap();
-  const stored = new HashTap();
-  let progressTimer: NodeJS.Timeout | undefined;
-  if (o.onProgress) progressTimer = setInterval(() => o.onProgress!({ bytes: plain.bytes, elapsedMs: Date.now() - started }), 500);
-  const failure = async (): Promise<void> => {
-    const ended = await child.result;
-    if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new BackupError(`${o.what} was interrupted`);
-    if (ended.failure) {
-      throw (await o.explainFailure?.(ended.failure)) ?? pgToolError(ended.failure, { as: BackupError, hint: 'Nothing was published; fix the cause above and run the backup again' });
-    }
-  };
-  const chain: NodeJS.ReadWriteStream[] = [plain, createCompressStream(o.compression, o.level)];
-  if (o.keyring) chain.push(createEncryptStream(o.keyring, { chunkSize: o.chunkSize }));
-  chain.push(gateEnd(failure), stored);
-  try {
-    const produce = pipeAll([child.stdout, ...chain]);
-    const upload = o.store(stored as unknown as Readable);
-    const [, object] = await Promise.all([produce, upload]).catch(async (error: unknown) => {
-      child.kill();
-      const uploadError = await upload.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      // A storage failure is the cause even though killing pg_dump makes it fail too (exit 2, not 1).
-      if (uploadError instanceof StorageError && !o.signal?.aborted) throw uploadError;
-      await failure(); // otherwise prefer pg_dump's own error over a broken-pipe symptom
-      throw error;
-    });
-    checkStoredSize(o.key, object.size, stored.bytes);
-    return { key: o.key, size: stored.bytes, sha256: stored.digest(), plaintextSize: plain.bytes, plaintextSha256: plain.digest() };
-  } finally {
-    if (progressTimer) clearInterval(progressTimer);
-    o.onProgress?.({ bytes: plain.bytes, elapsedMs: Date.now() - started });
-  }
-}
-
-function checkStoredSize(key: string, size: number, expected: number): void {
-  if (size !== expected) throw new BackupError(`Stored size of ${key} is ${size} bytes, expected ${expected}`, { hint: 'Storage dropped data; run the backup again' });
 }
 
 interface CaptureGlobalsOptions {

@@ -57,7 +57,7 @@ export type Sandbox = z.infer<typeof Sandbox>;
 
 export const BackupUnderTest = z.object({
   id: z.string().min(1),
-  tier: z.enum(['daily', 'weekly', 'monthly']),
+  tier: z.enum(['daily', 'weekly', 'monthly', 'quarterly', 'yearly']),
   database: z.string().min(1),
   /** Object key of the dump that was downloaded. */
   dumpKey: z.string().min(1),
@@ -209,19 +209,24 @@ export const TableReconciliation = z.object({
 });
 export type TableReconciliation = z.infer<typeof TableReconciliation>;
 
+const SlotState = z.enum(['present', 'missing', 'not-due']);
+
 export const Retention = z.object({
-  /** The registry's retention policy (its own decision: the NDPA sets no fixed period). */
+  /** The registry's retention policy (its own decision: the NDPA sets no fixed period); hourly, quarterly and yearly absent in older records. */
   policy: z.object({
+    hourly: z.number().int().nonnegative().optional(),
     daily: z.number().int().nonnegative(),
     weekly: z.number().int().nonnegative(),
     monthly: z.number().int().nonnegative(),
+    quarterly: z.number().int().nonnegative().optional(),
+    yearly: z.number().int().nonnegative().optional(),
   }),
   /** One slot per month the policy keeps (84 for 7 years), oldest first. */
   monthly: z
     .array(
       z.object({
         month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM'),
-        state: z.enum(['present', 'missing', 'not-due']),
+        state: SlotState,
         backupId: z.string().optional(),
       }),
     )
@@ -231,11 +236,23 @@ export const Retention = z.object({
     .array(
       z.object({
         day: IsoDate,
-        state: z.enum(['present', 'missing', 'not-due']),
+        state: SlotState,
         backupId: z.string().optional(),
       }),
     )
     .max(62),
+  /**
+   * The other enabled tiers (hourly, weekly, quarterly, yearly: count > 0), each with its slots oldest
+   * first (`2026-11-23T14`, `2026-W48`, `2026-Q4`, `2026`); absent in older records.
+   */
+  tiers: z
+    .array(
+      z.object({
+        tier: z.enum(['hourly', 'weekly', 'quarterly', 'yearly']),
+        slots: z.array(z.object({ period: z.string().min(1), state: SlotState })).max(400),
+      }),
+    )
+    .optional(),
 });
 export type Retention = z.infer<typeof Retention>;
 

@@ -25,5 +25,6 @@ export {
   type AvailableExtension,
   type ExtensionComparison,
 } from './extensions.ts';
+export { referencedKeys } from './references.ts';
 export { AUDIT_ROW, expectedHashSql, verifyAuditChain, type AuditChainDefinition, type AuditChainVerification } from './audit-chain.ts';
 export { ownedSequences, sequenceAhead, type OwnedSequence } from './sequences.ts';

@@ -138,9 +138,21 @@ export function verdictStripSvg(evidence: DrillEvidence): string {
   return svgRoot(width, height, 'Verdicts of the last 12 drills', `${passed} of ${evidence.history.length} passed`, parts);
 }
 
-/** The monthly slots as a year × month grid, and the last dailies as a row. */
+/** How the grid labels a tier's row of slots. */
+const TIER_LABELS: Record<'hourly' | 'weekly' | 'quarterly' | 'yearly', (n: number) => string> = {
+  hourly: (n) => `Last ${n} hours`,
+  weekly: (n) => `Last ${n} weeks`,
+  quarterly: (n) => `Last ${n} quarters`,
+  yearly: (n) => `Last ${n} years`,
+};
+
+/**
+ * The monthly slots as a year × month grid, the last dailies as a column beside it, and every other
+ * enabled tier (hourly, weekly, quarterly, yearly) as a labelled row of slots below.
+ */
 export function retentionGridSvg(evidence: DrillEvidence): string {
   const { monthly, daily } = evidence.retention;
+  const tiers = evidence.retention.tiers ?? [];
   const cell = 15;
   const gap = 3;
   const labelW = 40;
@@ -148,10 +160,12 @@ export function retentionGridSvg(evidence: DrillEvidence): string {
   const years = [...new Set(monthly.map((m) => Number(m.month.slice(0, 4))))].sort((a, b) => a - b);
   const byMonth = new Map(monthly.map((m) => [m.month, m.state] as const));
 
-  MONTHS.forEach((initial, i) => {
-    parts.push(text(labelW + i * (cell + gap) + cell / 2, 10, initial, `font-size="9" fill="${COLORS.muted}" text-anchor="middle"`));
-  });
   const gridTop = 15;
+  if (monthly.length > 0) {
+    MONTHS.forEach((initial, i) => {
+      parts.push(text(labelW + i * (cell + gap) + cell / 2, 10, initial, `font-size="9" fill="${COLORS.muted}" text-anchor="middle"`));
+    });
+  }
   years.forEach((year, row) => {
     const y = gridTop + row * (cell + gap);
     parts.push(text(labelW - 6, y + cell / 2 + 3.5, String(year), `font-size="9.5" fill="${COLORS.ink}" text-anchor="end"`));
@@ -173,11 +187,24 @@ export function retentionGridSvg(evidence: DrillEvidence): string {
     parts.push(text(dailyLeft + cell + 6, y + cell / 2 + 3.5, formatDate(d.day), `font-size="9" fill="${COLORS.ink}"`));
   });
   const width = dailyLeft + cell + 80;
-  const height = Math.max(gridBottom, gridTop + daily.length * (cell + gap)) + 2;
+
+  // Other tiers below, each a caption and rows of slots as wide as the month grid (oldest first).
+  const perRow = 12;
+  let y = Math.max(gridBottom, gridTop + daily.length * (cell + gap)) + 8;
+  for (const tier of tiers) {
+    parts.push(text(labelW, y + 9, `${TIER_LABELS[tier.tier](tier.slots.length)}: ${tier.slots[0]?.period ?? ''} – ${tier.slots.at(-1)?.period ?? ''}`, `font-size="9" fill="${COLORS.muted}"`));
+    y += 14;
+    tier.slots.forEach((slot, i) => {
+      parts.push(slotRect(labelW + (i % perRow) * (cell + gap), y + Math.floor(i / perRow) * (cell + gap), cell, slot.state));
+    });
+    y += Math.ceil(tier.slots.length / perRow) * (cell + gap) + 4;
+  }
+  const height = y + 2;
 
   const counts = { present: 0, missing: 0, 'not-due': 0 };
   for (const m of monthly) counts[m.state] += 1;
-  const desc = `${monthly.length} monthly slots: ${counts.present} present, ${counts.missing} missing, ${counts['not-due']} not yet due; dailies: ${daily.filter((d) => d.state === 'present').length} of ${daily.length} present`;
+  const others = tiers.map((t) => `; ${t.tier}: ${t.slots.filter((s) => s.state === 'present').length} of ${t.slots.length} present`).join('');
+  const desc = `${monthly.length} monthly slots: ${counts.present} present, ${counts.missing} missing, ${counts['not-due']} not yet due; dailies: ${daily.filter((d) => d.state === 'present').length} of ${daily.length} present${others}`;
   return svgRoot(width, height, 'Retention inventory', desc, parts);
 }
 

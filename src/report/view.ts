@@ -51,6 +51,29 @@ function plural(n: number, noun: string): string {
 
 export type ReportView = ReturnType<typeof buildView>;
 
+type RetentionPolicyView = DrillEvidence['retention']['policy'];
+
+/** How long the policy reaches back: its longest tier (`7 years`, `18 months`, `30 days`). */
+function retentionHorizon(policy: RetentionPolicyView): string {
+  const months = Math.max(policy.monthly, (policy.quarterly ?? 0) * 3, (policy.yearly ?? 0) * 12);
+  if (months > 0) return months % 12 === 0 ? `${months / 12} years` : `${months} months`;
+  if (policy.weekly > 0) return `${policy.weekly} weeks`;
+  return `${policy.daily} days`;
+}
+
+/** `7 daily, 0 weekly and 84 monthly backups (7 years)`; hourly, quarterly and yearly named when enabled. */
+function policyText(policy: RetentionPolicyView, horizon: string): string {
+  const items = [
+    ...(policy.hourly ? [`${policy.hourly} hourly`] : []),
+    `${policy.daily} daily`,
+    `${policy.weekly} weekly`,
+    `${policy.monthly} monthly`,
+    ...(policy.quarterly ? [`${policy.quarterly} quarterly`] : []),
+    ...(policy.yearly ? [`${policy.yearly} yearly`] : []),
+  ];
+  return `${items.slice(0, -1).join(', ')} and ${items.at(-1)} backups (${horizon})`;
+}
+
 export function buildView(e: DrillEvidence, ctx: ViewContext) {
   const tz = e.timeZone;
   const zone = zoneAbbreviation(e.startedAt, tz);
@@ -146,6 +169,11 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
   }));
 
   const monthly = e.retention.monthly;
+  const otherTiers = (e.retention.tiers ?? []).map((t) => ({
+    tier: t.tier,
+    missing: t.slots.filter((s) => s.state === 'missing').length,
+    line: `${t.tier[0]!.toUpperCase()}${t.tier.slice(1)}: ${t.slots.filter((s) => s.state === 'present').length} of ${t.slots.length} present`,
+  }));
   const retentionCounts = {
     present: monthly.filter((m) => m.state === 'present').length,
     missing: monthly.filter((m) => m.state === 'missing').length,
@@ -153,13 +181,15 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
     dailyPresent: e.retention.daily.filter((d) => d.state === 'present').length,
     dailyMissing: e.retention.daily.filter((d) => d.state === 'missing').length,
     dailyTotal: e.retention.daily.length,
+    otherMissing: otherTiers.reduce((sum, t) => sum + t.missing, 0),
   };
   const policy = e.retention.policy;
-  const policyYears = policy.monthly % 12 === 0 ? `${policy.monthly / 12} years` : `${policy.monthly} months`;
+  const policyYears = retentionHorizon(policy);
 
   const retentionGaps = [
     retentionCounts.missing ? plural(retentionCounts.missing, 'monthly backup') + ' missing' : null,
     retentionCounts.dailyMissing ? plural(retentionCounts.dailyMissing, 'daily backup') + ' missing' : null,
+    ...otherTiers.map((t) => (t.missing ? plural(t.missing, `${t.tier} backup`) + ' missing' : null)),
   ].filter((x): x is string => x !== null);
   const passCount = e.history.filter((h) => h.verdict === 'PASS').length;
   const rtoValues = e.history.map((h) => h.rtoMs).filter((v): v is number => v !== null);
@@ -312,10 +342,11 @@ export function buildView(e: DrillEvidence, ctx: ViewContext) {
     },
     retention: {
       svg: retentionGridSvg(e),
-      policyText: `${policy.daily} daily, ${policy.weekly} weekly and ${policy.monthly} monthly backups (${policyYears})`,
+      policyText: policyText(policy, policyYears),
+      tierLines: otherTiers.map((t) => t.line),
       note: e.retentionNote.replaceAll('{years}', policyYears),
       counts: retentionCounts,
-      complete: retentionCounts.missing === 0 && retentionCounts.dailyMissing === 0,
+      complete: retentionGaps.length === 0,
       swatches: { present: legendSwatchSvg('present'), missing: legendSwatchSvg('missing'), notDue: legendSwatchSvg('not-due') },
     },
     controls: e.controls,

@@ -123,14 +123,14 @@ export function restoreGuards(input: GuardInput): GuardFinding[] {
 }
 
 /**
- * Asks on a terminal to type the database name; true only for the exact name. The caller only
- * asks when stdin and stderr are TTYs; end of input counts as no.
+ * Asks on a terminal to type the database name (or another `noun`: `file set name`); true only for
+ * the exact name. The caller only asks when stdin and stderr are TTYs; end of input counts as no.
  */
-export async function confirmByTypingName(options: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; database: string }): Promise<boolean> {
+export async function confirmByTypingName(options: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; database: string; noun?: string }): Promise<boolean> {
   const rl = createInterface({ input: options.input, output: options.output, terminal: false });
   const closed = new Promise<string | null>((resolve) => rl.once('close', () => resolve(null)));
   try {
-    const answer = await Promise.race([rl.question(`Type the database name "${options.database}" to continue (anything else aborts): `), closed]);
+    const answer = await Promise.race([rl.question(`Type the ${options.noun ?? 'database name'} "${options.database}" to continue (anything else aborts): `), closed]);
     return answer !== null && answer.trim() === options.database;
   } catch {
     return false;

@@ -39,4 +39,5 @@ export { applyRestore } from './apply.ts';
 export { describeRestoreFailure, failedObjectName, failureReason, resolveRestoreErrors, type RestoreObjectFailure } from './damage.ts';
 export { verifyBackups, backupsToVerify, describeFailure, verificationFailure, type VerifyResult, type VerifyReport } from './verify.ts';
 export { planRestore, executeRestore, type RestoreRequest, type PlannedRestore, type RestoreEvent, type RestoreResult, type ExecuteRestoreOptions } from './run.ts';
+export { planFileRestore, executeFileRestore, type FileRestoreRequest, type PlannedFileRestore, type FileRestoreEvent, type FileRestoreResult } from './files.ts';
 export { compressionOfFile, decryptFile } from './decrypt-file.ts';

@@ -49,7 +49,7 @@ export interface PlannedRestore extends RestorePlan {
 }
 
 /** The key the backup needs is present, before anything is downloaded. */
-function checkKey(manifest: BackupManifest, keyring: Keyring | null): void {
+export function checkKey(manifest: BackupManifest, keyring: Keyring | null): void {
   const enc = manifest.encryption;
   if (enc.algorithm === 'none') return;
   if (!keyring) throw missingKeyError([{ id: manifest.id, keyId: enc.keyId }]);
@@ -60,7 +60,8 @@ function checkKey(manifest: BackupManifest, keyring: Keyring | null): void {
   }
 }
 
-function describeSelector(selector: BackupSelector): string {
+/** How a backup choice reads in messages: `the newest full backup`, `key …`. */
+export function describeSelector(selector: BackupSelector): string {
   if (selector.key) return `key ${selector.key}`;
   if (selector.monthly) return `the full monthly backup of ${selector.monthly}`;
   if (selector.date) return `a full backup taken on ${selector.date} (UTC)`;

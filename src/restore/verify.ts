@@ -1,5 +1,6 @@
 import { missingKeyError, type Keyring } from '../crypto/index.ts';
-import type { BackupTier, Catalog, CatalogEntry } from '../catalog/index.ts';
+import { backupObjects, type BackupTier, type Catalog, type CatalogEntry } from '../catalog/index.ts';
+import { manifestFormat, readObject } from '../files/index.ts';
 import { ConfigError, CryptoError, errorKind, IntegrityError, ScratchFolderError } from '../errors/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { checkPlainDump, GLOBALS_TRAILER, listArchive, restoreClientBinDir } from './archive.ts';
@@ -10,6 +11,8 @@ import { fetchBackup } from './restore.ts';
 // file, never held in memory), its stored size and SHA-256 checked, decrypted and decompressed to
 // the end with the plaintext SHA-256 checked (fetchBackup, the drill's code), then read by
 // `pg_restore --list` (custom format) or checked for pg_dump's completion trailer (plain SQL).
+// A backup's file manifests, digest lists and Redis snapshot are verified the same way as they
+// stream (the stored file contents are the drill's sample, or `pgdrill drill --full`).
 // Nothing is restored.
 
 export interface VerifyResult {
@@ -22,7 +25,7 @@ export interface VerifyResult {
   error?: string;
   /** Error class, with the crypto failure code when there is one. */
   errorKind?: string;
-  /** Stored bytes read (dump and globals). */
+  /** Stored bytes read (every object of the backup). */
   bytes?: number;
   /** Archive entries pg_restore listed (custom format). */
   entries?: number;
@@ -61,7 +64,12 @@ async function verifyOne(entry: CatalogEntry, o: { storage: BackupStorage; keyri
       await checkPlainDump(fetched.dumpPath, { label: m.objects.dump.key });
     }
     if (fetched.globalsPath && m.objects.globals) await checkPlainDump(fetched.globalsPath, { trailer: GLOBALS_TRAILER, label: m.objects.globals.key });
-    const bytes = m.objects.dump.size + (m.objects.globals?.size ?? 0);
+    // File manifests, digest lists and the Redis snapshot: downloaded, decrypted and hashed as they stream.
+    const extras = backupObjects(m).filter((object) => object !== m.objects.dump && object !== m.objects.globals);
+    for (const object of extras) {
+      for await (const _ of await readObject(o.storage, object, { ...manifestFormat(m), keyring: o.keyring, owner: `backup ${m.id}`, signal: o.signal }));
+    }
+    const bytes = backupObjects(m).reduce((sum, object) => sum + object.size, 0);
     return { ...base, ok: true, bytes, entries, durationMs: Date.now() - started };
   } catch (error) {
     if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : error;

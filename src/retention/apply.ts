@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  BACKUP_TIERS,
   backupObjects,
   backupSeries,
   dataKey,
@@ -12,10 +13,13 @@ import {
   type BackupManifest,
   type Catalog,
   type CatalogEntry,
+  type CopyTier,
   type StoredObjectRef,
 } from '../catalog/index.ts';
 import type { PgdrillConfig } from '../config/index.ts';
+import { loadKeyring, type Keyring } from '../crypto/index.ts';
 import { IntegrityError, StorageError } from '../errors/index.ts';
+import { sweepContents, type ContentSweep } from '../files/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.ts';
 
@@ -26,6 +30,11 @@ export interface ApplyRetentionOptions {
   now: Date;
   /** Objects without a manifest older than this are leftovers of interrupted runs. */
   orphanGraceHours: number;
+  /**
+   * The keyring that reads the file sets' digest lists for the content sweep, loaded only when one
+   * is read; without it (encrypted backups) nothing is swept there.
+   */
+  keyring?: () => Keyring | null;
   dryRun?: boolean;
   log?: (line: string) => void;
 }
@@ -36,6 +45,8 @@ export interface RetentionOutcome {
   orphans: string[];
   /** Keys in the tier folders not named like a pgdrill object: someone else's, never deleted. */
   foreign: string[];
+  /** Mark and sweep of the stored file contents (`content/`). */
+  contents: ContentSweep;
   dryRun: boolean;
 }
 
@@ -98,7 +109,7 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
   const orphans: string[] = [];
   const foreign: string[] = [];
   const graceMs = options.orphanGraceHours * 3_600_000;
-  for (const tier of ['daily', 'weekly', 'monthly'] as const) {
+  for (const tier of BACKUP_TIERS) {
     for await (const object of storage.list(tierPrefix(prefix, tier))) {
       if (!isDataKey(prefix, tier, object.key)) foreign.push(object.key);
       else if (!isProtected(object.key) && now.getTime() - object.lastModified.getTime() > graceMs) orphans.push(object.key);
@@ -108,7 +119,20 @@ export async function applyRetention(options: ApplyRetentionOptions): Promise<Re
     await storage.delete(orphans);
     log(`removed ${orphans.length} orphaned object(s) older than ${options.orphanGraceHours} h`);
   }
-  return { plan, orphans, foreign, dryRun: Boolean(options.dryRun) };
+
+  // Stored file contents no backup that stays refers to (a promoted copy refers to what its daily does).
+  const contents = await sweepContents({
+    storage,
+    prefix,
+    deleting: new Set(plan.delete.flatMap((d) => byKey.get(entryKey(d.tier, d.id))?.manifestKey ?? [])),
+    keyring: options.keyring ?? (() => null),
+    now,
+    orphanGraceHours: options.orphanGraceHours,
+    dryRun: Boolean(options.dryRun),
+    log,
+  });
+  if (contents.skipped) log(`stored files: ${contents.skipped}`);
+  return { plan, orphans, foreign, contents, dryRun: Boolean(options.dryRun) };
 }
 
 /**
@@ -139,7 +163,7 @@ async function storedDigest(storage: BackupStorage, key: string): Promise<{ byte
  * is removed and the promotion throws (so no deletion follows): an IntegrityError when the daily's
  * own object is already damaged, else a StorageError (the copy went wrong).
  */
-async function promote(storage: BackupStorage, prefix: string, source: CatalogEntry, tier: 'monthly' | 'weekly', toId: string): Promise<BackupManifest> {
+async function promote(storage: BackupStorage, prefix: string, source: CatalogEntry, tier: CopyTier, toId: string): Promise<BackupManifest> {
   const what = `Promotion of daily/${source.manifest.id} to ${tier}/${toId}`;
   const copies: string[] = [];
   const copyObject = async (object: StoredObjectRef): Promise<StoredObjectRef> => {
@@ -167,13 +191,17 @@ async function promote(storage: BackupStorage, prefix: string, source: CatalogEn
     );
   };
   const { dump, globals } = source.manifest.objects;
+  const { files, redis } = source.manifest;
   try {
+    // Every object under the daily's key stem is copied (file contents are shared, not copied).
     const manifest: BackupManifest = {
       ...source.manifest,
       id: toId,
       tier,
       promotedFrom: source.manifest.id,
       objects: { dump: await copyObject(dump), ...(globals ? { globals: await copyObject(globals) } : {}) },
+      ...(files ? { files: await sequentially(files, async (set) => ({ ...set, manifest: await copyObject(set.manifest), digests: await copyObject(set.digests) })) } : {}),
+      ...(redis ? { redis: { ...redis, object: await copyObject(redis.object) } } : {}),
     };
     await writeManifest(storage, prefix, manifest);
     return manifest;
@@ -184,6 +212,13 @@ async function promote(storage: BackupStorage, prefix: string, source: CatalogEn
   }
 }
 
+/** Maps items one after the other (copies are read back one at a time). */
+async function sequentially<T, U>(items: readonly T[], map: (item: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = [];
+  for (const item of items) out.push(await map(item));
+  return out;
+}
+
 /** Retention with the configured policy, as `pgdrill prune`, every successful backup and the demo apply it. */
 export function pruneBackups(config: PgdrillConfig, storage: BackupStorage, options: { log?: (line: string) => void; dryRun?: boolean } = {}): Promise<RetentionOutcome> {
   return applyRetention({
@@ -192,6 +227,7 @@ export function pruneBackups(config: PgdrillConfig, storage: BackupStorage, opti
     policy: config.retention,
     now: new Date(),
     orphanGraceHours: config.backup.orphanGraceHours,
+    keyring: () => loadKeyring(config, 'read'),
     dryRun: options.dryRun,
     log: options.log,
   });

@@ -1,9 +1,9 @@
-import { FULL_SERIES, isoDay, isoMonth, isoWeek, type BackupTier } from '../catalog/index.ts';
-import type { RetentionPlan, RetentionPolicy } from './plan.ts';
+import { FULL_SERIES, isoDay, isoMonth, isoQuarter, isoWeek, isoYear, type BackupTier } from '../catalog/index.ts';
+import { policyCount, type RetentionPlan, type RetentionPolicy } from './plan.ts';
 
 // When retention will delete a backup, and why: what the admin page shows beside each backup. The
 // plan says what the next prune does; beyond that the date is a projection: a backup kept by its
-// tier's window leaves it once `count` newer periods (days, ISO weeks, months) of its series have
+// tier's window leaves it once `count` newer periods (days, ISO weeks, months, quarters, years) of its series have
 // backups, so with the newer periods it has now, it goes after that many more periods of backups
 // taken as scheduled.
 
@@ -21,6 +21,8 @@ const PERIOD: Record<BackupTier, { of: (date: Date) => string; unit: string }> =
   daily: { of: isoDay, unit: 'day' },
   weekly: { of: isoWeek, unit: 'week' },
   monthly: { of: isoMonth, unit: 'month' },
+  quarterly: { of: isoQuarter, unit: 'quarter' },
+  yearly: { of: isoYear, unit: 'year' },
 };
 
 /** The key of a backup in `retentionExpiries`' map. */
@@ -29,7 +31,13 @@ export const expiryKey = (backup: Planned): string => `${backup.database}\0${bac
 /** Start of the period `periods` periods after the one `now` is in. */
 function periodsAfter(tier: BackupTier, now: Date, periods: number): Date {
   const day = new Date(`${isoDay(now)}T00:00:00.000Z`);
-  if (tier === 'monthly') return new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() + periods, 1));
+  const monthsPer = { monthly: 1, quarterly: 3, yearly: 12 } as const;
+  if (tier === 'monthly' || tier === 'quarterly' || tier === 'yearly') {
+    const months = monthsPer[tier];
+    // The start of the period `now` is in, then `periods` periods on.
+    const first = Math.floor(day.getUTCMonth() / months) * months;
+    return new Date(Date.UTC(day.getUTCFullYear(), first + periods * months, 1));
+  }
   return new Date(day.getTime() + periods * (tier === 'weekly' ? 7 : 1) * DAY_MS);
 }
 
@@ -66,7 +74,7 @@ function expiryOf(backup: Candidate, decision: { deleted: boolean; reasons: read
   if (newest) return { at: null, reason: `${newest}: never deleted while it is the newest` };
   const future = decision.reasons.find((r) => r.startsWith('kept: dated in the future'));
   if (future) return { at: null, reason: future };
-  const count = policy[backup.tier];
+  const count = policyCount(policy, backup.tier);
   const { unit } = PERIOD[backup.tier];
   const at = periodsAfter(backup.tier, now, Math.max(1, count - newerPeriods));
   return {

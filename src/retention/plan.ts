@@ -11,15 +11,20 @@
 // - Daily tier, like restic's `keep-daily N`: take the newest N distinct UTC days that have a valid
 //   daily backup of the series; keep the newest valid backup of each of those days. Other valid
 //   dailies are deleted: on an older day `expired`, on a kept day but not the newest `superseded`.
-// - Weekly (ISO weeks) and monthly tiers: the same rule over the promoted copies of that tier, with
-//   N = policy.weekly / policy.monthly. With N = 0 every copy of the tier goes.
-// - Promotion (weekly only when policy.weekly > 0), of full backups only: a month (ISO week) that
-//   has a full daily but no full copy of the tier gets its FIRST (earliest) full daily still
-//   present copied, if the month falls inside the tier's window counted over existing full copies
+// - Hourly (policy.hourly > 0): a second window over the same daily-tier backups (every backup is
+//   taken into `daily/`, same-day ones numbered -2, -3, …): the newest backup of each of the newest
+//   N distinct UTC hours with backups is kept too (`kept: hourly 2026-11-23T14`). A backup is kept
+//   when either window keeps it; a deleted one carries the daily window's reason.
+// - Weekly (ISO weeks), monthly, quarterly and yearly tiers: the same rule over the promoted
+//   copies of that tier, with N = policy.weekly / monthly / quarterly / yearly. With N = 0 every
+//   copy of the tier goes.
+// - Promotion (for each copy tier whose count is > 0), of full backups only: a period (ISO week,
+//   month, quarter, year) that has a full daily but no full copy of the tier gets its FIRST
+//   (earliest) full daily still present copied, if the period falls inside the tier's window counted over existing full copies
 //   plus this run's promotions. The source daily is kept in this plan
 //   (`kept: source of monthly promotion 2026-11`). Never onto an id that is taken, by a backup or
 //   by an unreadable manifest (`unreadable`: damaged, or written by a newer pgdrill): such a
-//   month is left for a human, and coverage reports it missing.
+//   period is left for a human, and coverage reports it missing.
 // - Deletions of copies count only copies that exist now: a copy pushed out of the window by this
 //   run's promotion is deleted by the next run, once the new copy exists. Never delete more than
 //   needed. Execute promotions before deletions, and skip deletions if a promotion failed.
@@ -30,9 +35,9 @@
 //   each partial series. Backups dated after `now` are kept
 //   (`kept: dated in the future (clock skew?)`) and take no part in the windows.
 // - Every input backup appears in exactly one of keep/delete; a kept backup lists every reason it
-//   is kept. Output is ordered by database, tier (daily, weekly, monthly), takenAt, id.
+//   is kept. Output is ordered by database, tier (daily, weekly, monthly, quarterly, yearly), takenAt, id.
 
-import { backupId, FULL_SERIES, isoDay, isoMonth, isoWeek, type BackupTier } from '../catalog/index.ts';
+import { BACKUP_TIERS, backupId, COPY_TIERS, FULL_SERIES, isoDay, isoHour, tierPeriod, type BackupTier, type CopyTier } from '../catalog/index.ts';
 import { ConfigError, PgdrillError } from '../errors/index.ts';
 
 export interface RetentionCandidate {
@@ -47,14 +52,28 @@ export interface RetentionCandidate {
   series: string;
 }
 
+/** How many periods each tier keeps; a tier left out (or 0) keeps nothing (hourly: no hourly window). */
 export interface RetentionPolicy {
+  /** Hourly window over the daily-tier backups (0: off). */
+  hourly?: number;
   daily: number;
   weekly: number;
   monthly: number;
+  quarterly?: number;
+  yearly?: number;
 }
 
-/** 7 dailies, no weeklies, 84 monthlies (7 years). */
-export const DEFAULT_RETENTION: Readonly<RetentionPolicy> = Object.freeze({ daily: 7, weekly: 0, monthly: 84 });
+/** Every count of the policy, in tier order. */
+export type RetentionTierName = 'hourly' | BackupTier;
+export const RETENTION_TIERS: readonly RetentionTierName[] = ['hourly', ...BACKUP_TIERS];
+
+/** The count a policy keeps for a tier (0 when left out). */
+export function policyCount(policy: RetentionPolicy, tier: RetentionTierName): number {
+  return policy[tier] ?? 0;
+}
+
+/** 7 dailies, no weeklies, 84 monthlies (7 years); no hourly window, no quarterly or yearly copies. */
+export const DEFAULT_RETENTION: Readonly<RetentionPolicy> = Object.freeze({ hourly: 0, daily: 7, weekly: 0, monthly: 84, quarterly: 0, yearly: 0 });
 
 export interface RetentionDecision {
   id: string;
@@ -65,8 +84,8 @@ export interface RetentionDecision {
 
 export interface RetentionPromotion {
   fromId: string;
-  tier: 'monthly' | 'weekly';
-  /** `YYYY-MM` or `GGGG-Www`. */
+  tier: CopyTier;
+  /** `GGGG-Www`, `YYYY-MM`, `YYYY-Qn` or `YYYY`. */
   period: string;
   /** backupId(tier, source takenAt, database). */
   toId: string;
@@ -96,11 +115,14 @@ export interface RetentionPlanInput {
 }
 
 interface TierRule {
-  tier: BackupTier;
+  /** Named in reasons: `hourly` is a window over the daily tier. */
+  tier: RetentionTierName;
   count: number;
-  unit: 'day' | 'week' | 'month';
+  unit: 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year';
   periodOf: (date: Date) => string;
 }
+
+const UNIT: Record<BackupTier, TierRule['unit']> = { daily: 'day', weekly: 'week', monthly: 'month', quarterly: 'quarter', yearly: 'year' };
 
 type Verdict = { keep: string[]; drop: string | undefined };
 
@@ -110,7 +132,7 @@ interface SeriesWindow {
   kept: Set<string>;
 }
 
-const TIER_ORDER: Record<BackupTier, number> = { daily: 0, weekly: 1, monthly: 2 };
+const TIER_ORDER = Object.fromEntries(BACKUP_TIERS.map((tier, i) => [tier, i])) as Record<BackupTier, number>;
 
 export function planRetention(input: RetentionPlanInput): RetentionPlan {
   const { backups, policy, now } = input;
@@ -120,11 +142,10 @@ export function planRetention(input: RetentionPlanInput): RetentionPlan {
   const unreadable = input.unreadable ?? [];
   for (const u of unreadable) takenIds.add(`${u.tier}/${u.id}`);
 
-  const rules: Record<BackupTier, TierRule> = {
-    daily: { tier: 'daily', count: policy.daily, unit: 'day', periodOf: isoDay },
-    weekly: { tier: 'weekly', count: policy.weekly, unit: 'week', periodOf: isoWeek },
-    monthly: { tier: 'monthly', count: policy.monthly, unit: 'month', periodOf: isoMonth },
-  };
+  const rules = Object.fromEntries(
+    BACKUP_TIERS.map((tier) => [tier, { tier, count: policyCount(policy, tier), unit: UNIT[tier], periodOf: (date: Date) => tierPeriod(tier, date) }]),
+  ) as Record<BackupTier, TierRule>;
+  const hourly: TierRule = { tier: 'hourly', count: policyCount(policy, 'hourly'), unit: 'hour', periodOf: isoHour };
 
   const verdicts = new Map<RetentionCandidate, Verdict>(backups.map((c) => [c, { keep: [], drop: undefined }]));
   const verdict = (c: RetentionCandidate): Verdict => verdicts.get(c) as Verdict;
@@ -141,10 +162,12 @@ export function planRetention(input: RetentionPlanInput): RetentionPlan {
     const present = mine.filter((c) => !isFuture(c));
     const ofTier = (tier: BackupTier): RetentionCandidate[] => present.filter((c) => c.tier === tier);
 
-    for (const tier of ['daily', 'weekly', 'monthly'] as const) planTier(ofTier(tier), rules[tier], keep, drop);
+    for (const tier of BACKUP_TIERS) planTier(ofTier(tier), rules[tier], keep, drop);
+    // After the daily window, so that a backup neither window keeps carries the daily reason.
+    if (hourly.count > 0) planTier(ofTier('daily'), hourly, keep, drop);
 
     const fullDailies = ofTier('daily').filter((c) => c.full);
-    for (const tier of ['weekly', 'monthly'] as const) {
+    for (const tier of COPY_TIERS) {
       const copies = mine.filter((c) => c.tier === tier);
       for (const p of planPromotions(tier, database, fullDailies, copies, rules[tier], isFuture, takenIds, unreadable)) {
         promote.push(p);
@@ -215,9 +238,9 @@ function seriesNote(c: RetentionCandidate): string {
   return c.full ? '' : ` (${c.series})`;
 }
 
-/** The weekly or monthly copies to make for one database from its full, non-future dailies. */
+/** The copies of one tier to make for one database from its full, non-future dailies. */
 function planPromotions(
-  tier: 'weekly' | 'monthly',
+  tier: CopyTier,
   database: string,
   fullDailies: readonly RetentionCandidate[],
   copies: readonly RetentionCandidate[],
@@ -265,8 +288,8 @@ function planPromotions(
 
 /** Throws a ConfigError unless every count is a whole number >= 0. */
 export function assertRetentionPolicy(policy: RetentionPolicy): void {
-  for (const tier of ['daily', 'weekly', 'monthly'] as const) {
-    const n = policy[tier];
+  for (const tier of RETENTION_TIERS) {
+    const n = policyCount(policy, tier);
     if (!Number.isSafeInteger(n) || n < 0) {
       throw new ConfigError(`retention: policy.${tier} must be a whole number >= 0, got ${String(n)}`);
     }

@@ -14,6 +14,7 @@ export { startEmbeddedSandbox } from './embedded.ts';
 export { startDockerSandbox, isDockerAvailable, isDockerImageAvailable, dockerImageFor, SANDBOX_LABEL } from './docker.ts';
 export { findPostgresBinaries } from './binaries.ts';
 export { stopAllSandboxes, liveSandboxCount } from './registry.ts';
+export { startRedisSandbox, type RedisSandbox } from './redis.ts';
 
 export type SandboxChoice = 'auto' | 'docker' | 'embedded';
 

@@ -8,3 +8,4 @@ export { createStorageFromUrl, parseStorageUrl, type StorageTarget } from './url
 export { openStorage } from './from-config.ts';
 export { wrapStorage } from './wrap.ts';
 export { makeDirectory } from './directory.ts';
+export { compareKeys } from './keys.ts';

@@ -44,9 +44,25 @@ function keyProblem(key: string, isPrefix: boolean): string | undefined {
   return undefined;
 }
 
-/** Orders keys the way S3 lists them: by UTF-8 bytes (JS string order differs beyond the BMP). */
+/**
+ * Orders keys the way S3 lists them: by UTF-8 bytes, which is code point order (PostgreSQL's "C"
+ * collation too). JS string order (UTF-16 code units) differs only where a surrogate meets a code
+ * unit of U+E000 or above, so those are remapped; no buffer is allocated (merges call this a lot).
+ */
 export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** U+E000..U+FFFF before the surrogates, which stand for code points above U+FFFF. */
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
 }
 
 /** How an S3 bucket and key prefix are shown: `s3://bucket` or `s3://bucket/prefix`. */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -24,6 +25,10 @@ import { pipeline } from 'node:stream/promises';
 // disk (it resolves when its hashing Transform finishes, not when the file stream does), so a
 // HeadObject right after a put can see a short object: pgdrill's size check caught exactly that.
 // The helper swaps those two store methods for versions that wait for the file to be written.
+//
+// Nor can s3rver 3.7 page a ListObjectsV2 past 1,000 keys on Node 24: it makes its continuation
+// token with DES, which OpenSSL 3 refuses (a 500 InternalError). The helper pages those listings
+// itself (paginateListings): the token it hands out is the last key listed, read back as start-after.
 //
 // It also records every request and can inject faults (`intercept`), so tests can fail a given
 // call, tamper with a response header or leave a call unanswered.
@@ -52,6 +57,8 @@ export interface StartedS3Server {
   /** `http://127.0.0.1:{port}` */
   endpoint: string;
   bucket: string;
+  /** More buckets on the same server (`startS3Server({ extraBuckets })`), e.g. a source of files besides the backup bucket. */
+  extraBuckets: string[];
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** s3rver's data directory. */
@@ -85,6 +92,7 @@ interface FilesystemStore {
   putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
   putObject(object: { bucket: string; key: string; content: Readable | Buffer; metadata: unknown }): Promise<{ size: number; md5: string }>;
   putPart(bucket: string, uploadId: string, partNumber: number | string, content: Readable): Promise<{ size: number; md5: string }>;
+  listObjects(bucket: string, options: Record<string, unknown>): Promise<{ objects: Array<{ key: string }>; isTruncated: boolean }>;
 }
 interface S3rverInstance {
   middleware: KoaMiddleware[];
@@ -135,6 +143,42 @@ function fixStoreWrites(store: FilesystemStore): void {
   };
 }
 
+/** What a ListObjectsV2 request being served left to list: the last key of a truncated page. */
+const listing = new AsyncLocalStorage<{ truncatedAfter?: string }>();
+const TOKEN_PREFIX = 'pgdrill-helper:';
+
+/**
+ * Pages ListObjectsV2 without s3rver's DES continuation tokens (see the header comment): the store
+ * reports a truncated page as complete to s3rver, and `pagedListing` (in front of s3rver) marks it
+ * truncated with a token of its own, which it turns back into start-after on the next request.
+ */
+function paginateListings(store: FilesystemStore): KoaMiddleware {
+  const listObjects = store.listObjects.bind(store);
+  store.listObjects = async (bucket, options) => {
+    const result = await listObjects(bucket, options);
+    const state = listing.getStore();
+    if (!state || !result.isTruncated) return result;
+    state.truncatedAfter = result.objects.at(-1)!.key;
+    return { ...result, isTruncated: false };
+  };
+  return async (ctx, next) => {
+    const query = new URLSearchParams(ctx.querystring);
+    if (ctx.method !== 'GET' || query.get('list-type') !== '2') return next();
+    const token = query.get('continuation-token');
+    if (token?.startsWith(TOKEN_PREFIX)) {
+      query.delete('continuation-token');
+      query.set('start-after', Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8'));
+      ctx.querystring = query.toString();
+    }
+    const state: { truncatedAfter?: string } = {};
+    await listing.run(state, next);
+    if (state.truncatedAfter !== undefined && typeof ctx.body === 'string') {
+      const nextToken = `${TOKEN_PREFIX}${Buffer.from(state.truncatedAfter, 'utf8').toString('base64url')}`;
+      ctx.body = ctx.body.replace('<IsTruncated>false</IsTruncated>', `<IsTruncated>true</IsTruncated><NextContinuationToken>${nextToken}</NextContinuationToken>`);
+    }
+  };
+}
+
 function parseRequest(ctx: KoaContext): S3RequestRecord {
   const [, bucket = '', ...rest] = ctx.path.split('/');
   return {
@@ -146,10 +190,11 @@ function parseRequest(ctx: KoaContext): S3RequestRecord {
   };
 }
 
-export async function startS3Server(): Promise<StartedS3Server> {
+export async function startS3Server(options: { extraBuckets?: number } = {}): Promise<StartedS3Server> {
   const S3rver = require('s3rver') as S3rverConstructor;
   const directory = await mkdtemp(path.join(tmpdir(), 'pgdrill-s3rver-'));
   const bucket = `pgdrill-test-${randomBytes(4).toString('hex')}`;
+  const extraBuckets = Array.from({ length: options.extraBuckets ?? 0 }, (_, i) => `${bucket}-extra${i + 1}`);
   const uploadsDir = path.join(directory, bucket, '._S3rver_uploads');
   const requests: S3RequestRecord[] = [];
   let interceptions: Array<{ match: (request: S3RequestRecord) => boolean; action: S3Interception; left: number }> = [];
@@ -258,11 +303,11 @@ export async function startS3Server(): Promise<StartedS3Server> {
     silent: true,
     directory,
     vhostBuckets: false,
-    configureBuckets: [{ name: bucket, configs: [] }],
+    configureBuckets: [bucket, ...extraBuckets].map((name) => ({ name, configs: [] })),
   });
   fixStoreWrites(server.store);
   // Koa composes its middleware when the server starts listening, so this runs before s3rver's own.
-  server.middleware.unshift(shim);
+  server.middleware.unshift(shim, paginateListings(server.store));
   let address: AddressInfo;
   try {
     address = await server.run();
@@ -274,6 +319,7 @@ export async function startS3Server(): Promise<StartedS3Server> {
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     bucket,
+    extraBuckets,
     region: 'us-east-1',
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     directory,

@@ -17,10 +17,11 @@ export interface DrillRun {
 
 /** `pgdrill drill` flags for options the CLI has; undefined when only the programmatic runner can take them. */
 function cliArgs(options: TestDrillOptions): string[] | undefined {
-  const { sandbox, selector, ...rest } = options;
+  const { sandbox, selector, full, ...rest } = options;
   if (Object.keys(rest).length > 0) return undefined;
   const args = ['drill'];
   if (sandbox) args.push('--sandbox', sandbox);
+  if (full) args.push('--full');
   if (selector?.key) args.push('--key', selector.key);
   if (selector?.date) args.push('--date', selector.date);
   if (selector?.monthly) args.push('--monthly', selector.monthly);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import freshness from '../../checks/freshness.ts';
 import { backupSeries, selectBackup, type BackupManifest, type BackupTier, type Catalog } from '../../src/catalog/index.ts';
 import type { CheckContext, DrillState } from '../../src/check/index.ts';
-import { olderFullMonthly } from '../../src/drill/prepare.ts';
+import { olderFullArchive } from '../../src/drill/prepare.ts';
 import { testManifest } from '../helpers/manifest.ts';
 
 
@@ -82,8 +82,8 @@ describe('selectBackup', () => {
   it('the drill proves the oldest FULL monthly copy older than the backup under test', () => {
     const legacyPartialCopy = manifest('2026-09-app_db', '2026-09-01T01:00:00Z', { tier: 'monthly', schemaOnly: true });
     const october = manifest('2026-10-app_db', '2026-10-01T01:00:00Z', { tier: 'monthly', scope: 'full' });
-    expect(olderFullMonthly(catalogOf(legacyPartialCopy, october, monthlyCopy, fullLate), fullLate)?.id).toBe(october.id);
-    expect(olderFullMonthly(catalogOf(legacyPartialCopy, fullLate), fullLate)).toBeUndefined();
+    expect(olderFullArchive(catalogOf(legacyPartialCopy, october, monthlyCopy, fullLate), fullLate)?.id).toBe(october.id);
+    expect(olderFullArchive(catalogOf(legacyPartialCopy, fullLate), fullLate)).toBeUndefined();
   });
 });
 

@@ -17,7 +17,7 @@ function dirWithConfig(body: string): string {
 describe('loadConfig', () => {
   it('applies defaults when nothing is set', async () => {
     const config = await loadConfig({ env: {}, cwd: mkdtempSync(path.join(tmpdir(), 'pgdrill-empty-')) });
-    expect(config.retention).toEqual({ daily: 7, weekly: 0, monthly: 84 });
+    expect(config.retention).toEqual({ hourly: 0, daily: 7, weekly: 0, monthly: 84, quarterly: 0, yearly: 0 });
     expect(config.backup.compression).toBe('zstd');
     expect(config.sandbox.kind).toBe('auto');
     expect(config.storage.prefix).toBe('backups');
@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     const env = { PGDRILL_STORAGE: 's3://from-env/y', PGDRILL_SANDBOX: 'embedded' };
     const onlyFile = await loadConfig({ env: {}, cwd });
     expect(onlyFile.storage.url).toBe('s3://from-file/x');
-    expect(onlyFile.retention).toEqual({ daily: 3, weekly: 0, monthly: 84 });
+    expect(onlyFile.retention).toEqual({ hourly: 0, daily: 3, weekly: 0, monthly: 84, quarterly: 0, yearly: 0 });
     const withEnv = await loadConfig({ env, cwd });
     expect(withEnv.storage.url).toBe('s3://from-env/y');
     expect(withEnv.sandbox.kind).toBe('embedded');

@@ -68,7 +68,7 @@ function drillState(over: Partial<DrillState> = {}): DrillState {
     extensions: null,
     archiveVerification: null,
     firstFullBackupAt: null,
-    config: { drill: config.drill, retention: { daily: 3, weekly: 0, monthly: 3 }, auditChain: null },
+    config: { drill: config.drill, retention: { hourly: 0, daily: 3, weekly: 0, monthly: 3, quarterly: 0, yearly: 0 }, auditChain: null },
     ...over,
   };
 }
@@ -189,7 +189,8 @@ describe('buildEvidence tables, backup and retention', () => {
 
   it("draws the retention grid from the catalog's full backups of this database, under the drill's policy", () => {
     const { retention } = evidence();
-    expect(retention.policy).toEqual({ daily: 3, weekly: 0, monthly: 3 });
+    expect(retention.policy).toEqual({ hourly: 0, daily: 3, weekly: 0, monthly: 3, quarterly: 0, yearly: 0 });
+    expect(retention.tiers).toEqual([]);
     expect(retention.monthly).toEqual([
       { month: '2026-09', state: 'missing' },
       { month: '2026-10', state: 'present' },

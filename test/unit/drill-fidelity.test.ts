@@ -110,8 +110,8 @@ describe('gap severities in the configuration', () => {
 });
 
 /** A drill state with only what these checks read. */
-function context(over: Partial<DrillState>, manifest: BackupManifest = testManifest()): CheckContext {
-  const config = PgdrillConfig.parse({ retention: { daily: 3, weekly: 0, monthly: 4 }, ...(over.config ? { drill: over.config.drill } : {}) });
+function context(over: Partial<DrillState>, manifest: BackupManifest = testManifest(), retention: Record<string, number> = { daily: 3, weekly: 0, monthly: 4 }): CheckContext {
+  const config = PgdrillConfig.parse({ retention, ...(over.config ? { drill: over.config.drill } : {}) });
   const state = {
     now: '2026-10-15T03:00:00.000Z',
     catalog: [],
@@ -159,6 +159,31 @@ describe('retention-coverage check', () => {
     });
     const november = context({ catalog: noJuly.slice(0, 2), now: '2026-11-01T00:30:00.000Z' });
     expect(await retentionCoverageCheck.run(november)).toMatchObject({ status: 'warn', summary: 'no backup yet in the current month 2026-11; 3 days missing (2026-10-30, 2026-10-31, 2026-11-01)' });
+  });
+});
+
+describe('retention-coverage check with hourly and quarterly tiers (seed 003)', () => {
+  const seed003 = { hourly: 3, daily: 2, weekly: 0, monthly: 0, quarterly: 2 };
+  const catalog = [
+    item('2026-10-14-app_db', 'daily', '2026-10-14T23:00:00.000Z'),
+    item('2026-10-15-app_db', 'daily', '2026-10-15T01:00:00.000Z'),
+    item('2026-10-15-app_db-2', 'daily', '2026-10-15T03:00:00.000Z'),
+  ];
+  const at = { now: '2026-10-15T03:30:00.000Z', firstFullBackupAt: '2026-07-01T00:00:00.000Z' };
+
+  it('a quarter without its copy fails (archive gap), a missing hour warns', async () => {
+    expect(await retentionCoverageCheck.run(context({ catalog, ...at }, undefined, seed003))).toMatchObject({
+      status: 'fail',
+      summary: '1 quarter missing (2026-Q3); 1 hour missing (2026-10-15T02)',
+      evidence: { missing: { hourly: ['2026-10-15T02'], quarterly: ['2026-Q3'] }, missingMonths: [] },
+    });
+    const withQ3 = [item('2026-Q3-app_db', 'quarterly', '2026-07-01T00:00:00.000Z'), ...catalog];
+    expect(await retentionCoverageCheck.run(context({ catalog: withQ3, ...at }, undefined, seed003))).toMatchObject({ status: 'warn', summary: '1 hour missing (2026-10-15T02)' });
+    const everyHour = [...withQ3, item('2026-10-15-app_db-3', 'daily', '2026-10-15T02:00:00.000Z')];
+    expect(await retentionCoverageCheck.run(context({ catalog: everyHour, ...at }, undefined, seed003))).toMatchObject({
+      status: 'pass',
+      summary: '3 hourly slots, 2 quarterly slots present, none missing; last 2 days covered',
+    });
   });
 });
 

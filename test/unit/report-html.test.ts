@@ -90,6 +90,35 @@ describe('charts', () => {
     expect(grid).toContain('84 monthly slots: 31 present, 2 missing, 51 not yet due');
   });
 
+  it('shows every enabled tier: seed 003 (24 hourly, 30 daily, 8 quarterly) with no monthly grid', () => {
+    const hours = Array.from({ length: 24 }, (_, i) => ({ period: `2026-11-2${i < 12 ? 2 : 3}T${String((i + 12) % 24).padStart(2, '0')}`, state: i === 5 ? ('missing' as const) : ('present' as const) }));
+    const quarters = ['2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4', '2026-Q1', '2026-Q2', '2026-Q3', '2026-Q4'].map((period, i) => ({ period, state: i < 3 ? ('not-due' as const) : ('present' as const) }));
+    const days = Array.from({ length: 30 }, (_, i) => ({ day: new Date(Date.UTC(2026, 9, 25 + i)).toISOString().slice(0, 10), state: 'present' as const }));
+    const seed003 = parseEvidence({
+      ...pass,
+      retention: {
+        policy: { hourly: 24, daily: 30, weekly: 0, monthly: 0, quarterly: 8, yearly: 0 },
+        monthly: [],
+        daily: days,
+        tiers: [
+          { tier: 'hourly', slots: hours },
+          { tier: 'quarterly', slots: quarters },
+        ],
+      },
+    });
+    const grid = retentionGridSvg(seed003);
+    expect(grid.match(/<rect /g)).toHaveLength(24 + 30 + 8);
+    expect(grid).toContain('Last 24 hours: 2026-11-22T12 – 2026-11-23T11');
+    expect(grid).toContain('Last 8 quarters: 2025-Q1 – 2026-Q4');
+    expect(grid).toContain('hourly: 23 of 24 present; quarterly: 5 of 8 present');
+    const v = buildView(seed003, { css: '', evidenceSha256: HASH, evidenceFileName: 'x.json', signature: null, logoDataUri: null });
+    expect(v.retention.policyText).toBe('24 hourly, 30 daily, 0 weekly, 0 monthly and 8 quarterly backups (2 years)');
+    expect(v.retention.tierLines).toEqual(['Hourly: 23 of 24 present', 'Quarterly: 5 of 8 present']);
+    expect(v.retention.complete).toBe(false);
+    // Seed 001's record (no tiers) reads as before.
+    expect(buildView(pass, { css: '', evidenceSha256: HASH, evidenceFileName: 'x.json', signature: null, logoDataUri: null }).retention.tierLines).toEqual([]);
+  });
+
   it('pads a short history with empty slots, newest at the right', () => {
     const first = parseEvidence({ ...pass, history: pass.history.slice(-1), ledger: { previousDrillId: null, previousEvidenceSha256: null } });
     expect(verdictStripSvg(first).match(/stroke-dasharray="2 2"/g)).toHaveLength(11);

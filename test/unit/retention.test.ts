@@ -389,7 +389,7 @@ describe('planRetention: safety', () => {
   });
 
   it('exports the 7 / 0 / 84 defaults', () => {
-    expect(DEFAULT_RETENTION).toEqual({ daily: 7, weekly: 0, monthly: 84 });
+    expect(DEFAULT_RETENTION).toEqual({ hourly: 0, daily: 7, weekly: 0, monthly: 84, quarterly: 0, yearly: 0 });
   });
 });
 

@@ -33,6 +33,14 @@ function printRetention(outcome: RetentionOutcome, write: (line: string) => void
   for (const d of outcome.plan.delete) write(`delete  ${d.tier}/${d.id}: ${d.reasons.join('; ')}`);
   for (const key of outcome.orphans) write(`orphan  ${key}: no manifest refers to it`);
   for (const key of outcome.foreign) write(`foreign ${key}: not named like a pgdrill object; left alone`);
+  const c = outcome.contents;
+  if (c.stored > 0) {
+    write(
+      `files   ${c.stored} stored file contents, ${c.referenced} referenced by retained backups; ${c.swept} unreferenced ${outcome.dryRun ? 'would be removed' : 'removed'} (${formatBytes(c.sweptBytes)})` +
+        `${c.young ? `, ${c.young} unreferenced but younger than the grace period kept` : ''}${c.foreign ? `, ${c.foreign} foreign key(s) left alone` : ''}`,
+    );
+  }
+  if (c.skipped) write(`files   ${c.skipped}`);
 }
 
 export function register(program: Command): void {
@@ -71,6 +79,15 @@ export function register(program: Command): void {
             `backup ${m.objects.dump.key} ${formatBytes(m.objects.dump.size)} sha256=${m.objects.dump.sha256} in ${formatDuration(m.durationMs)}` +
               ` (${m.tables.length} tables, ${m.encryption.algorithm === 'none' ? 'UNENCRYPTED' : `key ${m.encryption.keyId}`})\n`,
           );
+          for (const set of m.files ?? []) {
+            process.stdout.write(
+              `files ${set.name} ${set.files.toLocaleString('en')} files ${formatBytes(set.bytes)} from ${set.source}: ${set.newContents.toLocaleString('en')} new content(s) stored (${formatBytes(set.newBytes)}), ${set.unchanged.toLocaleString('en')} unchanged\n`,
+            );
+          }
+          if (m.redis) {
+            const keys = m.redis.keyspace.map((d) => `db${d.db} ${d.keys.toLocaleString('en')} keys`).join(', ') || 'no keys';
+            process.stdout.write(`redis ${m.redis.object.key} ${formatBytes(m.redis.object.size)} sha256=${m.redis.object.sha256} from ${m.redis.source} (${keys})\n`);
+          }
         }
       };
       const { retention } = await backup({

@@ -21,6 +21,7 @@ interface DrillFlags {
   monthly?: string;
   key?: string;
   sandbox?: 'auto' | 'docker' | 'embedded';
+  full?: boolean;
   pitr?: boolean;
   targetTime?: string;
   target?: string;
@@ -69,6 +70,7 @@ export function register(program: Command): void {
     .option('--monthly <YYYY-MM>', 'the monthly backup of that month')
     .option('--key <key>', 'a backup by id or object key (full or partial)')
     .option('--sandbox <kind>', 'auto (default), docker or embedded (PGDRILL_SANDBOX)')
+    .option('--full', "verify every stored file content of the backup's file sets (default: a sample, drill.fileSample)")
     .option('--pitr', 'a point-in-time drill of the pgBackRest repository (config `pitr`) instead of a dump drill')
     .option('--target-time <ISO>', 'with --pitr: recover to this time (default: half-way between the two newest archived markers)')
     .option('--target <latest>', 'with --pitr: `latest`, recover to the end of the archived WAL')
@@ -87,6 +89,7 @@ export function register(program: Command): void {
         configFile: program.opts().config,
         selector,
         sandbox: flags.sandbox,
+        full: flags.full,
       });
       finish(result);
     });

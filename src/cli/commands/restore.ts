@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { listBackups, type BackupManifest } from '../../catalog/index.ts';
 import { assertVerified, verify } from '../../operations/index.ts';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfig, type PgdrillConfig } from '../../config/index.ts';
 import { loadKeyring } from '../../crypto/index.ts';
 import { describeConnection } from '../../pgtools/index.ts';
 import { ConfigError, RefusedError } from '../../errors/index.ts';
@@ -12,7 +12,10 @@ import {
   confirmByTypingName,
   decryptFile,
   describePlan,
+  executeFileRestore,
   executeRestore,
+  planFileRestore,
+  type GuardFinding,
   parseBackupChoice,
   parseIsoDay,
   parseJobs,
@@ -44,17 +47,21 @@ interface RestoreFlags {
   jobs?: string;
   withRoles?: boolean;
   confirm?: boolean;
+  files?: string;
+  to?: string;
 }
 
 const EXIT_CODES_HELP = `
 Exit codes:
   0  restored (or verified) and every record count matches the manifest
   1  restore failure: pg_restore/psql failed, or the target could not be reached
-  2  download failure: storage unreachable, no backup matches, object missing or unreadable
+  2  download failure: storage unreachable, no backup matches, object missing or unreadable (--files: or a stored file content is missing, or the target cannot be written)
   3  configuration error: bad flag or date, no target (--target-db / DATABASE_URL), no key, missing roles or extensions;
      or the local scratch folder (TMPDIR) has too little space for the backup, is over quota or read-only
-  4  verification failure: size/SHA-256 mismatch, decryption failed, unreadable archive, record counts differ
+  4  verification failure: size/SHA-256 mismatch, decryption failed, unreadable archive, record counts differ;
+     --files: a stored file content does not decrypt or hash to its file manifest (that file is never written)
   5  refused by a safety guard: target not empty, is the backup source, or matches productionPatterns
+     (--files: the --to location holds files already, or is the file set's own source)
      (pass --confirm, or type the database name when asked on a terminal)
   130 interrupted (SIGINT), 143 terminated (SIGTERM); a restore stopped during pg_restore leaves a partly restored target`;
 
@@ -119,9 +126,85 @@ function printEvent(event: RestoreEvent, manifest: BackupManifest): void {
   }
 }
 
+/** Asks for the typed name on a terminal, else refuses (exit 5): what every restore guard does without --confirm. */
+async function confirmOrRefuse(findings: readonly GuardFinding[], what: string, name: string, noun: string): Promise<void> {
+  if (process.stdin.isTTY && process.stderr.isTTY && process.env.CI !== 'true') {
+    const ok = await confirmByTypingName({ input: process.stdin, output: process.stderr, database: name, noun });
+    if (!ok) throw new RefusedError(`Restore into ${what} cancelled: the ${noun} was not typed`, { hint: 'Nothing was changed' });
+    return;
+  }
+  throw new RefusedError(`Refusing to restore into ${what}: ${findings.map((f) => f.reason).join('; ')}`, {
+    hint: `Nothing was changed. Restore into a new empty ${noun === 'database name' ? 'database' : 'location'}, or re-run with --confirm if this target is really meant`,
+  });
+}
+
+/** Flags of a database restore that mean nothing for `--files`. */
+const DATABASE_ONLY_FLAGS: Array<[keyof RestoreFlags, string]> = [
+  ['targetDb', '--target-db'],
+  ['tables', '--tables'],
+  ['schemaOnly', '--schema-only'],
+  ['dataOnly', '--data-only'],
+  ['jobs', '--jobs'],
+  ['withRoles', '--with-roles'],
+];
+
+/** `pgdrill restore --files NAME --to LOCATION`: puts a file set of a backup back. */
+async function runFileRestore(config: PgdrillConfig, flags: RestoreFlags & { files: string }): Promise<void> {
+  const selector = parseBackupChoice(flags);
+  const given = DATABASE_ONLY_FLAGS.filter(([flag]) => flags[flag] !== undefined && flags[flag] !== false).map(([, name]) => name);
+  if (flags.owner === false) given.push('--no-owner');
+  if (given.length > 0) throw new ConfigError(`${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to a database restore, not to --files`, { hint: 'Restore the database and the files with two commands' });
+  if (!flags.to) throw new ConfigError('--files needs --to: where the files go', { hint: 'Pass --to s3://bucket/prefix or --to /path/to/folder (an empty one)' });
+  const signal = interruptSignal();
+  const started = Date.now();
+  const storage = openStorage(config, { signal });
+  try {
+    const keyring = loadKeyring(config, 'read');
+    const plan = await planFileRestore({ config, storage, selector, name: flags.files, to: flags.to, dryRun: Boolean(flags.dryRun), keyring, signal });
+    const m = plan.entry.manifest;
+    const r = plan.record;
+    out('File restore plan');
+    out(`  backup     ${m.tier} ${m.id}${m.promotedFrom ? ` (copy of ${m.promotedFrom})` : ''}  [${plan.entry.manifestKey}]`);
+    out(`  file set   ${r.name}: ${r.files.toLocaleString('en')} files, ${formatBytes(r.bytes)}, listed ${r.listedAt} from ${r.source}`);
+    out(`  target     ${plan.target.location}${plan.existingKey === undefined ? ' (empty)' : ''}`);
+    for (const finding of plan.findings) out(`  guard      ${finding.reason}`);
+    if (flags.dryRun) {
+      if (plan.findings.length) out('  (a real restore into this target needs --confirm)');
+    } else if (plan.findings.length > 0 && !flags.confirm) {
+      await confirmOrRefuse(plan.findings, plan.target.location, r.name, 'file set name').catch(async (error: unknown) => {
+        await plan.target.close();
+        throw error;
+      });
+    } else if (plan.findings.length > 0) {
+      out('  confirmed  --confirm given: proceeding despite the guards above');
+    }
+    const line = progressLine('restore files');
+    const result = await executeFileRestore(plan, {
+      storage,
+      config,
+      keyring,
+      signal,
+      onEvent: (event) => {
+        if (event.kind === 'manifest') out(`file manifest verified: ${event.files.toLocaleString('en')} files, ${formatBytes(event.bytes)}`);
+        if (event.kind === 'progress' && isTTY()) line.update(event.bytes, Date.now() - started);
+        if (event.kind === 'stopped') note(`stopped after ${event.files.toLocaleString('en')} of ${r.files.toLocaleString('en')} files were written to ${plan.target.location}`);
+      },
+    }).finally(() => line.done());
+    if (result.dryRun) {
+      out(`dry run: ${result.files.toLocaleString('en')} of ${r.files.toLocaleString('en')} stored contents present; nothing was written`);
+      return;
+    }
+    out(`restore OK: ${result.files.toLocaleString('en')} files (${formatBytes(result.bytes)}) of "${r.name}" from ${m.id} into ${plan.target.location} in ${formatDuration(Date.now() - started)}`);
+  } finally {
+    await storage.close();
+  }
+}
+
 async function runRestore(program: Command, flags: RestoreFlags): Promise<void> {
   const config = await loadConfig({ configFile: program.opts().config });
   const now = new Date();
+  if (flags.files !== undefined) return runFileRestore(config, { ...flags, files: flags.files });
+  if (flags.to !== undefined) throw new ConfigError('--to is where --files go', { hint: 'Pass --files NAME with it, or --target-db for a database restore' });
 
   if (flags.list) {
     const storage = openStorage(config);
@@ -189,15 +272,7 @@ async function runRestore(program: Command, flags: RestoreFlags): Promise<void> 
     if (flags.dryRun) {
       if (plan.findings.length) out('  (a real restore into this target needs --confirm)');
     } else if (plan.findings.length > 0 && !flags.confirm) {
-      const where = describeConnection(plan.target!);
-      if (process.stdin.isTTY && process.stderr.isTTY && process.env.CI !== 'true') {
-        const ok = await confirmByTypingName({ input: process.stdin, output: process.stderr, database: plan.target!.database });
-        if (!ok) throw new RefusedError(`Restore into ${where} cancelled: the database name was not typed`, { hint: 'Nothing was changed' });
-      } else {
-        throw new RefusedError(`Refusing to restore into ${where}: ${plan.findings.map((f) => f.reason).join('; ')}`, {
-          hint: 'Nothing was changed. Restore into a new empty database, or re-run with --confirm if this target is really meant',
-        });
-      }
+      await confirmOrRefuse(plan.findings, describeConnection(plan.target!), plan.target!.database, 'database name');
     } else if (plan.findings.length > 0) {
       out('  confirmed  --confirm given: proceeding despite the guards above');
     }
@@ -258,6 +333,8 @@ export function register(program: Command): void {
     .option('--jobs <n>', 'parallel pg_restore workers (default: sandbox.restoreJobs)')
     .option('--with-roles', 'first create the roles captured with the backup that the target cluster lacks (never alters existing roles)')
     .option('--confirm', 'restore even when a safety guard objects (target not empty, is the source, or matches productionPatterns)')
+    .option('--files <name>', 'restore a file set of the backup (backup.files) instead of the database; needs --to')
+    .option('--to <location>', 'with --files: where the files go, s3://bucket/prefix (the set\'s S3 endpoint and credentials) or a folder')
     .addHelpText('after', EXIT_CODES_HELP)
     .action((flags: RestoreFlags) => runRestore(program, flags));
 

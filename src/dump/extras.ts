@@ -1,0 +1,35 @@
+import type { FileSetRecord, RedisSnapshot } from '../catalog/index.ts';
+import type { PgdrillConfig } from '../config/index.ts';
+import type { Keyring } from '../crypto/index.ts';
+import type { BackupStorage } from '../storage/index.ts';
+import { captureFileSets } from './file-sets.ts';
+import { captureRedis, redisSource } from './redis.ts';
+
+/**
+ * What a full backup stores besides the database: the configured file sets, then the Redis
+ * snapshot. Undefined fields when they are not configured.
+ */
+export async function captureExtras(o: {
+  config: PgdrillConfig;
+  storage: BackupStorage;
+  keyring: Keyring | null;
+  id: string;
+  level: number;
+  now: () => Date;
+  signal?: AbortSignal;
+  onStored: (key: string) => void;
+  log: (line: string) => void;
+  warn?: (line: string) => void;
+}): Promise<{ files?: FileSetRecord[]; redis?: RedisSnapshot }> {
+  const { config } = o;
+  const endpoint = redisSource(config);
+  const format = { compression: config.backup.compression, level: o.level, keyring: o.keyring, chunkSize: config.encryption.chunkSize };
+  const files =
+    config.backup.files.length > 0
+      ? await captureFileSets({ ...o, format, warn: o.warn ?? ((line) => process.stderr.write(`pgdrill: warning: ${line}\n`)) })
+      : undefined;
+  const redis = endpoint
+    ? await captureRedis({ endpoint, storage: o.storage, prefix: config.storage.prefix, id: o.id, ...format, signal: o.signal, onStored: o.onStored })
+    : undefined;
+  return { ...(files ? { files } : {}), ...(redis ? { redis } : {}) };
+}
