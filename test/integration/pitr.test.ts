@@ -91,9 +91,12 @@ beforeAll(async () => {
   const m1 = await mark(mainProject);
   await src.query(`CREATE TABLE public.pitr_probe (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, phase text NOT NULL)`);
   await src.query(`INSERT INTO public.pitr_probe (phase) SELECT 'before' FROM generate_series(1, ${ROWS_DELETED})`);
+  const markStarted = Date.now();
   const m2 = await mark(mainProject);
-  // The changes come well after the target the drill will pick, half-way between markers 2 and 3.
-  await new Promise((resolve) => setTimeout(resolve, 4000));
+  // The changes come well after the target the drill will pick, half-way between markers 2 and 3:
+  // marker 3 is written one CLI start-up after the changes, so the pause before them is longer
+  // than twice that (a loaded machine starts the CLI in seconds).
+  await new Promise((resolve) => setTimeout(resolve, 4000 + 2 * (Date.now() - markStarted)));
   changedAt = new Date().toISOString();
   await src.query(`DELETE FROM public.pitr_probe WHERE phase = 'before'`);
   await src.query(`INSERT INTO public.pitr_probe (phase) SELECT 'after' FROM generate_series(1, 20)`);
