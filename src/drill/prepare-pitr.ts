@@ -1,7 +1,6 @@
 import { errorKind, IntegrityError, PgdrillError } from '../errors/index.ts';
-import type { DrillState } from '../check/index.ts';
 import { restorePointInTime, type PitrPreparation } from '../pitr/index.ts';
-import { drillIdFor, loadDrillConfig, type DrillOptions, type PreparedDrill } from './prepare.ts';
+import { drillIdFor, loadDrillConfig, newDrillState, type DrillOptions, type PreparedDrill } from './prepare.ts';
 
 /**
  * The point-in-time drill before its checks (`drill --pitr`): the plan runDrill made (backup set,
@@ -18,25 +17,8 @@ export async function preparePitrDrill(options: DrillOptions & { pitr: { prepara
   const teardown = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
-  const state: DrillState = {
-    drillId: drillIdFor(startedAt, `${prep.database}-pitr`),
-    startedAt: startedAt.toISOString(),
-    now: now.toISOString(),
-    catalog: [],
-    invalidManifests: [],
-    manifest: null,
-    verified: { storedSha256: null, plaintextSha256: null },
-    restore: { ok: false },
-    sandbox: null,
-    timings: { downloadMs: null, decryptMs: null, restoreMs: null, countMs: null },
-    timeline: [],
-    olderBackup: null,
-    recordCounts: null,
-    extensions: null,
-    archiveVerification: null,
-    firstFullBackupAt: null,
-    config: { drill: config.drill, retention: config.retention, auditChain: config.backup.auditChain },
-  };
+  const state = newDrillState(config, drillIdFor(startedAt, `${prep.database}-pitr`), startedAt, now);
+
   const mark = (step: string, detail?: string) => state.timeline.push({ step, at: new Date().toISOString(), ...(detail ? { detail } : {}) });
   mark('located', `pgBackRest stanza ${prep.info.stanza}: set ${prep.plan.set.label} (${prep.plan.setReason})`);
   const restored = await restorePointInTime(prep, config, { mark });

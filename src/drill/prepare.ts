@@ -52,24 +52,10 @@ export function drillIdFor(startedAt: Date, database: string | undefined): strin
   return `drill-${stamp}${database ? `-${database.replace(/[^A-Za-z0-9._-]+/g, '_')}` : ''}`;
 }
 
-/**
- * The drill before its checks: locate the backup, download and verify it, decrypt, start a fresh
- * sandbox, restore (globals, then the dump), and also prove an older backup restores. Failures are
- * recorded in the state rather than thrown, so the checks and the report can name them.
- */
-export async function prepareDrill(options: DrillOptions = {}): Promise<PreparedDrill> {
-  const config = await loadDrillConfig(options);
-  const startedAt = new Date();
-  const now = options.now ? new Date(options.now) : startedAt;
-  const storage = openStorage(config);
-  const cleanups: Array<() => Promise<unknown>> = [() => storage.close()];
-  const teardown = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
-  const mark = (step: string, detail?: string) => state.timeline.push({ step, at: new Date().toISOString(), ...(detail ? { detail } : {}) });
-
-  const state: DrillState = {
-    drillId: drillIdFor(startedAt, undefined),
+/** A drill's state before anything happened: nothing located, restored or checked yet. */
+export function newDrillState(config: PgdrillConfig, drillId: string, startedAt: Date, now: Date): DrillState {
+  return {
+    drillId,
     startedAt: startedAt.toISOString(),
     now: now.toISOString(),
     catalog: [],
@@ -89,6 +75,26 @@ export async function prepareDrill(options: DrillOptions = {}): Promise<Prepared
     redis: null,
     config: { drill: config.drill, retention: config.retention, auditChain: config.backup.auditChain },
   };
+}
+
+/**
+ * The drill before its checks: locate the backup, download and verify it, decrypt, start a fresh
+ * sandbox, restore (globals, then the dump), and also prove an older backup restores. Failures are
+ * recorded in the state rather than thrown, so the checks and the report can name them.
+ */
+export async function prepareDrill(options: DrillOptions = {}): Promise<PreparedDrill> {
+  const config = await loadDrillConfig(options);
+  const startedAt = new Date();
+  const now = options.now ? new Date(options.now) : startedAt;
+  const storage = openStorage(config);
+  const cleanups: Array<() => Promise<unknown>> = [() => storage.close()];
+  const teardown = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  const mark = (step: string, detail?: string) => state.timeline.push({ step, at: new Date().toISOString(), ...(detail ? { detail } : {}) });
+
+  const state = newDrillState(config, drillIdFor(startedAt, undefined), startedAt, now);
+
 
   try {
     const catalog = await listBackups(storage, config.storage.prefix);
