@@ -14,6 +14,7 @@
 // process keeps Node's default signal behaviour.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { ExitCode, InterruptedError } from '../errors/index.ts';
 
@@ -262,4 +263,18 @@ export function exitOnSignal(): () => void {
     exitOnSignalRuns -= 1;
     sync();
   };
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it), for a server pgdrill starts (a sandbox, a Redis). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))));
+    });
+  });
 }

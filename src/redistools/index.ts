@@ -1,9 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { ConfigError, PgdrillError, type PgdrillErrorOptions } from '../errors/index.ts';
-import { registerCleanup } from '../lifecycle/index.ts';
+import { freePort, registerCleanup } from '../lifecycle/index.ts';
 import { childEnv, runPgTool, type PgdrillErrorClass } from '../pgtools/index.ts';
 
 // Redis, the one way pgdrill talks to it outside BullMQ: the URL parsed once, Debian's `redis-cli`
@@ -89,17 +88,6 @@ export function parseRedisVersion(info: string): string {
   return /^redis_version:(\S+)/m.exec(info)?.[1] ?? 'unknown';
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RedisServer {
   port: number;

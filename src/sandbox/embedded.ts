@@ -6,7 +6,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { spawnSync } from 'node:child_process';
-import net from 'node:net';
+import { freePort } from '../lifecycle/index.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -85,18 +85,6 @@ async function serverIdentity(): Promise<ServerIdentity> {
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
 
 async function logTail(logFile: string): Promise<string> {
   try {

@@ -2,7 +2,7 @@
 // folder; stop() kills it and removes the folder.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { freePort } from '../../src/lifecycle/index.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -16,16 +16,6 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startRedis(): Promise<TestRedis> {
   const dir = await mkdtemp(path.join(process.env.PGDRILL_TEST_TMP ?? os.tmpdir(), 'pgdrill-redis-'));
