@@ -52,8 +52,9 @@ done
 
 WORK=$(mktemp -d /tmp/pgdrill-image.XXXXXX)
 ROOTFS="$WORK/rootfs"
-# Nothing is mounted into the tree, and --one-file-system makes sure rm stays in it.
-trap 'rm -rf --one-file-system "$WORK"' EXIT
+# debootstrap mounts /proc into the tree while it runs and an interrupted run leaves it mounted:
+# unmount whatever is under the tree first; --one-file-system keeps rm inside it regardless.
+trap 'findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r | xargs -r -d "\n" umount -l 2>/dev/null; rm -rf --one-file-system "$WORK"' EXIT
 step() { log "$1 (${SECONDS}s)"; }
 run_logged() { # run_logged LOG CMD...: quiet, with the log's tail on failure
   local logfile=$1; shift

@@ -16,7 +16,8 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-$(debian_mirror debian)}"
 command -v debootstrap >/dev/null || { echo "debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
 
 ROOTFS=$(mktemp -d /tmp/pgdrill-rootfs.XXXXXX)
-trap 'rm -rf "$ROOTFS"' EXIT
+# An interrupted debootstrap leaves /proc mounted in the tree: unmount before removing it.
+trap 'findmnt -rn -o TARGET | grep -F "$ROOTFS/" | sort -r | xargs -r -d "\n" umount -l 2>/dev/null; rm -rf --one-file-system "$ROOTFS"' EXIT
 echo "[build-postgres-image] debootstrap $SUITE from $DEBIAN_MIRROR (postgresql-$MAJOR)"
 debootstrap --variant=minbase --include="postgresql-$MAJOR,locales-all" "$SUITE" "$ROOTFS" "$DEBIAN_MIRROR" >/tmp/pgdrill-debootstrap.log 2>&1 \
   || { echo "debootstrap failed; see /tmp/pgdrill-debootstrap.log" >&2; exit 1; }
