@@ -10,7 +10,6 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           sequence: { groupOrder: 0 },
-          globalSetup: ['test/helpers/unit-setup.ts'],
           testTimeout: 20_000,
         },
       },

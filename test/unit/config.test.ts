@@ -1,22 +1,22 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../../src/errors/index.ts';
 import { loadConfig, PgdrillConfig, redactConfig, redactSecrets } from '../../src/config/index.ts';
 import { generateKey } from '../../src/crypto/index.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 function dirWithConfig(body: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'pgdrill-config-'));
+  const dir = scratchDir('config');
   writeFileSync(path.join(dir, 'pgdrill.config.json'), body);
   return dir;
 }
 
 describe('loadConfig', () => {
   it('applies defaults when nothing is set', async () => {
-    const config = await loadConfig({ env: {}, cwd: mkdtempSync(path.join(tmpdir(), 'pgdrill-empty-')) });
+    const config = await loadConfig({ env: {}, cwd: scratchDir('empty') });
     expect(config.retention).toEqual({ hourly: 0, daily: 7, weekly: 0, monthly: 84, quarterly: 0, yearly: 0 });
     expect(config.backup.compression).toBe('zstd');
     expect(config.sandbox.kind).toBe('auto');
@@ -68,7 +68,7 @@ describe('loadConfig', () => {
         PGDRILL_REPORT_SIGNING_KEY: SECRETS.signingKey,
         DATABASE_URL: `postgres://app:${SECRETS.dbPassword}@db/oslrs`,
       },
-      cwd: mkdtempSync(path.join(tmpdir(), 'pgdrill-empty-')),
+      cwd: scratchDir('empty'),
       flags: { encryption: { keys: '' } },
     }).catch((e: unknown) => e as Error);
     const message = String(error);
@@ -94,7 +94,7 @@ describe('loadConfig', () => {
   });
 
   it('reads the S3 timeouts from S3_CONNECT_TIMEOUT_MS and S3_REQUEST_TIMEOUT_MS, with defaults, and names a bad value', async () => {
-    const cwd = mkdtempSync(path.join(tmpdir(), 'pgdrill-empty-'));
+    const cwd = scratchDir('empty');
     const defaults = await loadConfig({ env: {}, cwd });
     expect(defaults.storage.s3).toMatchObject({ connectTimeoutMs: 10_000, requestTimeoutMs: 60_000 });
     const set = await loadConfig({ env: { S3_CONNECT_TIMEOUT_MS: '2500', S3_REQUEST_TIMEOUT_MS: '90000' }, cwd });
@@ -105,7 +105,7 @@ describe('loadConfig', () => {
   });
 
   it('loads a TypeScript config file with defineConfig', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'pgdrill-ts-'));
+    const dir = scratchDir('ts');
     const configModule = path.resolve('src/config/index.ts');
     writeFileSync(
       path.join(dir, 'pgdrill.config.ts'),

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, NotifyConfig, redactConfig } from '../../src/config/index.ts';
@@ -16,8 +15,9 @@ import {
   type Notifier,
 } from '../../src/notify/index.ts';
 import { backupSucceeded, drillFinished, escalation, jobFailed, monitorAlert } from '../helpers/notifications.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
-const emptyDir = () => mkdtempSync(path.join(tmpdir(), 'pgdrill-notify-'));
+const emptyDir = () => scratchDir('notify');
 
 async function everyKind(): Promise<Notification[]> {
   return [

@@ -1,14 +1,14 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseDatabaseUrl, passwordFromFile } from '../../src/pgtools/connection.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 // ~/.pgpass as libpq reads it, so pg_dump (libpq) and the node-postgres client agree on the
 // password. Real files with real modes.
 
 function passfile(lines: string[], mode = 0o600): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'pgdrill-pgpass-')), '.pgpass');
+  const file = path.join(scratchDir('pgpass'), '.pgpass');
   writeFileSync(file, `${lines.join('\n')}\n`);
   chmodSync(file, mode);
   return file;
@@ -59,7 +59,7 @@ describe('parseDatabaseUrl password sources', () => {
   const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
   let home: string;
   beforeEach(() => {
-    home = mkdtempSync(path.join(tmpdir(), 'pgdrill-home-'));
+    home = scratchDir('home');
     process.env.HOME = home;
     delete process.env.PGPASSWORD;
     delete process.env.PGPASSFILE;
