@@ -188,24 +188,27 @@ export async function startEmbeddedSandbox(options: EmbeddedSandboxOptions): Pro
       await client.end().catch(() => undefined);
     }
 
-    const sandbox: EmbeddedSandbox = {
-      kind: 'embedded',
-      description: bins.binDir || 'PostgreSQL binaries on PATH',
+    return embeddedSandbox(bins, {
       serverVersion,
       connection,
       rootDir,
       dataDir,
       logFile,
       pid,
-      major: bins.major,
       connectionUri(db = database) {
         return `postgres://${encodeURIComponent(SUPERUSER)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
       },
-      ...clientTools(bins, connection),
       stop,
-    };
-    return sandbox;
+    });
   });
+}
+
+/** A running embedded server as a sandbox, fresh (initdb) or on a restored cluster: what both have in common from the binaries, plus its own address and stop. */
+function embeddedSandbox(
+  bins: PostgresBinaries,
+  server: Pick<EmbeddedSandbox, 'serverVersion' | 'connection' | 'rootDir' | 'dataDir' | 'logFile' | 'pid' | 'connectionUri' | 'stop'>,
+): EmbeddedSandbox {
+  return { kind: 'embedded', description: bins.binDir || 'PostgreSQL binaries on PATH', major: bins.major, ...server, ...clientTools(bins, server.connection) };
 }
 
 /** pg_restore and psql of these binaries against a sandbox's connection (TCP or its socket directory). */
@@ -364,20 +367,7 @@ async function startExistingCluster(o: {
   }
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
   const uri = (db: string): string => `postgres://${encodeURIComponent(cluster.superuser)}@${encodeURIComponent(rootDir)}:${SOCKET_PORT}/${encodeURIComponent(db)}`;
-  return {
-    kind: 'embedded',
-    description: bins.binDir || 'PostgreSQL binaries on PATH',
-    serverVersion,
-    connection,
-    rootDir,
-    dataDir,
-    logFile,
-    pid,
-    major: bins.major,
-    connectionUri: (db = o.database) => uri(db),
-    ...clientTools(bins, connection),
-    stop: o.stop,
-  };
+  return embeddedSandbox(bins, { serverVersion, connection, rootDir, dataDir, logFile, pid, connectionUri: (db = o.database) => uri(db), stop: o.stop });
 }
 
 async function initCluster(
