@@ -42,7 +42,7 @@ import { registerCleanup } from '../src/lifecycle/index.ts';
 import { startEmbeddedSandbox, stopAllSandboxes } from '../src/sandbox/index.ts';
 import type { EmbeddedSandbox } from '../src/sandbox/index.ts';
 import { startS3Server, type StartedS3Server } from '../test/helpers/s3.ts';
-import { cleanEnv, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, rotate, runNodeMeasured, shebangNodeArgs, timed, type MeasuredRun } from './bench/measure.ts';
+import { appendBenchSection, cleanEnv, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, rotate, runNodeMeasured, shebangNodeArgs, timed, type MeasuredRun } from './bench/measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'pgdrill.js');
@@ -57,6 +57,8 @@ const GZIP = existsSync('/usr/bin/gzip') ? '/usr/bin/gzip' : 'gzip';
  * package.json scripts pass the same): every Node child runs with them, on this Node binary.
  */
 const CLI_NODE_ARGS = shebangNodeArgs(await readFile(CLI, 'utf8'));
+/** What the figures measure: uncommitted changes here are named in the docs. */
+const CODE_PATHS = ['src', 'bin', 'fixtures'];
 
 /** Issue 13's targets, and the smallest fixture each is judged at (smaller ones show the figure only). */
 const FROM_100MB = { from: parseSize('100MB'), fromLabel: '100MB' };
@@ -547,38 +549,20 @@ function buildReport(results: readonly SizeResult[]): { table: string; details: 
   return { table: lines.join('\n'), details: details.join('\n'), missed };
 }
 
-/** `git` commit of the measured code, `+changes` when src/, bin/, fixtures/ or package.json differ from it. */
-async function codeVersion(): Promise<string> {
-  const head = await execa('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, reject: false });
-  if (head.exitCode !== 0) return 'unknown (not a git checkout)';
-  const dirty = await execa('git', ['status', '--porcelain', '--', 'src', 'bin', 'fixtures', 'package.json'], { cwd: ROOT, reject: false });
-  return `commit ${String(head.stdout).trim()}${String(dirty.stdout).trim() ? ' + uncommitted changes in src/bin/fixtures' : ''}`;
-}
-
 async function appendDocs(report: { table: string; details: string; missed: string[] }, results: readonly SizeResult[]): Promise<void> {
   await mkdir(path.dirname(DOCS), { recursive: true });
   if (!existsSync(DOCS)) throw new Error(`${path.relative(ROOT, DOCS)} is missing: it holds the status table and method the runs are appended to`);
-  const cpus = os.cpus();
   const pgVersion = (await execa(path.join(PG_BIN, 'postgres'), ['--version'], { reject: false })).stdout.trim();
-  const code = await codeVersion();
-  const now = new Date();
-  const section = [
-    '',
-    `## ${now.toISOString().slice(0, 16).replace('T', ' ')} UTC — \`${commandLine}\``,
-    '',
-    `Machine: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'CPU'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; ` +
-      `Node ${process.version}; ${pgVersion}. Load average (1/5/15 min) at start ${results[0]!.loadAvgStart.map((x) => x.toFixed(2)).join(' / ')}, ` +
-      `at end ${results.at(-1)!.loadAvgEnd.map((x) => x.toFixed(2)).join(' / ')} (shared machine: other jobs were running). ` +
-      `Code: ${code}; CLI Node options: ${CLI_NODE_ARGS.length > 0 ? CLI_NODE_ARGS.map((a) => `\`${a}\``).join(' ') : 'none'}.`,
-    '',
-    report.table,
-    '',
-    report.details,
-    '',
-    report.missed.length > 0 ? report.missed.map((m) => `- ${m}`).join('\n') : 'All targets met.',
-    '',
-  ].join('\n');
-  await appendFile(DOCS, section);
+  await appendBenchSection({
+    docs: DOCS,
+    command: commandLine,
+    software: pgVersion,
+    loadAvgStart: results[0]!.loadAvgStart,
+    loadAvgEnd: results.at(-1)!.loadAvgEnd,
+    code: await codeVersion(CODE_PATHS),
+    nodeArgs: CLI_NODE_ARGS,
+    report,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -595,7 +579,7 @@ if (flags.api) {
         '',
         `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — \`pnpm bench --api --backups ${result.backups} --requests ${result.requests}\``,
         '',
-        `Admin API over a folder store of ${result.backups} manifests (scripts/bench/api.ts). Machine: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'CPU'}; Node ${process.version}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (shared machine). Code: ${await codeVersion()}.`,
+        `Admin API over a folder store of ${result.backups} manifests (scripts/bench/api.ts). Machine: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'CPU'}; Node ${process.version}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (shared machine). Code: ${await codeVersion(CODE_PATHS)}.`,
         '',
         result.table,
         '',
@@ -607,7 +591,7 @@ if (flags.api) {
 }
 
 const results: SizeResult[] = [];
-log(`measuring ${await codeVersion()}; CLI Node options: ${CLI_NODE_ARGS.join(' ') || 'none'}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
+log(`measuring ${await codeVersion(CODE_PATHS)}; CLI Node options: ${CLI_NODE_ARGS.join(' ') || 'none'}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
 try {
   for (const { label, bytes } of sizes) results.push(await benchSize(label, bytes));
 } catch (error) {

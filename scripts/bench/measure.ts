@@ -1,7 +1,8 @@
 // Measurement helpers for scripts/bench.ts and scripts/bench/service.ts: wall clocks, child
 // processes with peak-RSS sampling, medians, a clean environment for child processes.
 import { readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { appendFile, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -134,3 +135,45 @@ export async function runNodeMeasured(options: {
 export const fmtSeconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 export const fmtMB = (bytes: number): string => `${(bytes / MB).toFixed(bytes < 10 * MB ? 2 : 1)} MB`;
 export const fmtRatio = (ratio: number): string => (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a');
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** `git` commit of the measured code, marked when the given paths (src, bin, …) differ from it. */
+export async function codeVersion(paths: readonly string[]): Promise<string> {
+  const head = await execa('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, reject: false });
+  if (head.exitCode !== 0) return 'unknown (not a git checkout)';
+  const dirty = await execa('git', ['status', '--porcelain', '--', ...paths, 'package.json'], { cwd: REPO_ROOT, reject: false });
+  return `commit ${String(head.stdout).trim()}${String(dirty.stdout).trim() ? ` + uncommitted changes in ${paths.join('/')}` : ''}`;
+}
+
+/** One run's section of docs/benchmarks.md: heading, machine and load, the table, details and the missed targets. */
+export async function appendBenchSection(o: {
+  docs: string;
+  command: string;
+  /** What else the figures depend on, e.g. `PostgreSQL 15.8` or `Redis 7.0.15; PostgreSQL 15 (embedded)`. */
+  software: string;
+  loadAvgStart: readonly number[];
+  loadAvgEnd: readonly number[];
+  code: string;
+  nodeArgs: readonly string[];
+  report: { table: string; details: string; missed: readonly string[] };
+}): Promise<void> {
+  const cpus = os.cpus();
+  const load = (l: readonly number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+  const section = [
+    '',
+    `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — \`${o.command}\``,
+    '',
+    `Machine: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'CPU'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; ` +
+      `Node ${process.version}; ${o.software}. Load average (1/5/15 min) at start ${load(o.loadAvgStart)}, at end ${load(o.loadAvgEnd)} (shared machine). ` +
+      `Code: ${o.code}; CLI Node options: ${o.nodeArgs.map((a) => `\`${a}\``).join(' ') || 'none'}.`,
+    '',
+    o.report.table,
+    '',
+    o.report.details,
+    '',
+    o.report.missed.length > 0 ? o.report.missed.map((m) => `- ${m}`).join('\n') : 'All targets met.',
+    '',
+  ].join('\n');
+  await appendFile(o.docs, section);
+}

@@ -30,7 +30,7 @@
 // sandboxes, temp folders) is removed at the end, on error and on Ctrl-C (src/lifecycle).
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -46,7 +46,7 @@ import { registerCleanup, runCleanups } from '../../src/lifecycle/index.ts';
 import { startEmbeddedSandbox } from '../../src/sandbox/index.ts';
 import type { EmbeddedSandbox } from '../../src/sandbox/index.ts';
 import { closeQueues, openQueues, redisOptions, startEmbeddedRedis, upsertSchedules, type JobOutcome, type Queues, type RedisEndpoint } from '../../src/service/index.ts';
-import { cleanEnv, fmtMB, fmtRatio, fmtSeconds, KIB, median, procStatusKiB, rotate, RSS_HOOK, runNodeMeasured, shebangNodeArgs, timed } from './measure.ts';
+import { appendBenchSection, cleanEnv, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, median, procStatusKiB, rotate, RSS_HOOK, runNodeMeasured, shebangNodeArgs, timed } from './measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SOURCE_CLI = path.join(ROOT, 'bin', 'pgdrill.js');
@@ -55,6 +55,8 @@ const BARE_WORKER = path.join(ROOT, 'scripts', 'bench', 'bare-worker.js');
 const DOCS = path.join(ROOT, 'docs', 'benchmarks.md');
 const MAJOR = 15;
 const CLI_NODE_ARGS = shebangNodeArgs(await readFile(SOURCE_CLI, 'utf8'));
+/** What the figures measure: uncommitted changes here are named in the docs. */
+const CODE_PATHS = ['src', 'bin'];
 /** How long an idle worker is watched after it says it is ready. */
 const IDLE_SECONDS = 10;
 /** Pause before each timed run of the queue part, so one run's aftermath (the worker's health check) does not land on the next. */
@@ -612,39 +614,25 @@ function buildReport(results: Results): { table: string; details: string; missed
 }
 
 /** `git` commit of the measured code, `+changes` when src/, bin/ or package.json differ from it. */
-async function codeVersion(): Promise<string> {
-  const head = await execa('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, reject: false });
-  if (head.exitCode !== 0) return 'unknown (not a git checkout)';
-  const dirty = await execa('git', ['status', '--porcelain', '--', 'src', 'bin', 'package.json'], { cwd: ROOT, reject: false });
-  return `commit ${String(head.stdout).trim()}${String(dirty.stdout).trim() ? ' + uncommitted changes in src/bin' : ''}`;
-}
-
 async function appendDocs(report: { table: string; details: string; missed: string[] }, results: Results): Promise<void> {
-  const cpus = os.cpus();
   const redisVersion = (await execa('redis-server', ['--version'], { reject: false })).stdout.trim().replace(/^Redis server /, '');
   const args = [`--reps ${reps}`, ...(runs('fleet') ? [`--databases ${fleetSize}`] : []), ...(runs('queue') ? [`--size ${flags.size}`] : []), ...(parts.size < PARTS.length ? [`--parts ${[...parts].join(',')}`] : [])];
-  const section = [
-    '',
-    `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — \`pnpm bench:service ${args.join(' ')}\``,
-    '',
-    `Machine: ${cpus.length} × ${cpus[0]?.model?.trim() ?? 'CPU'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; ` +
-      `Node ${process.version}; Redis ${redisVersion}; PostgreSQL ${MAJOR} (embedded). Load average (1/5/15 min) at start ${results.loadAvgStart.map((x) => x.toFixed(2)).join(' / ')}, ` +
-      `at end ${results.loadAvgEnd.map((x) => x.toFixed(2)).join(' / ')} (shared machine). Code: ${await codeVersion()}; CLI Node options: ${CLI_NODE_ARGS.map((a) => `\`${a}\``).join(' ') || 'none'}.`,
-    '',
-    report.table,
-    '',
-    report.details,
-    '',
-    report.missed.length > 0 ? report.missed.map((m) => `- ${m}`).join('\n') : 'All targets met.',
-    '',
-  ].join('\n');
-  await appendFile(DOCS, section);
+  await appendBenchSection({
+    docs: DOCS,
+    command: `pnpm bench:service ${args.join(' ')}`,
+    software: `Redis ${redisVersion}; PostgreSQL ${MAJOR} (embedded)`,
+    loadAvgStart: results.loadAvgStart,
+    loadAvgEnd: results.loadAvgEnd,
+    code: await codeVersion(CODE_PATHS),
+    nodeArgs: CLI_NODE_ARGS,
+    report,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
 
 const results: Results = { loadAvgStart: os.loadavg(), loadAvgEnd: [] };
-log(`measuring ${await codeVersion()}; parts ${[...parts].join(', ')}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
+log(`measuring ${await codeVersion(CODE_PATHS)}; parts ${[...parts].join(', ')}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
 let queues: Queues | undefined;
 try {
   await ensureRedis();
