@@ -3,6 +3,7 @@
 //   findPgBinDir(major, { need }) → bin directory (Debian layout, newest newer major, or PATH)
 //   childEnv(extra)               → the allow-listed environment of every child process
 //   runPgTool / spawnPgTool       → run one; a failure is pgToolError's one shape
+//   loadExeca                     → execa, loaded at the first spawn (not at start-up)
 //   runPgRestore / PgRestoreLog   → pg_restore to its end, each error with its archive entry and likely cause
 //   parseDatabaseUrl / libpqEnv / pgClientConfig → one connection (and its connect timeout), for libpq tools and node-pg alike
 //   endSessionOnAbort             → an abort cancels a node-pg session's query and closes it
@@ -34,6 +35,7 @@ export {
 } from './pg-restore.ts';
 export {
   hasDbnameArg,
+  loadExeca,
   parseVersionOutput,
   runPgTool,
   spawnPgTool,

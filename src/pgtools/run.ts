@@ -1,9 +1,10 @@
 // Runs a PostgreSQL tool the one way pgdrill runs them: argv array (no shell), the allow-listed
 // environment plus explicit extras, stdin closed (a password prompt fails instead of hanging), a
 // bounded tail of stderr kept for the error, and failures raised in the one shape of output.ts.
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { execa, type Options } from 'execa';
+import type * as Execa from 'execa';
 import { PgdrillError } from '../errors/index.ts';
 import { registerCleanup } from '../lifecycle/index.ts';
 import { childEnv } from './env.ts';
@@ -52,6 +53,13 @@ export interface PgToolProcess {
   readonly result: Promise<PgToolResult>;
 }
 
+// execa (111 modules, ~5 MB) loads at the first spawn, not with this index: `pgdrill run`, an idle
+// worker and `--help` never start a tool. require() of an ES module is synchronous in Node >= 22.12,
+// so spawnPgTool keeps returning the child at once.
+const requireModule = createRequire(import.meta.url);
+let execaModule: typeof Execa | undefined;
+export const loadExeca = (): typeof Execa => (execaModule ??= requireModule('execa') as typeof Execa);
+
 /** At most this much of stderr is kept: enough for the tail, bounded for a chatty tool. */
 const STDERR_KEEP = 64 * 1024;
 
@@ -67,7 +75,7 @@ function defaultCommand(binary: string, args: readonly string[]): string {
 function launch(binary: string, args: readonly string[], options: PgToolOptions, stdout: 'ignore' | 'keep' | 'stream') {
   const env = childEnv(options.env);
   const scrub = [...(options.scrub ?? []), ...(env.PGPASSWORD ? [env.PGPASSWORD] : [])];
-  const execaOptions: Options = {
+  const execaOptions: Execa.Options = {
     env,
     extendEnv: false,
     stdin: 'ignore',
@@ -80,7 +88,7 @@ function launch(binary: string, args: readonly string[], options: PgToolOptions,
     ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
     ...(options.cancelSignal ? { cancelSignal: options.cancelSignal } : {}),
   };
-  const subprocess = execa(binary, args, execaOptions);
+  const subprocess = loadExeca().execa(binary, args, execaOptions);
   // A tool never outlives pgdrill: stopped on a signal or at exit, and swept by the next service
   // start if pgdrill itself was killed.
   const program = path.basename(binary);

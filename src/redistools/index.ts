@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { ConfigError, PgdrillError, type PgdrillErrorOptions } from '../errors/index.ts';
 import { freePort, registerCleanup } from '../lifecycle/index.ts';
-import { childEnv, runPgTool, type PgdrillErrorClass } from '../pgtools/index.ts';
+import { childEnv, loadExeca, runPgTool, type PgdrillErrorClass } from '../pgtools/index.ts';
 
 // Redis, the one way pgdrill talks to it outside BullMQ: the URL parsed once, Debian's `redis-cli`
 // (redis-tools, a dependency of redis-server) with the password in REDISCLI_AUTH (never in argv),
@@ -126,7 +126,7 @@ export async function startRedisServer(o: StartRedisServerOptions): Promise<Redi
     new o.as(`Cannot start ${binary}: it is not installed or not on PATH`, { hint: o.missingHint, cause, ...options });
   let child: ResultPromise;
   try {
-    child = execa(binary, [configFile], { env: childEnv({}), extendEnv: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', reject: false });
+    child = loadExeca().execa(binary, [configFile], { env: childEnv({}), extendEnv: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', reject: false });
   } catch (error) {
     throw missing(error);
   }

@@ -9,10 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { freePort } from '../lifecycle/index.ts';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import pg from 'pg';
 import { RestoreError, SandboxError } from '../errors/index.ts';
-import { childEnv, hasDbnameArg, pgToolError, runPgRestore, runPgTool, tail, type PgToolOptions } from '../pgtools/index.ts';
+import { childEnv, hasDbnameArg, loadExeca, pgToolError, runPgRestore, runPgTool, tail, type PgToolOptions } from '../pgtools/index.ts';
 import { findPostgresBinaries } from './binaries.ts';
 import type { PostgresBinaries } from './binaries.ts';
 import { manageSandbox } from './registry.ts';
@@ -75,8 +74,8 @@ interface ServerIdentity {
 
 async function serverIdentity(): Promise<ServerIdentity> {
   if (process.getuid?.() !== 0) return {};
-  const uid = await execa('id', ['-u', 'postgres'], { env: childEnv(), extendEnv: false, reject: false });
-  const gid = await execa('id', ['-g', 'postgres'], { env: childEnv(), extendEnv: false, reject: false });
+  const uid = await loadExeca().execa('id', ['-u', 'postgres'], { env: childEnv(), extendEnv: false, reject: false });
+  const gid = await loadExeca().execa('id', ['-g', 'postgres'], { env: childEnv(), extendEnv: false, reject: false });
   if (uid.exitCode !== 0 || gid.exitCode !== 0) {
     throw new SandboxError('Embedded sandbox: running as root, and initdb/postgres refuse to run as root, but there is no `postgres` OS user to run them as', {
       hint: 'Run pgdrill as a non-root user, or create the postgres user (Debian\'s postgresql package does), or use the docker sandbox',
