@@ -4,8 +4,17 @@
 // queue prefix `bare`. Logs `worker ready` as a JSON line like the real worker; SIGTERM closes
 // everything and exits 143 (as `pgdrill worker` does). Plain JavaScript, as an installed pgdrill runs
 // (a .ts file would load Node's type stripper too).
+// With `--config`: also what any worker that checks its configuration pays before its first job:
+// commander, and pgdrill's built config module (zod schema) validating the project's config file
+// in the working directory (needs `pnpm build`). The second floor under the idle figure.
 import { Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
+
+if (process.argv.includes('--config')) {
+  await import('commander');
+  const { loadConfig } = await import('../../dist/src/config/index.js');
+  await loadConfig({ cwd: process.cwd() });
+}
 
 const url = new URL(process.env.REDIS_URL ?? '');
 const connection = { host: url.hostname, port: Number(url.port), password: decodeURIComponent(url.password), maxRetriesPerRequest: null };

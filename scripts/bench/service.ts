@@ -8,7 +8,9 @@
 //          (dist/bin/pgdrill.js from `pnpm build`, what an installed pgdrill runs): peak RSS
 //          (VmHWM, start-up included) and steady RSS (VmRSS) after IDLE_SECONDS idle; beside them,
 //          the same of the job engine alone (scripts/bench/bare-worker.js: Node, BullMQ, ioredis,
-//          pino, the four queues with a worker each), the floor under the figure.
+//          pino, the four queues with a worker each), the floor under the figure, and of the engine
+//          plus commander and the validated config (`bare-worker.js --config`), the floor of any
+//          worker that checks its configuration with zod before its first job.
 //   queue  the same backup of the same fixture, `reps` rounds, order rotated per round:
 //            C  `pgdrill backup --no-prune --json` (CLI): wall time from spawn to exit;
 //            Q  `pgdrill run backup --wait` against a running `pgdrill worker`: wall time from
@@ -279,17 +281,19 @@ interface IdleRun {
   minKiB: number;
   maxKiB: number;
 }
-type Form = 'package' | 'source' | 'engine';
-const FORMS = ['package', 'source', 'engine'] as const;
+type Form = 'package' | 'source' | 'engine' | 'engineConfig';
+const FORMS = ['package', 'source', 'engine', 'engineConfig'] as const;
 const FORM_SCRIPT: Record<Form, { script: string; args: string[] }> = {
   package: { script: PACKAGE_CLI, args: ['worker'] },
   source: { script: SOURCE_CLI, args: ['worker'] },
   engine: { script: BARE_WORKER, args: [] },
+  engineConfig: { script: BARE_WORKER, args: ['--config'] },
 };
 const FORM_TEXT: Record<Form, string> = {
   package: '`pgdrill worker`, built package (`dist/bin/pgdrill.js`)',
   source: '`pgdrill worker`, source checkout (`bin/pgdrill.js`, type stripping)',
   engine: 'the job engine alone (BullMQ worker of the four queues, no pgdrill: `scripts/bench/bare-worker.js`)',
+  engineConfig: 'the job engine plus the validated config (the same, plus commander and the built zod config schema loading pgdrill.config.json: `bare-worker.js --config`)',
 };
 
 async function benchIdle(sourceUrl: string): Promise<Record<Form, IdleRun[]>> {
@@ -298,7 +302,7 @@ async function benchIdle(sourceUrl: string): Promise<Record<Form, IdleRun[]>> {
   log('idle: building the package (pnpm build) for the built form');
   await execa(process.execPath, [path.join(ROOT, 'scripts', 'build.ts')], { cwd: ROOT, env: cleanEnv(), extendEnv: false });
   const env = childEnv({ DATABASE_URL: sourceUrl, PGDRILL_STORAGE: path.join(dir, 'store'), PGDRILL_ENCRYPTION_KEYS: keyring, REDIS_URL: redisUrl, PGDRILL_STATE_DIR: path.join(dir, 'state') });
-  const result: Record<Form, IdleRun[]> = { package: [], source: [], engine: [] };
+  const result: Record<Form, IdleRun[]> = { package: [], source: [], engine: [], engineConfig: [] };
   for (let round = 0; round < reps; round++) {
     for (const form of rotate(FORMS, round)) {
       const started = performance.now();
@@ -563,9 +567,9 @@ function buildReport(results: Results): { table: string; details: string; missed
       const steady = Math.max(...runsOf.map((r) => mb(r.steadyKiB)));
       const peak = Math.max(...runsOf.map((r) => mb(r.peakKiB)));
       const target = `< ${TARGETS.idleRssMB} MB`;
-      // The engine alone is the floor under the target, not a contestant.
+      // The engine alone (and with the config) is the floor under the target, not a contestant.
       const verdictOf = (figure: string, value: number): [string, string] =>
-        form === 'engine' ? ['', 'floor'] : [target, judge(`idle worker ${figure} (${form})`, `${value.toFixed(1)} MB`, target, value < TARGETS.idleRssMB)];
+        form === 'engine' || form === 'engineConfig' ? ['', 'floor'] : [target, judge(`idle worker ${figure} (${form})`, `${value.toFixed(1)} MB`, target, value < TARGETS.idleRssMB)];
       row(`idle, ${FORM_TEXT[form]}: steady RSS after ${IDLE_SECONDS} s (max of runs)`, `${steady.toFixed(1)} MB`, list(runsOf.map((r) => mb(r.steadyKiB)), (x) => x.toFixed(1)), ...verdictOf('steady RSS', steady));
       row(`idle, ${FORM_TEXT[form]}: peak RSS, start-up included (max of runs)`, `${peak.toFixed(1)} MB`, list(runsOf.map((r) => mb(r.peakKiB)), (x) => x.toFixed(1)), ...verdictOf('peak RSS', peak));
       details.push(`- idle, ${FORM_TEXT[form]}: start to \`worker ready\` ${list(runsOf.map((r) => r.startupMs), fmtSeconds)}; RSS over the last ${IDLE_SECONDS / 2} s ${list(runsOf.map((r) => r.maxKiB - r.minKiB), (k) => `±${(mb(k) / 2).toFixed(1)}`)} MB`);
