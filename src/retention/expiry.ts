@@ -1,11 +1,12 @@
-import { FULL_SERIES, isoDay, isoMonth, isoQuarter, isoWeek, isoYear, type BackupTier } from '../catalog/index.ts';
+import { FULL_SERIES, isoDay, isoHour, isoMonth, isoQuarter, isoWeek, isoYear, type BackupTier } from '../catalog/index.ts';
 import { policyCount, type RetentionPlan, type RetentionPolicy } from './plan.ts';
 
 // When retention will delete a backup, and why: what the admin page shows beside each backup. The
 // plan says what the next prune does; beyond that the date is a projection: a backup kept by its
 // tier's window leaves it once `count` newer periods (days, ISO weeks, months, quarters, years) of its series have
 // backups, so with the newer periods it has now, it goes after that many more periods of backups
-// taken as scheduled.
+// taken as scheduled. A daily kept only by the hourly window (not its day's newest) leaves that
+// window the same way, counted in hours: its expiry is the hourly one.
 
 export interface BackupExpiry {
   /** When retention is expected to delete it (ISO-8601 UTC), or null: not while `reason` holds. */
@@ -16,7 +17,8 @@ export interface BackupExpiry {
 type Planned = { tier: BackupTier; id: string; database: string };
 type Candidate = Planned & { takenAt: Date; series?: string };
 
-const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 const PERIOD: Record<BackupTier, { of: (date: Date) => string; unit: string }> = {
   daily: { of: isoDay, unit: 'day' },
   weekly: { of: isoWeek, unit: 'week' },
@@ -57,28 +59,53 @@ export function retentionExpiries(plan: RetentionPlan, backups: readonly Candida
     list.push(PERIOD[b.tier].of(b.takenAt));
     windows.set(windowKey(b), list);
   }
+  // The hourly window runs over the daily tier: its hours with backups, per database and series.
+  const hourKey = (b: Candidate) => `${b.database}\0${b.series ?? FULL_SERIES}\0hourly`;
+  for (const b of backups) {
+    if (b.tier !== 'daily') continue;
+    const list = windows.get(hourKey(b)) ?? [];
+    list.push(isoHour(b.takenAt));
+    windows.set(hourKey(b), list);
+  }
   for (const [key, list] of windows) windows.set(key, [...new Set(list)].sort().reverse());
 
   const out = new Map<string, BackupExpiry>();
   for (const b of backups) {
     const key = expiryKey(b);
     const decision = decisions.get(key) ?? { deleted: false, reasons: [] };
-    out.set(key, expiryOf(b, decision, policy, now, windows.get(windowKey(b))!.indexOf(PERIOD[b.tier].of(b.takenAt))));
+    const newer = { periods: windows.get(windowKey(b))!.indexOf(PERIOD[b.tier].of(b.takenAt)), hours: windows.get(hourKey(b))?.indexOf(isoHour(b.takenAt)) ?? -1 };
+    out.set(key, expiryOf(b, decision, policy, now, newer));
   }
   return out;
 }
 
-function expiryOf(backup: Candidate, decision: { deleted: boolean; reasons: readonly string[] }, policy: RetentionPolicy, now: Date, newerPeriods: number): BackupExpiry {
+function expiryOf(backup: Candidate, decision: { deleted: boolean; reasons: readonly string[] }, policy: RetentionPolicy, now: Date, newer: { periods: number; hours: number }): BackupExpiry {
   if (decision.deleted) return { at: now.toISOString(), reason: `deleted by the next prune: ${decision.reasons.join('; ')}` };
   const newest = decision.reasons.find((r) => r.startsWith('kept: newest valid backup'));
   if (newest) return { at: null, reason: `${newest}: never deleted while it is the newest` };
   const future = decision.reasons.find((r) => r.startsWith('kept: dated in the future'));
   if (future) return { at: null, reason: future };
-  const count = policyCount(policy, backup.tier);
-  const { unit } = PERIOD[backup.tier];
-  const at = periodsAfter(backup.tier, now, Math.max(1, count - newerPeriods));
+  // Kept while either window keeps it: the later of the two projections.
+  const byHour = decision.reasons.some((r) => r.startsWith('kept: hourly ')) ? hourlyExpiry(policy, now, newer.hours) : undefined;
+  const byTier = !byHour || decision.reasons.some((r) => r.startsWith(`kept: ${backup.tier} `)) ? tierExpiry(backup.tier, policy, now, newer.periods) : undefined;
+  return byHour && byTier ? (byHour.at! > byTier.at! ? byHour : byTier) : (byHour ?? byTier)!;
+}
+
+function hourlyExpiry(policy: RetentionPolicy, now: Date, newerHours: number): BackupExpiry {
+  const count = policyCount(policy, 'hourly');
+  const at = new Date(new Date(`${isoHour(now)}:00:00.000Z`).getTime() + Math.max(1, count - newerHours) * HOUR_MS);
   return {
     at: at.toISOString(),
-    reason: `${backup.tier} retention keeps the last ${count} ${unit}(s) with backups; ${newerPeriods} newer ${unit}(s) have one: deleted by the first prune from ${isoDay(at)} if backups go on as scheduled`,
+    reason: `the hourly window keeps the last ${count} hour(s) with backups; ${newerHours} newer hour(s) have one: deleted by the first prune from ${isoHour(at)}:00 UTC if backups go on as scheduled`,
+  };
+}
+
+function tierExpiry(tier: BackupTier, policy: RetentionPolicy, now: Date, newerPeriods: number): BackupExpiry {
+  const count = policyCount(policy, tier);
+  const { unit } = PERIOD[tier];
+  const at = periodsAfter(tier, now, Math.max(1, count - newerPeriods));
+  return {
+    at: at.toISOString(),
+    reason: `${tier} retention keeps the last ${count} ${unit}(s) with backups; ${newerPeriods} newer ${unit}(s) have one: deleted by the first prune from ${isoDay(at)} if backups go on as scheduled`,
   };
 }
