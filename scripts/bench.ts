@@ -11,7 +11,8 @@
 //           the CLI's shebang Node options: wall time from spawn to exit, peak RSS and CPU of the
 //           Node process,
 //        S  the same CLI backup into s3rver on 127.0.0.1 (default part size);
-//      and once per round `pgdrill backup --help` (Node start + the backup command's modules);
+//      and once per round `pgdrill backup --help` (Node start + the backup command's modules) and
+//      its floor, scripts/bench/library-floor.js (Node + the libraries a backup needs, no pgdrill);
 //   3. uploads, `reps` rounds rotated, of C's stored dump object into s3rver, each in a child process:
 //        U  pgdrill's storage put (streamed, no length, as a backup puts it),
 //        P  one plain PutObject of the same bytes;
@@ -46,6 +47,7 @@ import { appendBenchSection, cleanEnv, codeVersion, fmtMB, fmtRatio, fmtSeconds,
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'pgdrill.js');
+const LIBRARY_FLOOR = path.join(ROOT, 'scripts', 'bench', 'library-floor.js');
 const RESTORE_CANDIDATE = path.join(ROOT, 'scripts', 'bench', 'restore-candidate.ts');
 const S3_UPLOAD = path.join(ROOT, 'scripts', 'bench', 's3-upload.ts');
 const DOCS = path.join(ROOT, 'docs', 'benchmarks.md');
@@ -181,6 +183,9 @@ interface SizeResult {
   cliStartup: number[];
   cliStartupRss: number[];
   cliStartupCpu: number[];
+  /** scripts/bench/library-floor.js: Node + commander, zod, pg, execa and nothing of pgdrill (wall ms, peak RSS KiB). */
+  libraryFloor: number[];
+  libraryFloorRss: number[];
   /** S: the CLI backup into s3rver (wall ms, in-process ms, peak RSS KiB, CPU ms). */
   s: number[];
   sInner: number[];
@@ -219,7 +224,7 @@ async function benchSize(label: string, targetBytes: number): Promise<SizeResult
   const result: SizeResult = {
     label, targetBytes, rows, dbBytes: 0, loadMs: 0, loadAvgStart: os.loadavg(), loadAvgEnd: [],
     rawDumpBytes: 0, gzipBytes: 0, storedBytes: 0, plaintextBytes: 0,
-    a: [], b: [], c: [], cInner: [], cRss: [], cRssHook: [], cRssPolled: [], cCpu: [], cliStartup: [], cliStartupRss: [], cliStartupCpu: [],
+    a: [], b: [], c: [], cInner: [], cRss: [], cRssHook: [], cRssPolled: [], cCpu: [], cliStartup: [], cliStartupRss: [], cliStartupCpu: [], libraryFloor: [], libraryFloorRss: [],
     s: [], sInner: [], sRss: [], sCpu: [], u: [], uRss: [], p: [], pRss: [],
     r0: [], r1: [], r1Rss: [], r1Cpu: [], r1Download: [], r1Decrypt: [], r1Restore: [], r1PgRestore: [],
   };
@@ -295,12 +300,17 @@ async function benchSize(label: string, targetBytes: number): Promise<SizeResult
     let lastManifest: BackupManifest | undefined;
     const contestants = s3 ? (['A', 'B', 'C', 'S'] as const) : (['A', 'B', 'C'] as const);
     for (let round = 0; round < reps; round++) {
-      // `backup --help` loads what `backup` loads (its command group) and exits: the module floor.
+      // `backup --help` loads what `backup` loads at start (its command group; execa follows at the
+      // first spawn) and exits; beside it the floor: Node with the libraries a backup needs.
       const startup = await runNodeMeasured({ nodeArgs: CLI_NODE_ARGS, script: CLI, args: ['backup', '--help'], env: cleanEnv(), cwd: work, rssFile: path.join(work, 'rss') });
       if (startup.exitCode !== 0) throw new Error(`pgdrill backup --help failed: ${startup.stderr.trim()}`);
       result.cliStartup.push(startup.wallMs);
       result.cliStartupRss.push(startup.peakRssKiB);
       result.cliStartupCpu.push(startup.cpuMs);
+      const floor = await runNodeMeasured({ nodeArgs: CLI_NODE_ARGS, script: LIBRARY_FLOOR, args: [], env: cleanEnv(), cwd: work, rssFile: path.join(work, 'rss') });
+      if (floor.exitCode !== 0) throw new Error(`the library floor failed: ${floor.stderr.trim()}`);
+      result.libraryFloor.push(floor.wallMs);
+      result.libraryFloorRss.push(floor.peakRssKiB);
       for (const contestant of rotate(contestants, round)) {
         if (contestant === 'A') {
           await rm(archive, { force: true });
@@ -476,6 +486,7 @@ function buildReport(results: readonly SizeResult[]): { table: string; details: 
     judged(r, '**backup C / A**', c / a, fmtRatio(c / a), `paired ${runsText(paired(r.c, r.a), (x) => x.toFixed(2))}`, TARGETS.backupVsRaw, '×');
     judged(r, 'Node start + module graph (`pgdrill backup --help`, wall)', median(r.cliStartup) / 1000, `${secs(median(r.cliStartup))} s`, runsText(r.cliStartup, secs), TARGETS.startupSeconds, ' s');
     judged(r, 'Node start + module graph, peak RSS', mbOfKiB(median(r.cliStartupRss)), `${mbOfKiB(median(r.cliStartupRss)).toFixed(1)} MB`, runsText(r.cliStartupRss.map(mbOfKiB), (x) => x.toFixed(1)), TARGETS.startupRssMB, ' MB');
+    row(r.label, 'floor: Node + commander, zod, pg, execa, nothing of pgdrill (`scripts/bench/library-floor.js`): wall, peak RSS', `${secs(median(r.libraryFloor))} s, ${mbOfKiB(median(r.libraryFloorRss)).toFixed(1)} MB`, `${runsText(r.libraryFloor, secs)} s; ${runsText(r.libraryFloorRss.map(mbOfKiB), (x) => x.toFixed(1))} MB`, '', 'floor');
     const outside = r.c.map((wall, i) => wall - r.cInner[i]!);
     judged(r, 'CLI wall outside the pipeline (C − in-process: start-up, connect, lock, manifest, retention, exit)', median(outside) / 1000, `${secs(median(outside))} s`, runsText(outside, secs), TARGETS.outsideSeconds, ' s');
     const cpuPerGB = r.cCpu.map((ms) => ms / 1000 / gb);

@@ -1,4 +1,4 @@
-// `pnpm bench:service [--reps 3] [--databases 100] [--size 50MB] [--parts idle,queue,fleet] [--no-docs]`
+// `pnpm bench:service [--reps 3] [--databases 100] [--size 50MB] [--parts idle,queue,fleet] [--form source|package] [--no-docs]`
 //
 // Benchmarks of the job service (issue 15), on real parts: Debian's redis-server (the service's
 // own private one, startEmbeddedRedis), embedded PostgreSQL 15 sandboxes loaded with the OSLRS
@@ -17,7 +17,8 @@
 //               spawn of the `run` process to its exit (its own Node start, Redis connect, enqueue,
 //               the job on the worker, the completion event), with BullMQ's job timestamps beside it.
 //          Retention is off on both sides (--no-prune; no after-backup jobs): the same work.
-//          Afterwards the worker's RSS after idling again.
+//          Afterwards the worker's RSS after idling again. `--form package` runs worker, C and Q from
+//          the built package (dist/, what an installed pgdrill runs; also the fleet part's workers).
 //   fleet  `--databases` small databases (the fixture at its smallest, cloned) in one embedded
 //          cluster, one `databases: [...]` config, two `pgdrill worker` processes on one Redis; each
 //          round every database's backup is scheduled (a job scheduler per database) at the same
@@ -84,6 +85,7 @@ const { values: flags } = parseArgs({
     size: { type: 'string', default: '50MB' },
     parts: { type: 'string', default: PARTS.join(',') },
     profile: { type: 'string' },
+    form: { type: 'string', default: 'source' },
     'no-docs': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -95,6 +97,8 @@ if (flags.help) {
   --databases  fleet size (default 100)
   --size       fixture size of the queue part's database (default 50MB)
   --parts      which parts to run (default all)
+  --form       queue and fleet parts: run the source checkout (bin/pgdrill.js, default) or the built
+               package (dist/bin/pgdrill.js after \`pnpm build\`, what an installed pgdrill runs)
   --profile    write a CPU profile of every worker into this folder (node --cpu-prof), to see where time goes
   --no-docs    do not append the results to docs/benchmarks.md
 `);
@@ -108,6 +112,9 @@ const sizeBytes = parseSize(flags.size ?? '50MB');
 const parts = new Set((flags.parts ?? '').split(',').map((p) => p.trim()).filter(Boolean));
 for (const part of parts) if (!(PARTS as readonly string[]).includes(part)) throw new Error(`--parts: unknown part "${part}" (one of ${PARTS.join(', ')})`);
 const runs = (part: Part): boolean => parts.has(part);
+if (flags.form !== 'source' && flags.form !== 'package') throw new Error(`--form must be source or package, got ${flags.form}`);
+/** The CLI of the queue and fleet parts (worker, C and Q alike). */
+const PART_CLI = flags.form === 'package' ? PACKAGE_CLI : SOURCE_CLI;
 const profileArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(flags.profile)}`] : [];
 
 const log = (line: string): void => {
@@ -299,8 +306,6 @@ const FORM_TEXT: Record<Form, string> = {
 async function benchIdle(sourceUrl: string): Promise<Record<Form, IdleRun[]>> {
   const dir = path.join(work, 'idle');
   await writeConfig(dir, { service: { queuePrefix: 'idle' } });
-  log('idle: building the package (pnpm build) for the built form');
-  await execa(process.execPath, [path.join(ROOT, 'scripts', 'build.ts')], { cwd: ROOT, env: cleanEnv(), extendEnv: false });
   const env = childEnv({ DATABASE_URL: sourceUrl, PGDRILL_STORAGE: path.join(dir, 'store'), PGDRILL_ENCRYPTION_KEYS: keyring, REDIS_URL: redisUrl, PGDRILL_STATE_DIR: path.join(dir, 'state') });
   const result: Record<Form, IdleRun[]> = { package: [], source: [], engine: [], engineConfig: [] };
   for (let round = 0; round < reps; round++) {
@@ -352,18 +357,18 @@ async function benchQueue(sourceUrl: string, dbBytes: number, rows: number, queu
   await writeConfig(dir, { service: { queuePrefix: 'queue' }, schedule: { backup: null, drill: null, verify: null, prune: null } });
   const env = childEnv({ DATABASE_URL: sourceUrl, PGDRILL_STORAGE: path.join(dir, 'store'), PGDRILL_ENCRYPTION_KEYS: keyring, REDIS_URL: redisUrl, PGDRILL_STATE_DIR: path.join(dir, 'state') });
   const result: QueueResult = { dbBytes, rows, c: [], q: [], cInner: [], qInner: [], qWait: [], qJob: [], qStartup: [], qTeardown: [], cRssKiB: [], qRunRssKiB: [] };
-  const worker = startServiceProcess({ script: SOURCE_CLI, args: ['worker'], cwd: dir, env, label: 'queue worker' });
+  const worker = startServiceProcess({ script: PART_CLI, args: ['worker'], cwd: dir, env, label: 'queue worker' });
   await worker.waitFor(workerReady);
   const rssFile = path.join(dir, 'rss');
 
   const runC = async () => {
-    const run = await runNodeMeasured({ nodeArgs: CLI_NODE_ARGS, script: SOURCE_CLI, args: ['backup', '--no-prune', '--json'], env, cwd: dir, rssFile });
+    const run = await runNodeMeasured({ nodeArgs: CLI_NODE_ARGS, script: PART_CLI, args: ['backup', '--no-prune', '--json'], env, cwd: dir, rssFile });
     if (run.exitCode !== 0) throw new Error(`pgdrill backup failed (exit ${run.exitCode}): ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`);
     return { run, manifest: BackupManifest.parse(JSON.parse(run.stdout)) };
   };
   const runQ = async () => {
     const spawnedAt = Date.now();
-    const run = await runNodeMeasured({ nodeArgs: CLI_NODE_ARGS, script: SOURCE_CLI, args: ['run', 'backup', '--wait'], env, cwd: dir, rssFile });
+    const run = await runNodeMeasured({ nodeArgs: CLI_NODE_ARGS, script: PART_CLI, args: ['run', 'backup', '--wait'], env, cwd: dir, rssFile });
     if (run.exitCode !== 0) throw new Error(`pgdrill run backup --wait failed (exit ${run.exitCode}): ${run.stderr.trim().split('\n').slice(-5).join(' | ')}`);
     const jobId = /\(job (\S+)\)/.exec(run.stdout)?.[1];
     const job = jobId ? await queues.backup.getJob(jobId) : undefined;
@@ -464,7 +469,7 @@ async function benchFleet(queues: Queues): Promise<FleetResult> {
   // Schedules come from the bench each round (upsertSchedules); the workers start with none.
   await writeConfig(dir, { service: { queuePrefix: 'fleet' }, schedule: FLEET_SCHEDULE_OFF, databases });
   const env = childEnv({ PGPASSWORD: password, PGDRILL_STORAGE: path.join(dir, 'store'), PGDRILL_ENCRYPTION_KEYS: keyring, REDIS_URL: redisUrl, PGDRILL_STATE_DIR: path.join(dir, 'state') });
-  const workers = [0, 1].map((i) => startServiceProcess({ script: SOURCE_CLI, args: ['worker'], cwd: dir, env, label: `fleet worker ${i + 1}` }));
+  const workers = [0, 1].map((i) => startServiceProcess({ script: PART_CLI, args: ['worker'], cwd: dir, env, label: `fleet worker ${i + 1}` }));
   await Promise.all(workers.map((w) => w.waitFor(workerReady)));
   const workerOf = new Map(workers.map((w, i) => [w.pid, i]));
   const result: FleetResult = { databases: fleetSize, dbBytes, jobs: [], makespanMs: [], opSumMs: [], workerCpuMs: [], failed: 0 };
@@ -579,8 +584,9 @@ function buildReport(results: Results): { table: string; details: string; missed
     const r = results.queue;
     const [c, q] = [median(r.c), median(r.q)];
     const ratio = q / c;
-    row('C: `pgdrill backup --no-prune` (CLI, spawn → exit)', fmtSeconds(c), list(r.c, fmtSeconds));
-    row('Q: `pgdrill run backup --wait` against a running worker (spawn → exit)', fmtSeconds(q), list(r.q, fmtSeconds));
+    const form = flags.form === 'package' ? 'built package' : 'source checkout';
+    row(`C: \`pgdrill backup --no-prune\` (CLI, spawn → exit; ${form})`, fmtSeconds(c), list(r.c, fmtSeconds));
+    row(`Q: \`pgdrill run backup --wait\` against a running worker (spawn → exit; ${form})`, fmtSeconds(q), list(r.q, fmtSeconds));
     const target = `≤ ${TARGETS.queueVsCli}×`;
     row('**Q / C** (ratio of medians)', fmtRatio(ratio), `paired ${list(r.q.map((x, i) => x / r.c[i]!), (x) => x.toFixed(2))}`, target, judge('queued backup Q/C', fmtRatio(ratio), target, ratio <= TARGETS.queueVsCli));
     if (r.workerAfter) {
@@ -639,6 +645,10 @@ const results: Results = { loadAvgStart: os.loadavg(), loadAvgEnd: [] };
 log(`measuring ${await codeVersion(CODE_PATHS)}; parts ${[...parts].join(', ')}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
 let queues: Queues | undefined;
 try {
+  if (runs('idle') || flags.form === 'package') {
+    log('building the package (pnpm build): the built form');
+    await execa(process.execPath, [path.join(ROOT, 'scripts', 'build.ts')], { cwd: ROOT, env: cleanEnv(), extendEnv: false });
+  }
   await ensureRedis();
   if (runs('idle') || runs('queue')) {
     const rows = rowsForTargetBytes(sizeBytes);
