@@ -24,7 +24,7 @@ import { execa } from 'execa';
 import { parseSize, rowsForTargetBytes } from '../../fixtures/index.ts';
 import type { EmbeddedSandbox } from '../../src/sandbox/index.ts';
 import { startArchivingSource } from '../../test/helpers/pgbackrest.ts';
-import { cleanEnv, fmtRatio, fmtSeconds, median, timed } from './measure.ts';
+import { cleanEnv, codeVersion, fmtRatio, fmtSeconds, median, timed } from './measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'bin', 'pgdrill.js');
@@ -160,9 +160,9 @@ try {
   const drillMs = median(drillRuns.map((r) => r.ms));
   const ratio = drillMs / rawMs;
   const drillRecoveryMs = median(drillRuns.map((r) => r.restoreMs + r.recoveryMs));
-  const commit = (await execa('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT })).stdout;
+  const code = await codeVersion(['src', 'bin', 'fixtures']);
   const table = [
-    `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — \`pnpm bench:pitr --size ${args.size} --reps ${reps}\` (commit ${commit})`,
+    `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — \`pnpm bench:pitr --size ${args.size} --reps ${reps}\` (${code})`,
     '',
     `Source ${(dbBytes / 1e6).toFixed(0)} MB (pg_database_size), pgBackRest ${(await execa('pgbackrest', ['version'])).stdout.replace('pgBackRest ', '')} full backup ${fmtSeconds(backup.ms)}, lz4, local repository; target 1 s after a marker, before \`DELETE FROM ${DELETED_FROM} WHERE ${DELETED_WHERE}\` (${deleted} rows). Medians of ${reps}.`,
     '',
