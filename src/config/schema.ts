@@ -26,6 +26,8 @@ export const StorageConfig = z.strictObject({
       connectTimeoutMs: positiveInt.default(10_000),
       /** How long a request may go without progress, nothing sent or received; tried up to 3 times (S3_REQUEST_TIMEOUT_MS). */
       requestTimeoutMs: positiveInt.default(60_000),
+      /** Listings up to this many keys are sorted in memory; longer ones stream and need a service that lists in byte order. */
+      listSortLimit: positiveInt.default(10_000),
     })
     .prefault({}),
 });
@@ -74,6 +76,8 @@ export const FileSetConfig = z.strictObject({
       forcePathStyle: z.boolean().optional(),
       accessKeyIdEnv: envName.optional(),
       secretAccessKeyEnv: envName.optional(),
+      /** As storage.s3.listSortLimit: a source of more keys streams its listing, which needs byte order. */
+      listSortLimit: positiveInt.optional(),
     })
     .optional(),
   /**

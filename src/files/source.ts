@@ -29,6 +29,7 @@ export function fileSetS3Options(set: Pick<FileSetConfig, 'name' | 's3'>, env: N
     region: s3?.region ?? 'us-east-1',
     forcePathStyle: s3?.forcePathStyle,
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+    listSortLimit: s3?.listSortLimit,
   };
 }
 

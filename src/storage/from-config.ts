@@ -20,5 +20,6 @@ export function openStorage(config: PgdrillConfig, options?: StorageOptions): Ba
     queueSize: s3.queueSize,
     connectTimeoutMs: s3.connectTimeoutMs,
     requestTimeoutMs: s3.requestTimeoutMs,
+    listSortLimit: s3.listSortLimit,
   }, options);
 }

@@ -46,6 +46,12 @@ export interface S3StorageOptions {
    * SDK tries each request up to 3 times, so a silent endpoint fails after about 3 × this.
    */
   requestTimeoutMs?: number;
+  /**
+   * Listings of up to this many keys are collected and sorted, whatever order the service lists in;
+   * longer ones stream page by page and must come in UTF-8 byte order (AWS, MinIO, R2, GCS do), so
+   * a file set of millions of keys lists in bounded memory. Default 10,000.
+   */
+  listSortLimit?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -54,6 +60,7 @@ const MAX_PART_SIZE = 5 * 1024 * MiB;
 const MAX_PARTS = 10_000;
 const DEFAULT_PART_SIZE = 16 * MiB;
 const DEFAULT_QUEUE_SIZE = 2;
+const DEFAULT_LIST_SORT_LIMIT = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const DELETE_BATCH = 1000;
@@ -168,6 +175,10 @@ export function createS3Driver(options: S3StorageOptions): StorageDriver {
   }
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const listSortLimit = options.listSortLimit ?? DEFAULT_LIST_SORT_LIMIT;
+  if (!Number.isInteger(listSortLimit) || listSortLimit < 1) {
+    throw new ConfigError(`S3 storage ${location}: listSortLimit must be a positive integer, got ${String(options.listSortLimit)}`);
+  }
   for (const [name, value] of [['connectTimeoutMs', connectTimeoutMs], ['requestTimeoutMs', requestTimeoutMs]] as const) {
     if (!Number.isInteger(value) || value < 1) throw new ConfigError(`S3 storage ${location}: ${name} must be a positive integer (milliseconds), got ${String(value)}`);
   }
@@ -387,19 +398,37 @@ export function createS3Driver(options: S3StorageOptions): StorageDriver {
 
     async *list(listPrefix: string, signal: AbortSignal | undefined): AsyncIterable<StoredObject> {
       // AWS lists in UTF-8 byte order, but not every S3-compatible does (s3rver walks its folders,
-      // putting `a/b` before `a-b`), so collect all pages and sort. Listings here are of backups
-      // (thousands of keys at most), so holding them is cheap.
-      const found: StoredObject[] = [];
+      // putting `a/b` before `a-b`). Up to listSortLimit keys are held and sorted, so any order
+      // works for backup listings; past that the keys stream as listed, which needs byte order
+      // (checked on every key), so a file set's source of millions of keys lists in bounded memory.
+      const held: StoredObject[] = [];
+      let streaming = false;
+      let last: string | undefined;
+      let disorder: string | undefined; // the first pair listed out of byte order
       let token: string | undefined;
       do {
         const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: root + listPrefix, ContinuationToken: token }), { abortSignal: signal });
         for (const item of page.Contents ?? []) {
           if (item.Key === undefined || !item.Key.startsWith(root)) continue;
-          found.push({ key: item.Key.slice(root.length), size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) });
+          const object = { key: item.Key.slice(root.length), size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) };
+          if (last !== undefined && compareKeys(last, object.key) >= 0) disorder ??= `${quote(object.key)} after ${quote(last)}`;
+          last = object.key;
+          if (!streaming && held.length < listSortLimit) {
+            held.push(object);
+            continue;
+          }
+          if (disorder) {
+            throw new StorageError(`list ${quote(listPrefix)} in ${location}: the service lists ${disorder}, not in UTF-8 byte order, and the listing is longer than ${listSortLimit} keys`, {
+              hint: 'Use an S3 service that lists in byte order (AWS, MinIO, R2 and GCS do), or raise storage.s3.listSortLimit to sort longer listings in memory',
+            });
+          }
+          streaming = true;
+          yield* held.splice(0);
+          yield object;
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
-      yield* found.sort((a, b) => compareKeys(a.key, b.key));
+      yield* held.sort((a, b) => compareKeys(a.key, b.key));
     },
 
     async copy(fromKey: string, toKey: string, signal: AbortSignal | undefined): Promise<StoredObject | undefined> {

@@ -144,6 +144,27 @@ describe('S3 backend (s3rver)', () => {
     expect(server.requests.some((r) => r.method === 'PUT' && r.key === 'shared/a/k.bin')).toBe(true);
   });
 
+  it('sorts a listing of up to listSortLimit keys whatever order s3rver lists in; streams a longer one in byte order, and refuses one out of order', async () => {
+    const keysOf = async (storage: BackupStorage, prefix: string): Promise<string[]> => {
+      const keys: string[] = [];
+      for await (const item of storage.list(prefix)) keys.push(item.key);
+      return keys;
+    };
+    const prefix = `p-${randomBytes(4).toString('hex')}`;
+    const small = s3({ prefix, listSortLimit: 3 });
+    // Five keys listed in byte order: past the limit of 3 they stream, still complete and in order.
+    const ordered = ['f/1', 'f/2', 'f/3', 'f/4', 'f/5'];
+    for (const key of ordered) await small.put(key, Buffer.from(key));
+    expect(await keysOf(small, 'f/')).toEqual(ordered);
+    // s3rver walks its folders: `q/a/b` comes before `q/a-b`, which byte order puts first.
+    const quirky = ['q/a-b', 'q/a/b', 'q/c', 'q/d'];
+    for (const key of quirky) await small.put(key, Buffer.from(key));
+    await expect(keysOf(small, 'q/')).rejects.toThrow(/lists "q\/a-b" after "q\/a\/b", not in UTF-8 byte order, and the listing is longer than 3 keys/);
+    // Within the (default) limit the same listing is held and sorted.
+    expect(await keysOf(s3({ prefix }), 'q/')).toEqual(quirky);
+    expect(() => s3({ listSortLimit: 0 })).toThrow(/listSortLimit must be a positive integer/);
+  });
+
   it('uploads a large stream as a multipart upload of part-sized parts', async () => {
     const storage = s3();
     const mark = server.requests.length;
