@@ -626,7 +626,7 @@ function buildReport(results: Results): { table: string; details: string; missed
 /** `git` commit of the measured code, `+changes` when src/, bin/ or package.json differ from it. */
 async function appendDocs(report: { table: string; details: string; missed: string[] }, results: Results): Promise<void> {
   const redisVersion = (await execa('redis-server', ['--version'], { reject: false })).stdout.trim().replace(/^Redis server /, '');
-  const args = [`--reps ${reps}`, ...(runs('fleet') ? [`--databases ${fleetSize}`] : []), ...(runs('queue') ? [`--size ${flags.size}`] : []), ...(parts.size < PARTS.length ? [`--parts ${[...parts].join(',')}`] : [])];
+  const args = [`--reps ${reps}`, ...(runs('fleet') ? [`--databases ${fleetSize}`] : []), ...(runs('queue') ? [`--size ${flags.size}`] : []), ...(parts.size < PARTS.length ? [`--parts ${[...parts].join(',')}`] : []), ...(flags.form === 'package' ? ['--form package'] : [])];
   await appendBenchSection({
     docs: DOCS,
     command: `pnpm bench:service ${args.join(' ')}`,
