@@ -76,7 +76,7 @@ export const FileSetConfig = z.strictObject({
       forcePathStyle: z.boolean().optional(),
       accessKeyIdEnv: envName.optional(),
       secretAccessKeyEnv: envName.optional(),
-      /** As storage.s3.listSortLimit: a source of more keys streams its listing, which needs byte order. */
+      /** Like storage.s3.listSortLimit, for this source (not inherited from it; default 10,000): a source of more keys streams its listing, which needs byte order. */
       listSortLimit: positiveInt.optional(),
     })
     .optional(),

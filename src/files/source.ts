@@ -30,6 +30,7 @@ export function fileSetS3Options(set: Pick<FileSetConfig, 'name' | 's3'>, env: N
     forcePathStyle: s3?.forcePathStyle,
     credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
     listSortLimit: s3?.listSortLimit,
+    listSortLimitSetting: `backup.files[].s3.listSortLimit of file set "${set.name}"`,
   };
 }
 

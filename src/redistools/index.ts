@@ -124,9 +124,10 @@ export async function startRedisServer(o: StartRedisServerOptions): Promise<Redi
   await writeFile(configFile, [`port ${port}`, `dir ${o.dir}`, 'daemonize no', ...o.config, ''].join('\n'), { mode: 0o600 });
   const missing = (cause: unknown, options: PgdrillErrorOptions = {}) =>
     new o.as(`Cannot start ${binary}: it is not installed or not on PATH`, { hint: o.missingHint, cause, ...options });
+  const { execa } = loadExeca(); // outside the try: a failure to load it is not a missing binary
   let child: ResultPromise;
   try {
-    child = loadExeca().execa(binary, [configFile], { env: childEnv({}), extendEnv: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', reject: false });
+    child = execa(binary, [configFile], { env: childEnv({}), extendEnv: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', reject: false });
   } catch (error) {
     throw missing(error);
   }

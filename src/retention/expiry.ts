@@ -54,14 +54,16 @@ export function retentionExpiries(plan: RetentionPlan, backups: readonly Candida
   // Per database, series and tier: its periods with backups, newest first.
   const windows = new Map<string, string[]>();
   const windowKey = (b: Candidate) => `${b.database}\0${b.series ?? FULL_SERIES}\0${b.tier}`;
-  for (const b of backups) {
+  // Backups dated after `now` are in no window (the planner keeps them apart): they count as no newer period.
+  const windowed = backups.filter((b) => b.takenAt.getTime() <= now.getTime());
+  for (const b of windowed) {
     const list = windows.get(windowKey(b)) ?? [];
     list.push(PERIOD[b.tier].of(b.takenAt));
     windows.set(windowKey(b), list);
   }
   // The hourly window runs over the daily tier: its hours with backups, per database and series.
   const hourKey = (b: Candidate) => `${b.database}\0${b.series ?? FULL_SERIES}\0hourly`;
-  for (const b of backups) {
+  for (const b of windowed) {
     if (b.tier !== 'daily') continue;
     const list = windows.get(hourKey(b)) ?? [];
     list.push(isoHour(b.takenAt));
@@ -73,7 +75,7 @@ export function retentionExpiries(plan: RetentionPlan, backups: readonly Candida
   for (const b of backups) {
     const key = expiryKey(b);
     const decision = decisions.get(key) ?? { deleted: false, reasons: [] };
-    const newer = { periods: windows.get(windowKey(b))!.indexOf(PERIOD[b.tier].of(b.takenAt)), hours: windows.get(hourKey(b))?.indexOf(isoHour(b.takenAt)) ?? -1 };
+    const newer = { periods: windows.get(windowKey(b))?.indexOf(PERIOD[b.tier].of(b.takenAt)) ?? -1, hours: windows.get(hourKey(b))?.indexOf(isoHour(b.takenAt)) ?? -1 };
     out.set(key, expiryOf(b, decision, policy, now, newer));
   }
   return out;
@@ -96,7 +98,7 @@ function hourlyExpiry(policy: RetentionPolicy, now: Date, newerHours: number): B
   const at = new Date(new Date(`${isoHour(now)}:00:00.000Z`).getTime() + Math.max(1, count - newerHours) * HOUR_MS);
   return {
     at: at.toISOString(),
-    reason: `the hourly window keeps the last ${count} hour(s) with backups; ${newerHours} newer hour(s) have one: deleted by the first prune from ${isoHour(at)}:00 UTC if backups go on as scheduled`,
+    reason: `the hourly window keeps the last ${count} hour(s) with backups; ${newerHours} newer hour(s) have one: deleted by the first prune from ${isoHour(at)}:00 UTC if a backup is taken every hour (later when they are further apart)`,
   };
 }
 

@@ -52,6 +52,8 @@ export interface S3StorageOptions {
    * a file set of millions of keys lists in bounded memory. Default 10,000.
    */
   listSortLimit?: number;
+  /** How errors name the setting behind listSortLimit; default `storage.s3.listSortLimit`. */
+  listSortLimitSetting?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -176,6 +178,7 @@ export function createS3Driver(options: S3StorageOptions): StorageDriver {
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const listSortLimit = options.listSortLimit ?? DEFAULT_LIST_SORT_LIMIT;
+  const listSortLimitSetting = options.listSortLimitSetting ?? 'storage.s3.listSortLimit';
   if (!Number.isInteger(listSortLimit) || listSortLimit < 1) {
     throw new ConfigError(`S3 storage ${location}: listSortLimit must be a positive integer, got ${String(options.listSortLimit)}`);
   }
@@ -399,31 +402,32 @@ export function createS3Driver(options: S3StorageOptions): StorageDriver {
     async *list(listPrefix: string, signal: AbortSignal | undefined): AsyncIterable<StoredObject> {
       // AWS lists in UTF-8 byte order, but not every S3-compatible does (s3rver walks its folders,
       // putting `a/b` before `a-b`). Up to listSortLimit keys are held and sorted, so any order
-      // works for backup listings; past that the keys stream as listed, which needs byte order
-      // (checked on every key), so a file set's source of millions of keys lists in bounded memory.
+      // works for backup listings; past that they are yielded sorted and the rest streams as
+      // listed, each key after the last one yielded (checked), so a file set's source of millions
+      // of keys lists in bounded memory.
       const held: StoredObject[] = [];
-      let streaming = false;
-      let last: string | undefined;
-      let disorder: string | undefined; // the first pair listed out of byte order
+      let lastYielded: string | undefined;
       let token: string | undefined;
       do {
         const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: root + listPrefix, ContinuationToken: token }), { abortSignal: signal });
         for (const item of page.Contents ?? []) {
           if (item.Key === undefined || !item.Key.startsWith(root)) continue;
           const object = { key: item.Key.slice(root.length), size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) };
-          if (last !== undefined && compareKeys(last, object.key) >= 0) disorder ??= `${quote(object.key)} after ${quote(last)}`;
-          last = object.key;
-          if (!streaming && held.length < listSortLimit) {
+          if (lastYielded === undefined && held.length < listSortLimit) {
             held.push(object);
             continue;
           }
-          if (disorder) {
-            throw new StorageError(`list ${quote(listPrefix)} in ${location}: the service lists ${disorder}, not in UTF-8 byte order, and the listing is longer than ${listSortLimit} keys`, {
-              hint: 'Use an S3 service that lists in byte order (AWS, MinIO, R2 and GCS do), or raise storage.s3.listSortLimit to sort longer listings in memory',
+          if (lastYielded === undefined) {
+            yield* held.sort((a, b) => compareKeys(a.key, b.key));
+            lastYielded = held.at(-1)!.key;
+            held.length = 0;
+          }
+          if (compareKeys(lastYielded, object.key) >= 0) {
+            throw new StorageError(`list ${quote(listPrefix)} in ${location}: the service lists ${quote(object.key)} after ${quote(lastYielded)}, not in UTF-8 byte order, and the listing is longer than ${listSortLimit} keys`, {
+              hint: `Use an S3 service that lists in byte order (AWS, MinIO, R2 and GCS do), or raise ${listSortLimitSetting} to sort longer listings in memory`,
             });
           }
-          streaming = true;
-          yield* held.splice(0);
+          lastYielded = object.key;
           yield object;
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;

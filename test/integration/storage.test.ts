@@ -144,24 +144,30 @@ describe('S3 backend (s3rver)', () => {
     expect(server.requests.some((r) => r.method === 'PUT' && r.key === 'shared/a/k.bin')).toBe(true);
   });
 
-  it('sorts a listing of up to listSortLimit keys whatever order s3rver lists in; streams a longer one in byte order, and refuses one out of order', async () => {
+  it('sorts a listing of up to listSortLimit keys whatever order s3rver lists in; past it streams each key after the last one yielded, and refuses one that is not', async () => {
     const keysOf = async (storage: BackupStorage, prefix: string): Promise<string[]> => {
       const keys: string[] = [];
       for await (const item of storage.list(prefix)) keys.push(item.key);
       return keys;
     };
     const prefix = `p-${randomBytes(4).toString('hex')}`;
-    const small = s3({ prefix, listSortLimit: 3 });
-    // Five keys listed in byte order: past the limit of 3 they stream, still complete and in order.
+    const small = s3({ prefix, listSortLimit: 2 });
+    // Five keys listed in byte order: past the limit of 2 they stream, complete and in order.
     const ordered = ['f/1', 'f/2', 'f/3', 'f/4', 'f/5'];
     for (const key of ordered) await small.put(key, Buffer.from(key));
     expect(await keysOf(small, 'f/')).toEqual(ordered);
-    // s3rver walks its folders: `q/a/b` comes before `q/a-b`, which byte order puts first.
-    const quirky = ['q/a-b', 'q/a/b', 'q/c', 'q/d'];
-    for (const key of quirky) await small.put(key, Buffer.from(key));
-    await expect(keysOf(small, 'q/')).rejects.toThrow(/lists "q\/a-b" after "q\/a\/b", not in UTF-8 byte order, and the listing is longer than 3 keys/);
+    // s3rver walks its folders: `q/a/b` comes before `q/a-b`, which byte order puts first. Both
+    // are among the 2 held and sorted; the keys after them stream.
+    const heldQuirk = ['q/a-b', 'q/a/b', 'q/c', 'q/d'];
+    for (const key of heldQuirk) await small.put(key, Buffer.from(key));
+    expect(await keysOf(small, 'q/')).toEqual(heldQuirk);
+    // Here `r/a-b` comes after the held (and yielded) `r/a/c`: refused, naming both and the setting.
+    for (const key of ['r/a-b', 'r/a/b', 'r/a/c']) await small.put(key, Buffer.from(key));
+    const refused = keysOf(small, 'r/');
+    await expect(refused).rejects.toThrow(/lists "r\/a-b" after "r\/a\/c", not in UTF-8 byte order, and the listing is longer than 2 keys/);
+    await expect(refused).rejects.toMatchObject({ hint: expect.stringContaining('storage.s3.listSortLimit') });
     // Within the (default) limit the same listing is held and sorted.
-    expect(await keysOf(s3({ prefix }), 'q/')).toEqual(quirky);
+    expect(await keysOf(s3({ prefix }), 'r/')).toEqual(['r/a-b', 'r/a/b', 'r/a/c']);
     expect(() => s3({ listSortLimit: 0 })).toThrow(/listSortLimit must be a positive integer/);
   });
 

@@ -83,7 +83,8 @@ describe('retention expiry', () => {
     const policy = { ...DEFAULT_RETENTION, hourly: 24, daily: 7 };
     const daily = (id: string, at: string) => ({ id, tier: 'daily' as const, database: 'db', takenAt: new Date(at), full: true, series: 'full' });
     // 2026-12-07 at 10:00, 11:00 and 12:00 (same-day ones numbered -2, -3), and the day before at 23:00.
-    const backups = [daily('2026-12-06-db', '2026-12-06T23:00:00Z'), daily('2026-12-07-db', '2026-12-07T10:00:00Z'), daily('2026-12-07-db-2', '2026-12-07T11:00:00Z'), daily('2026-12-07-db-3', '2026-12-07T12:00:00Z')];
+    // One dated in the future (clock skew) is in no window: it makes no hour "newer".
+    const backups = [daily('2026-12-06-db', '2026-12-06T23:00:00Z'), daily('2026-12-07-db', '2026-12-07T10:00:00Z'), daily('2026-12-07-db-2', '2026-12-07T11:00:00Z'), daily('2026-12-07-db-3', '2026-12-07T12:00:00Z'), daily('2026-12-09-db', '2026-12-09T05:00:00Z')];
     const plan = planRetention({ backups, policy, now });
     const expiries = retentionExpiries(plan, backups, policy, now);
     const of = (id: string) => expiries.get(expiryKey({ tier: 'daily', id, database: 'db' }));
@@ -91,11 +92,14 @@ describe('retention expiry', () => {
     expect(plan.keep.find((d) => d.id === '2026-12-07-db')?.reasons).toEqual(['kept: hourly 2026-12-07T10']);
     expect(of('2026-12-07-db')).toEqual({
       at: '2026-12-08T10:00:00.000Z',
-      reason: 'the hourly window keeps the last 24 hour(s) with backups; 2 newer hour(s) have one: deleted by the first prune from 2026-12-08T10:00 UTC if backups go on as scheduled',
+      reason: 'the hourly window keeps the last 24 hour(s) with backups; 2 newer hour(s) have one: deleted by the first prune from 2026-12-08T10:00 UTC if a backup is taken every hour (later when they are further apart)',
     });
     expect(of('2026-12-07-db-2')).toMatchObject({ at: '2026-12-08T11:00:00.000Z' });
     // The day before's backup is kept by both windows: the daily one (6 more days) is the later.
     expect(of('2026-12-06-db')).toMatchObject({ at: '2026-12-13T00:00:00.000Z', reason: expect.stringMatching(/^daily retention keeps the last 7 day\(s\) with backups; 1 newer day\(s\)/) });
+    // A long hourly window and a short daily one: the hourly date is the later (3 newer hours: 197 more).
+    const wide = { ...DEFAULT_RETENTION, hourly: 200, daily: 2 };
+    expect(retentionExpiries(planRetention({ backups, policy: wide, now }), backups, wide, now).get(expiryKey({ tier: 'daily', id: '2026-12-06-db', database: 'db' }))).toMatchObject({ at: '2026-12-15T17:00:00.000Z', reason: expect.stringMatching(/^the hourly window keeps the last 200 hour/) });
     // With a window of 2 hours, 10:00 already falls out: the next prune deletes it.
     const narrow = { ...policy, hourly: 2 };
     expect(retentionExpiries(planRetention({ backups, policy: narrow, now }), backups, narrow, now).get(expiryKey({ tier: 'daily', id: '2026-12-07-db', database: 'db' }))).toMatchObject({ at: now.toISOString(), reason: expect.stringMatching(/^deleted by the next prune/) });
