@@ -4,6 +4,7 @@
 //   childEnv(extra)               → the allow-listed environment of every child process
 //   runPgTool / spawnPgTool       → run one; a failure is pgToolError's one shape
 //   loadExeca                     → execa, loaded at the first spawn (not at start-up)
+//   postgresOsUser                → the `postgres` OS user's uid/gid (what root runs server binaries as)
 //   runPgRestore / PgRestoreLog   → pg_restore to its end, each error with its archive entry and likely cause
 //   parseDatabaseUrl / libpqEnv / pgClientConfig → one connection (and its connect timeout), for libpq tools and node-pg alike
 //   endSessionOnAbort             → an abort cancels a node-pg session's query and closes it
@@ -37,6 +38,7 @@ export {
   hasDbnameArg,
   loadExeca,
   parseVersionOutput,
+  postgresOsUser,
   runPgTool,
   spawnPgTool,
   toolVersion,

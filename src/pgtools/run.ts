@@ -60,6 +60,20 @@ const requireModule = createRequire(import.meta.url);
 let execaModule: typeof Execa | undefined;
 export const loadExeca = (): typeof Execa => (execaModule ??= requireModule('execa') as typeof Execa);
 
+/**
+ * The `postgres` OS user's uid and gid (Debian's server package creates it), or undefined when
+ * there is none. Running as root, pgdrill runs the server binaries and pgBackRest as this user.
+ */
+export async function postgresOsUser(): Promise<{ uid: number; gid: number } | undefined> {
+  const id = async (flag: '-u' | '-g'): Promise<number | undefined> => {
+    const result = await loadExeca().execa('id', [flag, 'postgres'], { env: childEnv(), extendEnv: false, reject: false });
+    const value = String(result.stdout).trim();
+    return result.exitCode === 0 && /^\d+$/.test(value) ? Number(value) : undefined;
+  };
+  const [uid, gid] = [await id('-u'), await id('-g')];
+  return uid !== undefined && gid !== undefined ? { uid, gid } : undefined;
+}
+
 /** At most this much of stderr is kept: enough for the tail, bounded for a chatty tool. */
 const STDERR_KEEP = 64 * 1024;
 

@@ -2,7 +2,7 @@
 // finding says what was seen and exactly what to change.
 import type { PgdrillConfig } from '../config/index.ts';
 import { formatAge } from '../format/index.ts';
-import { childEnv, loadExeca } from '../pgtools/index.ts';
+import { postgresOsUser } from '../pgtools/index.ts';
 import { pgbackrest, printable, readRepositoryInfo, type PgbackrestRunner } from './pgbackrest.ts';
 import { pitrConfigOf } from './prepare.ts';
 import { connectSource } from './source.ts';
@@ -134,7 +134,5 @@ export async function pitrDoctor(config: PgdrillConfig, options: { now?: Date; r
 /** As root, pgBackRest's check runs as the postgres OS user (as the cluster does); otherwise as the current user. */
 async function postgresIdentity(): Promise<{ uid?: number; gid?: number }> {
   if (process.getuid?.() !== 0) return {};
-  const id = async (flag: string) => (await loadExeca().execa('id', [flag, 'postgres'], { env: childEnv(), extendEnv: false, reject: false })).stdout.trim();
-  const [uid, gid] = [await id('-u'), await id('-g')];
-  return /^\d+$/.test(uid) && /^\d+$/.test(gid) ? { uid: Number(uid), gid: Number(gid) } : {};
+  return (await postgresOsUser()) ?? {};
 }

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { RestoreError, SandboxError } from '../errors/index.ts';
-import { childEnv, hasDbnameArg, loadExeca, pgToolError, runPgRestore, runPgTool, tail, type PgToolOptions } from '../pgtools/index.ts';
+import { childEnv, hasDbnameArg, pgToolError, postgresOsUser, runPgRestore, runPgTool, tail, type PgToolOptions } from '../pgtools/index.ts';
 import { findPostgresBinaries } from './binaries.ts';
 import type { PostgresBinaries } from './binaries.ts';
 import { manageSandbox } from './registry.ts';
@@ -74,14 +74,13 @@ interface ServerIdentity {
 
 async function serverIdentity(): Promise<ServerIdentity> {
   if (process.getuid?.() !== 0) return {};
-  const uid = await loadExeca().execa('id', ['-u', 'postgres'], { env: childEnv(), extendEnv: false, reject: false });
-  const gid = await loadExeca().execa('id', ['-g', 'postgres'], { env: childEnv(), extendEnv: false, reject: false });
-  if (uid.exitCode !== 0 || gid.exitCode !== 0) {
+  const user = await postgresOsUser();
+  if (!user) {
     throw new SandboxError('Embedded sandbox: running as root, and initdb/postgres refuse to run as root, but there is no `postgres` OS user to run them as', {
       hint: 'Run pgdrill as a non-root user, or create the postgres user (Debian\'s postgresql package does), or use the docker sandbox',
     });
   }
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  return user;
 }
 
 
