@@ -48,8 +48,9 @@ export interface S3StorageOptions {
   requestTimeoutMs?: number;
   /**
    * Listings of up to this many keys are collected and sorted, whatever order the service lists in;
-   * longer ones stream page by page and must come in UTF-8 byte order (AWS, MinIO, R2, GCS do), so
-   * a file set of millions of keys lists in bounded memory. Default 10,000.
+   * past it those are yielded sorted and the rest stream, each key after the last one yielded (as
+   * in UTF-8 byte order: AWS, MinIO, R2, GCS), so a file set of millions of keys lists in bounded
+   * memory. Default 10,000.
    */
   listSortLimit?: number;
   /** How errors name the setting behind listSortLimit; default `storage.s3.listSortLimit`. */
