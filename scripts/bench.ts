@@ -1,4 +1,4 @@
-// `pnpm bench [--size 50MB,300MB,1GB] [--reps 3] [--quick] [--no-restore] [--no-s3] [--no-docs]`
+// `pnpm bench [--size 50MB,300MB,1GB] [--reps 3] [--quick] [--form package|source] [--no-restore] [--no-s3] [--no-docs]`
 // `pnpm bench --api [--backups 10000] [--requests 200] [--no-docs]`: the admin API and page instead (scripts/bench/api.ts)
 //
 // Backup and restore benchmark of pgdrill against raw PostgreSQL tools on the same server, same
@@ -7,9 +7,11 @@
 //   2. backup, `reps` rounds, the order rotated each round (A B C S, B C S A, …):
 //        A  raw `pg_dump -Fc -Z0 -f file`,
 //        B  the seed's `pg_dump -Fp | gzip -6` (two processes joined by a pipe, no shell; no target),
-//        C  the real CLI, `bin/pgdrill.js backup` into a local folder, as a child process with
-//           the CLI's shebang Node options: wall time from spawn to exit, peak RSS and CPU of the
-//           Node process,
+//        C  the real CLI, `pgdrill backup` into a local folder, as a child process with the CLI's
+//           shebang Node options: wall time from spawn to exit, peak RSS and CPU of the Node
+//           process. By default the built package (`pnpm build` runs first; dist/bin/pgdrill.js,
+//           what an installed pgdrill runs); `--form source` measures bin/pgdrill.js, whose
+//           TypeScript Node strips at every start (~0.5 s and ~30 MB more),
 //        S  the same CLI backup into s3rver on 127.0.0.1 (default part size);
 //      and once per round `pgdrill backup --help` (Node start + the backup command's modules) and
 //      its floor, scripts/bench/library-floor.js (Node + the libraries a backup needs, no pgdrill);
@@ -18,7 +20,8 @@
 //        P  one plain PutObject of the same bytes;
 //   4. restore, `reps` rounds, order rotated, each into a fresh embedded sandbox (start untimed):
 //        R0 raw `pg_restore --jobs=2` of A's archive from a local file (roles created untimed first),
-//        R1 fetchBackup + restoreFetched (jobs 2) of C's backup, in a child process (peak RSS);
+//        R1 fetchBackup + restoreFetched (jobs 2) of C's backup, in a child process (peak RSS),
+//           from the same form of the library as C;
 //   5. medians, ratios of medians (and per-round paired ratios), targets → a Markdown table on
 //      stdout, appended to docs/benchmarks.md.
 // Exit status: 0 when every run completed, whether or not the targets were met (a missed target
@@ -46,9 +49,10 @@ import { startS3Server, type StartedS3Server } from '../test/helpers/s3.ts';
 import { appendBenchSection, cleanEnv, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, rotate, runNodeMeasured, shebangNodeArgs, timed, type MeasuredRun } from './bench/measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'bin', 'pgdrill.js');
+const SOURCE_CLI = path.join(ROOT, 'bin', 'pgdrill.js');
+const PACKAGE_CLI = path.join(ROOT, 'dist', 'bin', 'pgdrill.js');
 const LIBRARY_FLOOR = path.join(ROOT, 'scripts', 'bench', 'library-floor.js');
-const RESTORE_CANDIDATE = path.join(ROOT, 'scripts', 'bench', 'restore-candidate.ts');
+const RESTORE_CANDIDATE = path.join(ROOT, 'scripts', 'bench', 'restore-candidate.js');
 const S3_UPLOAD = path.join(ROOT, 'scripts', 'bench', 's3-upload.ts');
 const DOCS = path.join(ROOT, 'docs', 'benchmarks.md');
 const MAJOR = 15;
@@ -58,7 +62,7 @@ const GZIP = existsSync('/usr/bin/gzip') ? '/usr/bin/gzip' : 'gzip';
  * The Node options the CLI runs with when started as a program (`pgdrill …`, its shebang line; the
  * package.json scripts pass the same): every Node child runs with them, on this Node binary.
  */
-const CLI_NODE_ARGS = shebangNodeArgs(await readFile(CLI, 'utf8'));
+const CLI_NODE_ARGS = shebangNodeArgs(await readFile(SOURCE_CLI, 'utf8'));
 /** What the figures measure: uncommitted changes here are named in the docs. */
 const CODE_PATHS = ['src', 'bin', 'fixtures'];
 
@@ -86,6 +90,7 @@ const { values: flags } = parseArgs({
     size: { type: 'string' },
     reps: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    form: { type: 'string', default: 'package' },
     'no-restore': { type: 'boolean', default: false },
     'no-s3': { type: 'boolean', default: false },
     'no-docs': { type: 'boolean', default: false },
@@ -101,6 +106,8 @@ if (flags.help) {
   --size     fixture size(s), comma-separated (pg_database_size target; default 50MB,300MB,1GB; 1GB takes minutes)
   --reps     rounds per measurement, order rotated each round (default 3; medians of all rounds)
   --quick    50MB, one round, nothing appended to docs/benchmarks.md (what CI runs)
+  --form     package (default: \`pnpm build\` first, then dist/bin/pgdrill.js, what an installed pgdrill runs)
+             or source (bin/pgdrill.js: Node strips the TypeScript at every start)
   --no-restore  skip the restore part
   --no-s3    skip the s3rver backup and uploads
   --no-docs  do not append the results to docs/benchmarks.md
@@ -114,6 +121,11 @@ const sizeList = flags.quick ? '50MB' : (flags.size ?? '50MB,300MB,1GB');
 const sizes = sizeList.split(',').map((s) => s.trim()).filter(Boolean).map((label) => ({ label, bytes: parseSize(label) }));
 const reps = flags.quick ? 1 : Number(flags.reps ?? '3');
 if (!Number.isInteger(reps) || reps < 1 || reps > 50) throw new Error(`--reps must be a whole number 1…50, got ${flags.reps}`);
+if (flags.form !== 'package' && flags.form !== 'source') throw new Error(`--form must be package or source, got ${flags.form}`);
+const form = flags.form;
+/** The CLI measured: the built package or the source checkout. */
+const CLI = form === 'package' ? PACKAGE_CLI : SOURCE_CLI;
+const FORM_TEXT = { package: 'the built package (dist/bin/pgdrill.js, dist/src)', source: 'the source checkout (bin/pgdrill.js, src/ through type stripping)' } as const;
 const withRestore = !flags['no-restore'];
 const withS3 = !flags['no-s3'];
 const writeDocs = !flags['no-docs'] && !flags.quick;
@@ -394,7 +406,7 @@ async function benchSize(label: string, targetBytes: number): Promise<SizeResult
               nodeArgs: CLI_NODE_ARGS,
               script: RESTORE_CANDIDATE,
               args: [],
-              env: cleanEnv({ PGDRILL_STORAGE: storageDir, PGDRILL_ENCRYPTION_KEYS: keys, PGDRILL_BENCH_BACKUP_ID: lastManifest.id }),
+              env: cleanEnv({ PGDRILL_STORAGE: storageDir, PGDRILL_ENCRYPTION_KEYS: keys, PGDRILL_BENCH_BACKUP_ID: lastManifest.id, PGDRILL_BENCH_FORM: form }),
               cwd: work,
               rssFile: path.join(work, 'rss'),
             });
@@ -567,7 +579,7 @@ async function appendDocs(report: { table: string; details: string; missed: stri
   await appendBenchSection({
     docs: DOCS,
     command: commandLine,
-    software: pgVersion,
+    software: `${pgVersion}; CLI measured: ${FORM_TEXT[form]}`,
     loadAvgStart: results[0]!.loadAvgStart,
     loadAvgEnd: results.at(-1)!.loadAvgEnd,
     code: await codeVersion(CODE_PATHS),
@@ -602,8 +614,12 @@ if (flags.api) {
 }
 
 const results: SizeResult[] = [];
-log(`measuring ${await codeVersion(CODE_PATHS)}; CLI Node options: ${CLI_NODE_ARGS.join(' ') || 'none'}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
+log(`measuring ${await codeVersion(CODE_PATHS)}; ${FORM_TEXT[form]}; CLI Node options: ${CLI_NODE_ARGS.join(' ') || 'none'}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
 try {
+  if (form === 'package') {
+    log('building the package (pnpm build)');
+    await execa(process.execPath, [path.join(ROOT, 'scripts', 'build.ts')], { cwd: ROOT, env: cleanEnv(), extendEnv: false });
+  }
   for (const { label, bytes } of sizes) results.push(await benchSize(label, bytes));
 } catch (error) {
   // execa errors carry the captured output in .message: keep the short form.

@@ -3,15 +3,19 @@
 // verify + decrypt + decompress) + restoreFetched (globals, pg_restore --jobs=2), exactly as a
 // drill does, checks two row counts against the manifest (untimed), stops the sandbox and prints
 // one JSON line. Inputs via the environment: PGDRILL_STORAGE, PGDRILL_ENCRYPTION_KEYS,
-// PGDRILL_BENCH_BACKUP_ID (the daily backup to restore).
+// PGDRILL_BENCH_BACKUP_ID (the daily backup to restore), PGDRILL_BENCH_FORM (`package`: the
+// built library in dist/src, as an installed pgdrill runs; `source`: src/ through Node's type
+// stripper). Plain JavaScript, so the package form loads no type stripper.
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { loadConfig } from '../../src/config/index.ts';
-import { loadKeyring } from '../../src/crypto/index.ts';
-import { listBackups } from '../../src/catalog/index.ts';
-import { fetchBackup, restoreFetched } from '../../src/restore/index.ts';
-import { startEmbeddedSandbox } from '../../src/sandbox/index.ts';
-import { openStorage } from '../../src/storage/index.ts';
+
+const form = process.env.PGDRILL_BENCH_FORM ?? 'source';
+if (form !== 'package' && form !== 'source') throw new Error(`PGDRILL_BENCH_FORM must be package or source, got ${form}`);
+/** A module of the library in the form measured (its index, the public face). */
+const library = (name) => import(form === 'package' ? `../../dist/src/${name}/index.js` : `../../src/${name}/index.ts`);
+const [{ loadConfig }, { loadKeyring }, { listBackups }, { fetchBackup, restoreFetched }, { startEmbeddedSandbox }, { openStorage }] = await Promise.all(
+  ['config', 'crypto', 'catalog', 'restore', 'sandbox', 'storage'].map(library),
+);
 
 const backupId = process.env.PGDRILL_BENCH_BACKUP_ID;
 if (!backupId) throw new Error('PGDRILL_BENCH_BACKUP_ID is not set');
@@ -32,13 +36,13 @@ try {
   let pgRestoreMs = 0;
   const target = {
     ...sandbox,
-    async pgRestore(archivePath: string, args: readonly string[]) {
+    async pgRestore(archivePath, args) {
       const t0 = performance.now();
       await sandbox.pgRestore(archivePath, args);
       pgRestoreMs += performance.now() - t0;
     },
   };
-  let finished: number;
+  let finished;
   try {
     await restoreFetched({ target, manifest, fetched, selection: { withGlobals: true, jobs: 2 } });
     finished = performance.now();
@@ -48,10 +52,10 @@ try {
 
   const client = new pg.Client({ connectionString: sandbox.connectionUri('restore') });
   await client.connect();
-  const mismatches: string[] = [];
+  const mismatches = [];
   try {
     for (const t of manifest.tables.filter((t) => t.schema === 'public' && ['respondents', 'audit_logs'].includes(t.name))) {
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${t.schema}"."${t.name}"`);
+      const { rows } = await client.query(`SELECT count(*) AS n FROM "${t.schema}"."${t.name}"`);
       if (Number(rows[0]?.n) !== t.rows) mismatches.push(`${t.schema}.${t.name}: ${rows[0]?.n} rows, manifest ${t.rows}`);
     }
   } finally {
