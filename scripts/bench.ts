@@ -198,6 +198,7 @@ interface SizeResult {
   /** scripts/bench/library-floor.js: Node + commander, zod, pg, execa and nothing of pgdrill (wall ms, peak RSS KiB). */
   libraryFloor: number[];
   libraryFloorRss: number[];
+  libraryFloorCpu: number[];
   /** S: the CLI backup into s3rver (wall ms, in-process ms, peak RSS KiB, CPU ms). */
   s: number[];
   sInner: number[];
@@ -236,7 +237,7 @@ async function benchSize(label: string, targetBytes: number): Promise<SizeResult
   const result: SizeResult = {
     label, targetBytes, rows, dbBytes: 0, loadMs: 0, loadAvgStart: os.loadavg(), loadAvgEnd: [],
     rawDumpBytes: 0, gzipBytes: 0, storedBytes: 0, plaintextBytes: 0,
-    a: [], b: [], c: [], cInner: [], cRss: [], cRssHook: [], cRssPolled: [], cCpu: [], cliStartup: [], cliStartupRss: [], cliStartupCpu: [], libraryFloor: [], libraryFloorRss: [],
+    a: [], b: [], c: [], cInner: [], cRss: [], cRssHook: [], cRssPolled: [], cCpu: [], cliStartup: [], cliStartupRss: [], cliStartupCpu: [], libraryFloor: [], libraryFloorRss: [], libraryFloorCpu: [],
     s: [], sInner: [], sRss: [], sCpu: [], u: [], uRss: [], p: [], pRss: [],
     r0: [], r1: [], r1Rss: [], r1Cpu: [], r1Download: [], r1Decrypt: [], r1Restore: [], r1PgRestore: [],
   };
@@ -323,6 +324,7 @@ async function benchSize(label: string, targetBytes: number): Promise<SizeResult
       if (floor.exitCode !== 0) throw new Error(`the library floor failed: ${floor.stderr.trim()}`);
       result.libraryFloor.push(floor.wallMs);
       result.libraryFloorRss.push(floor.peakRssKiB);
+      result.libraryFloorCpu.push(floor.cpuMs);
       for (const contestant of rotate(contestants, round)) {
         if (contestant === 'A') {
           await rm(archive, { force: true });
@@ -498,7 +500,7 @@ function buildReport(results: readonly SizeResult[]): { table: string; details: 
     judged(r, '**backup C / A**', c / a, fmtRatio(c / a), `paired ${runsText(paired(r.c, r.a), (x) => x.toFixed(2))}`, TARGETS.backupVsRaw, '×');
     judged(r, 'Node start + module graph (`pgdrill backup --help`, wall)', median(r.cliStartup) / 1000, `${secs(median(r.cliStartup))} s`, runsText(r.cliStartup, secs), TARGETS.startupSeconds, ' s');
     judged(r, 'Node start + module graph, peak RSS', mbOfKiB(median(r.cliStartupRss)), `${mbOfKiB(median(r.cliStartupRss)).toFixed(1)} MB`, runsText(r.cliStartupRss.map(mbOfKiB), (x) => x.toFixed(1)), TARGETS.startupRssMB, ' MB');
-    row(r.label, 'floor: Node + commander, zod, pg, execa, nothing of pgdrill (`scripts/bench/library-floor.js`): wall, peak RSS', `${secs(median(r.libraryFloor))} s, ${mbOfKiB(median(r.libraryFloorRss)).toFixed(1)} MB`, `${runsText(r.libraryFloor, secs)} s; ${runsText(r.libraryFloorRss.map(mbOfKiB), (x) => x.toFixed(1))} MB`, '', 'floor');
+    row(r.label, 'floor: Node + commander, zod, pg, execa, nothing of pgdrill (`scripts/bench/library-floor.js`): wall, peak RSS, CPU', `${secs(median(r.libraryFloor))} s, ${mbOfKiB(median(r.libraryFloorRss)).toFixed(1)} MB, ${secs(median(r.libraryFloorCpu))} s CPU`, `${runsText(r.libraryFloor, secs)} s; ${runsText(r.libraryFloorRss.map(mbOfKiB), (x) => x.toFixed(1))} MB; ${runsText(r.libraryFloorCpu, secs)} s CPU`, '', 'floor');
     const outside = r.c.map((wall, i) => wall - r.cInner[i]!);
     judged(r, 'CLI wall outside the pipeline (C − in-process: start-up, connect, lock, manifest, retention, exit)', median(outside) / 1000, `${secs(median(outside))} s`, runsText(outside, secs), TARGETS.outsideSeconds, ' s');
     const cpuPerGB = r.cCpu.map((ms) => ms / 1000 / gb);
