@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import v8 from 'node:v8';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -73,6 +74,12 @@ export function register(program: Command): void {
 
   /** Runs the worker (and, for serve, the private Redis) until SIGINT/SIGTERM; exits 130/143. */
   async function runService(options: { embedded: boolean }, flags: { metricsPort?: number; port?: number; host?: string; api?: boolean }): Promise<void> {
+    // In this long-lived process (a larger heap than the CLI's) V8 otherwise starts incremental
+    // marking every ~0.1 s while a backup streams: ~60 full collections per GB, 1.5–3 s of CPU and
+    // ~15 % of a 1 GB backup's time. Without it a full collection runs when the heap is full (one
+    // or two per GB, each a 10–30 ms pause here). Only the service: in the CLI it changes no time
+    // and lets the S3 and restore paths' RSS grow by 10–20 MB (docs/benchmarks.md, 2026-12-07).
+    v8.setFlagsFromString('--no-incremental-marking');
     const cfg = await config();
     const signal = serviceInterrupt(cfg);
     // Loaded here: the job client (`run`, `status`) logs nothing through pino.
