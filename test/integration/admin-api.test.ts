@@ -429,6 +429,24 @@ async function readAll(storage: BackupStorage, key: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * Clicks a control inside the history table. The table is rebuilt whenever a load of it answers,
+ * and a load started before a filter change can answer after the row was found: the found node is
+ * then detached, and the click goes to the same control in the rebuilt table, as a person's second
+ * click would.
+ */
+async function clickInTable(page: Page, selector: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.click(selector);
+      return;
+    } catch (error) {
+      if (attempt === 5 || !/detached/i.test(String(error))) throw error;
+      await page.waitForSelector(selector);
+    }
+  }
+}
+
 describe('admin page in Chromium', () => {
   let browser: Browser;
   let shots: string;
@@ -498,7 +516,7 @@ describe('admin page in Chromium', () => {
 
     // Download the S3 backup: the dialog's link is a presigned URL whose bytes hash to the manifest.
     const row = `#history tbody tr[data-id="${s3BackupRef()}"]`;
-    await page.click(`${row} button[aria-label^="Download"]`);
+    await clickInTable(page, `${row} button[aria-label^="Download"]`);
     await page.waitForSelector('#download[open]');
     const href = await page.$eval('#download-link', (a) => (a as unknown as { href: string }).href);
     const shown = await text(page, '#download-sha');
@@ -547,7 +565,7 @@ describe('admin page in Chromium', () => {
       const row = `#history tbody tr[data-id="${older}"]`;
       await page.waitForSelector(row);
       expect(await page.$eval(`${row} button[aria-label^="Delete"]`, (b) => b.getAttribute('aria-disabled'))).not.toBe('true');
-      await page.click(`${row} button[aria-label^="Delete"]`);
+      await clickInTable(page, `${row} button[aria-label^="Delete"]`);
       await page.waitForSelector('#confirm[open]');
       expect(await text(page, '#confirm-title')).toBe(`Delete ${older}?`);
       // No reason, no deletion: the dialog stays open.
