@@ -46,11 +46,9 @@ import { registerCleanup } from '../src/lifecycle/index.ts';
 import { startEmbeddedSandbox, stopAllSandboxes } from '../src/sandbox/index.ts';
 import type { EmbeddedSandbox } from '../src/sandbox/index.ts';
 import { startS3Server, type StartedS3Server } from '../test/helpers/s3.ts';
-import { appendBenchSection, cleanEnv, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, rotate, runNodeMeasured, shebangNodeArgs, timed, type MeasuredRun } from './bench/measure.ts';
+import { appendBenchSection, buildPackage, cleanEnv, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, PACKAGE_CLI, rotate, runNodeMeasured, shebangNodeArgs, SOURCE_CLI, timed, type MeasuredRun } from './bench/measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SOURCE_CLI = path.join(ROOT, 'bin', 'pgdrill.js');
-const PACKAGE_CLI = path.join(ROOT, 'dist', 'bin', 'pgdrill.js');
 const LIBRARY_FLOOR = path.join(ROOT, 'scripts', 'bench', 'library-floor.js');
 const RESTORE_CANDIDATE = path.join(ROOT, 'scripts', 'bench', 'restore-candidate.js');
 const S3_UPLOAD = path.join(ROOT, 'scripts', 'bench', 's3-upload.ts');
@@ -620,7 +618,7 @@ log(`measuring ${await codeVersion(CODE_PATHS)}; ${FORM_TEXT[form]}; CLI Node op
 try {
   if (form === 'package') {
     log('building the package (pnpm build)');
-    await execa(process.execPath, [path.join(ROOT, 'scripts', 'build.ts')], { cwd: ROOT, env: cleanEnv(), extendEnv: false });
+    await buildPackage();
   }
   for (const { label, bytes } of sizes) results.push(await benchSize(label, bytes));
 } catch (error) {

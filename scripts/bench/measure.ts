@@ -10,6 +10,7 @@ import { execa } from 'execa';
 
 export const KIB = 1024;
 export const MB = 1_000_000;
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -63,6 +64,16 @@ export interface MeasuredRun {
   stdout: string;
   stderr: string;
   exitCode: number | undefined;
+}
+
+/** The CLI of the source checkout: Node strips its TypeScript at every start. */
+export const SOURCE_CLI = path.join(REPO_ROOT, 'bin', 'pgdrill.js');
+/** The CLI of the built package (`pnpm build`): what an installed pgdrill runs. */
+export const PACKAGE_CLI = path.join(REPO_ROOT, 'dist', 'bin', 'pgdrill.js');
+
+/** `pnpm build` (scripts/build.ts) into dist/, for the package form of a benchmark. */
+export async function buildPackage(): Promise<void> {
+  await execa(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.ts')], { cwd: REPO_ROOT, env: cleanEnv(), extendEnv: false });
 }
 
 /** Preloaded (`--import`) into a measured Node child: writes its own peak RSS and CPU time at exit. */
@@ -136,7 +147,6 @@ export const fmtSeconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10
 export const fmtMB = (bytes: number): string => `${(bytes / MB).toFixed(bytes < 10 * MB ? 2 : 1)} MB`;
 export const fmtRatio = (ratio: number): string => (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : 'n/a');
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** `git` commit of the measured code, marked when the given paths (src, bin, …) differ from it. */
 export async function codeVersion(paths: readonly string[]): Promise<string> {

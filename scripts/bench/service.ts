@@ -49,11 +49,9 @@ import { registerCleanup, runCleanups } from '../../src/lifecycle/index.ts';
 import { startEmbeddedSandbox } from '../../src/sandbox/index.ts';
 import type { EmbeddedSandbox } from '../../src/sandbox/index.ts';
 import { closeQueues, openQueues, redisOptions, startEmbeddedRedis, upsertSchedules, type JobOutcome, type Queues, type RedisEndpoint } from '../../src/service/index.ts';
-import { appendBenchSection, cleanEnv, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, median, procStatusKiB, rotate, RSS_HOOK, runNodeMeasured, shebangNodeArgs, timed } from './measure.ts';
+import { appendBenchSection, buildPackage, cleanEnv, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, median, PACKAGE_CLI, procStatusKiB, rotate, RSS_HOOK, runNodeMeasured, shebangNodeArgs, SOURCE_CLI, timed } from './measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SOURCE_CLI = path.join(ROOT, 'bin', 'pgdrill.js');
-const PACKAGE_CLI = path.join(ROOT, 'dist', 'bin', 'pgdrill.js');
 const BARE_WORKER = path.join(ROOT, 'scripts', 'bench', 'bare-worker.js');
 const DOCS = path.join(ROOT, 'docs', 'benchmarks.md');
 const MAJOR = 15;
@@ -647,7 +645,7 @@ let queues: Queues | undefined;
 try {
   if (runs('idle') || flags.form === 'package') {
     log('building the package (pnpm build): the built form');
-    await execa(process.execPath, [path.join(ROOT, 'scripts', 'build.ts')], { cwd: ROOT, env: cleanEnv(), extendEnv: false });
+    await buildPackage();
   }
   await ensureRedis();
   if (runs('idle') || runs('queue')) {
