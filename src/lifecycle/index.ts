@@ -53,16 +53,36 @@ export const INTERRUPT_GRACE_MS = 15_000;
 /** How long signal-triggered cleanups may take before the process exits anyway. */
 const CLEANUP_TIMEOUT_MS = 60_000;
 
-const cleanups = new Set<Cleanup>();
-/** Where leftover records go (setLeftoverFolder); none by default. */
-let leftoverFolder: string | undefined;
-let leftoverCount = 0;
-let controller: AbortController | undefined;
-let interruptGraceMs = INTERRUPT_GRACE_MS;
-let installed = false;
-let interrupted = false;
-/** Runs that asked for exit-on-signal without an abortable command (exitOnSignal). */
-let exitOnSignalRuns = 0;
+/**
+ * The lifecycle's state lives on globalThis, one per process: the bundled CLI and the built modules
+ * a drill's vitest setup loads may be two copies of this module in one process, and a sandbox one
+ * registers must be cleaned up (and recorded as a leftover) by the other's signal handler.
+ */
+interface LifecycleState {
+  readonly cleanups: Set<Cleanup>;
+  /** Where leftover records go (setLeftoverFolder); none by default. */
+  leftoverFolder: string | undefined;
+  leftoverCount: number;
+  controller: AbortController | undefined;
+  interruptGraceMs: number;
+  /** The signal and exit handlers installed, whichever copy installed them. */
+  installed: { sigint: () => void; sigterm: () => void; exit: () => void } | undefined;
+  interrupted: boolean;
+  /** Runs that asked for exit-on-signal without an abortable command (exitOnSignal). */
+  exitOnSignalRuns: number;
+}
+const STATE_KEY = Symbol.for('pgdrill.lifecycle');
+const state: LifecycleState = ((globalThis as unknown as Record<symbol, LifecycleState | undefined>)[STATE_KEY] ??= {
+  cleanups: new Set<Cleanup>(),
+  leftoverFolder: undefined,
+  leftoverCount: 0,
+  controller: undefined,
+  interruptGraceMs: INTERRUPT_GRACE_MS,
+  installed: undefined,
+  interrupted: false,
+  exitOnSignalRuns: 0,
+});
+const { cleanups } = state;
 
 /** 130 for SIGINT, 143 for SIGTERM (128 + signal number), as shells report them. */
 export function signalExitCode(signal: HandledSignal): number {
@@ -99,13 +119,14 @@ function finish(signal: HandledSignal): void {
 }
 
 function onSignal(signal: HandledSignal): void {
-  if (interrupted) process.exit(signalExitCode(signal));
-  interrupted = true;
+  if (state.interrupted) process.exit(signalExitCode(signal));
+  state.interrupted = true;
+  const { controller } = state;
   if (controller && !controller.signal.aborted) {
     process.stderr.write(`\npgdrill: ${signal} received, cleaning up (again to force)\n`);
     controller.abort(new InterruptedError(signal, { hint: 'Nothing was published by the interrupted run' }));
     // The command unwinds and exits with the error's code; this only fires if something hangs.
-    setTimeout(() => finish(signal), interruptGraceMs).unref();
+    setTimeout(() => finish(signal), state.interruptGraceMs).unref();
     return;
   }
   const counts = new Map<string, number>();
@@ -130,17 +151,18 @@ function onExit(): void {
 }
 
 function sync(): void {
-  const want = cleanups.size > 0 || controller !== undefined || exitOnSignalRuns > 0;
-  if (want && !installed) {
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigterm);
-    process.on('exit', onExit);
-    installed = true;
-  } else if (!want && installed) {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
-    process.off('exit', onExit);
-    installed = false;
+  const want = cleanups.size > 0 || state.controller !== undefined || state.exitOnSignalRuns > 0;
+  if (want && !state.installed) {
+    const handlers = { sigint: onSigint, sigterm: onSigterm, exit: onExit };
+    process.on('SIGINT', handlers.sigint);
+    process.on('SIGTERM', handlers.sigterm);
+    process.on('exit', handlers.exit);
+    state.installed = handlers;
+  } else if (!want && state.installed) {
+    process.off('SIGINT', state.installed.sigint);
+    process.off('SIGTERM', state.installed.sigterm);
+    process.off('exit', state.installed.exit);
+    state.installed = undefined;
   }
 }
 
@@ -161,13 +183,13 @@ export function registerCleanup(cleanup: Cleanup): () => void {
  * after a SIGKILL, its next start calls sweepLeftovers on the same folder).
  */
 export function setLeftoverFolder(folder: string | undefined): void {
-  leftoverFolder = folder;
+  state.leftoverFolder = folder;
   if (folder) mkdirSync(folder, { recursive: true, mode: 0o700 });
 }
 
 function recordLeftover(cleanup: Cleanup): string | undefined {
-  if (!leftoverFolder || !cleanup.leftover) return undefined;
-  const file = path.join(leftoverFolder, `${process.pid}-${++leftoverCount}.json`);
+  if (!state.leftoverFolder || !cleanup.leftover) return undefined;
+  const file = path.join(state.leftoverFolder, `${process.pid}-${++state.leftoverCount}.json`);
   writeFileSync(file, JSON.stringify({ ownerPid: process.pid, label: cleanup.label, ...cleanup.leftover }), { mode: 0o600 });
   return file;
 }
@@ -240,12 +262,12 @@ export function sweepLeftovers(folder: string): string[] {
  * finish; default INTERRUPT_GRACE_MS).
  */
 export function interruptSignal(options: { graceMs?: number } = {}): AbortSignal {
-  if (options.graceMs !== undefined) interruptGraceMs = options.graceMs;
-  if (!controller) {
-    controller = new AbortController();
+  if (options.graceMs !== undefined) state.interruptGraceMs = options.graceMs;
+  if (!state.controller) {
+    state.controller = new AbortController();
     sync();
   }
-  return controller.signal;
+  return state.controller.signal;
 }
 
 
@@ -254,13 +276,13 @@ export function interruptSignal(options: { graceMs?: number } = {}): AbortSignal
  * a SIGINT/SIGTERM runs the cleanups at once and exits with the signal's code.
  */
 export function exitOnSignal(): () => void {
-  exitOnSignalRuns += 1;
+  state.exitOnSignalRuns += 1;
   sync();
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    exitOnSignalRuns -= 1;
+    state.exitOnSignalRuns -= 1;
     sync();
   };
 }
