@@ -12,4 +12,4 @@ export {
 } from './schema.ts';
 export { loadConfig, defineConfig, ENVIRONMENT, type LoadConfigOptions } from './load.ts';
 export { redactConfig, redactSecrets, redactUrl } from './redact.ts';
-export { PACKAGE_ROOT, TOOL_VERSION } from './version.ts';
+export { CODE_ROOT, PACKAGE_ROOT, TOOL_VERSION } from './version.ts';

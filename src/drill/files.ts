@@ -1,12 +1,11 @@
 import { glob, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CODE_ROOT } from '../config/index.ts';
 
-// Which files a drill runs: pgdrill's own (the built-in checks and the monthly drill, shipped in the
-// package next to this module: `checks/` and `drills/` beside `src/`, in the repository and in
-// `dist/` alike) and the project's own (`drill.files`, `drill.checks` globs in the working directory).
+// Which files a drill runs: pgdrill's own (the built-in checks and the monthly drill: `checks/` and
+// `drills/` beside `src/`, in the repository and in `dist/` alike, under CODE_ROOT) and the
+// project's own (`drill.files`, `drill.checks` globs in the working directory).
 
-const BUILT_IN_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SCRIPT = /\.(ts|mts|js|mjs)$/;
 const DECLARATION = /\.d\.(ts|mts)$/;
 
@@ -39,9 +38,9 @@ async function unique(files: readonly string[], seen: Set<string>): Promise<stri
 
 export async function drillFiles(options: { cwd: string; drills: readonly string[]; checks: readonly string[] }): Promise<DrillFiles> {
   const seen = new Set<string>();
-  const builtInDrills = await unique(await expand(['drills/monthly.drill.*'], BUILT_IN_ROOT), seen);
+  const builtInDrills = await unique(await expand(['drills/monthly.drill.*'], CODE_ROOT), seen);
   const projectDrills = await unique(await expand(options.drills, options.cwd), seen);
-  const builtInChecks = await unique(await expand(['checks/*'], BUILT_IN_ROOT), seen);
+  const builtInChecks = await unique(await expand(['checks/*'], CODE_ROOT), seen);
   const projectChecks = await unique(await expand(options.checks, options.cwd), seen);
   return { drills: [...builtInDrills, ...projectDrills], checks: { builtIn: builtInChecks, project: projectChecks } };
 }

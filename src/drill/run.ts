@@ -9,7 +9,8 @@ import { drillFiles } from './files.ts';
 import { loadDrillConfig, type DrillOptions } from './prepare.ts';
 import { DrillReporter, type DrillResult } from './reporter.ts';
 
-// Beside this module: global-setup.ts from source, global-setup.js from the built package.
+// Beside this module: global-setup.ts from source, global-setup.js in the built modules and in the
+// bundled CLI (an entry of its own there, so it shares the CLI's chunks).
 const GLOBAL_SETUP = fileURLToPath(new URL(`./global-setup${path.extname(import.meta.url)}`, import.meta.url));
 
 /**

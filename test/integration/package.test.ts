@@ -39,6 +39,9 @@ describe('pgdrill installed from its tarball into a project of its own', () => {
     expect(files.some((f) => /(^|\/)test\//.test(f))).toBe(false);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('templates/init/'))).toEqual([]);
     expect(files).toContain('dist/bin/pgdrill.js');
+    // The CLI runs from its bundle (scripts/build.ts); the library from the compiled modules.
+    expect(files).toContain('dist/cli/main.js');
+    expect(files).toContain('dist/src/index.js');
     expect(files).toContain('templates/report.hbs');
   });
 
