@@ -96,6 +96,10 @@ export async function readContent(
   // The reader gets its own stream, failed by us: the pipeline would fail its last stage with the
   // crypto layer's error, which cannot name the file.
   const out = new PassThrough();
+  // A damaged small content fails within microseconds, possibly before the caller starts reading:
+  // without a listener that 'error' would end the process (exit 1). The caller still gets the
+  // error, from the destroyed stream, when it reads.
+  out.on('error', () => {});
   (stages.at(-1) as Transform).pipe(out);
   pipeAll([source, ...stages], signal).catch((error: unknown) => out.destroy(namingFile(error, entry.key, key)));
   return out;

@@ -256,7 +256,7 @@ describe('drills over file sets and Redis', () => {
     const damaged = await corruptContent(7);
     const fresh = tempDir('restored');
     const broken = await runCli(['restore', '--latest', '--files', 'uploads', '--to', fresh], { ...restoreEnv, PGDRILL_STORAGE: damaged });
-    expect(broken.exitCode).toBe(4);
+    expect(broken.exitCode, String(broken.stderr)).toBe(4);
     expect(broken.stderr, String(broken.stderr)).toContain(`stored content of "${fileKey(7)}"`);
     expect(await filesUnder(fresh)).not.toContain(fileKey(7));
   });
