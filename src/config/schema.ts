@@ -20,7 +20,8 @@ export const StorageConfig = z.strictObject({
       /** `WHEN_REQUIRED` for non-AWS endpoints (the SDK's 2025 default checksums break them); default chosen from the endpoint. */
       requestChecksumCalculation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).optional(),
       responseChecksumValidation: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).optional(),
-      partSizeMiB: positiveInt.min(5).max(5120).default(16),
+      /** Multipart part size; a streamed put holds (queueSize + 1) parts in memory. */
+      partSizeMiB: positiveInt.min(5).max(5120).default(8),
       queueSize: positiveInt.max(16).default(2),
       /** How long opening a connection to the endpoint may take (S3_CONNECT_TIMEOUT_MS). */
       connectTimeoutMs: positiveInt.default(10_000),

@@ -7,13 +7,14 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Readable } from 'node:stream';
 import { ConfigError, StorageError } from '../errors/index.ts';
 import { createStorage, type StorageOptions } from './front.ts';
+import { MAX_PART_SIZE, MAX_PARTS, putStreamed } from './multipart.ts';
 import { assertKey, compareKeys, s3Location } from './keys.ts';
 import type { BackupStorage, DriverFailure, PutOptions, StorageDriver, StoredObject } from './types.ts';
 
@@ -34,9 +35,12 @@ export interface S3StorageOptions {
   requestChecksumCalculation?: ChecksumMode;
   /** Default: as requestChecksumCalculation. */
   responseChecksumValidation?: ChecksumMode;
-  /** Multipart part size in bytes; at least 5 MiB; default 16 MiB. Raised automatically when a put's contentLength needs more than 10,000 parts. */
+  /**
+   * Multipart part size in bytes; at least 5 MiB; default 8 MiB (the AWS CLI's). Raised when a put's
+   * contentLength needs more than 10,000 parts; a stream of unknown length doubles it every 1,000 parts.
+   */
   partSize?: number;
-  /** Parts uploaded in parallel; default 2. Memory per put is about partSize × (queueSize + 2). */
+  /** Parts uploaded in parallel; default 2. A streamed put holds partSize × (queueSize + 1) bytes. */
   queueSize?: number;
   /** How long opening a TCP connection may take; default 10 s. */
   connectTimeoutMs?: number;
@@ -59,22 +63,13 @@ export interface S3StorageOptions {
 
 const MiB = 1024 * 1024;
 const MIN_PART_SIZE = 5 * MiB;
-const MAX_PART_SIZE = 5 * 1024 * MiB;
-const MAX_PARTS = 10_000;
-const DEFAULT_PART_SIZE = 16 * MiB;
+const DEFAULT_PART_SIZE = 8 * MiB;
 const DEFAULT_QUEUE_SIZE = 2;
 const DEFAULT_LIST_SORT_LIMIT = 10_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const DELETE_BATCH = 1000;
 const DELETE_CONCURRENCY = 8;
-/**
- * Size of the unpooled buffers a streamed body is copied into before lib-storage sees it. Small
- * enough that lib-storage's own concat (it joins chunks until it has more than partSize) costs at
- * most one extra chunk per part; large enough that per-chunk overhead is nil. See put().
- */
-const FEED_CHUNK = 1 * MiB;
-
 /** Part size for a put: the configured one, raised when `contentLength` would need more than 10,000 parts. */
 export function choosePartSize(configured: number, contentLength: number | undefined): number {
   if (contentLength === undefined) return configured;
@@ -273,10 +268,9 @@ export function createS3Driver(options: S3StorageOptions): StorageDriver {
   }
 
   /**
-   * Makes sure no multipart upload `uploadId` remains after a failed put: lib-storage already sends
-   * AbortMultipartUpload on most failures (a second abort answers NoSuchUpload, which is fine), but
-   * not on all (aws-sdk-js-v3 #6112, #8299). S3 may keep parts that were in flight during an abort,
-   * so ListParts checks and one more abort follows if needed. Each call gets at most
+   * Makes sure no multipart upload `uploadId` remains after a failed put: AbortMultipartUpload,
+   * then ListParts checks, as S3 may keep parts that were in flight during an abort, and one more
+   * abort follows if needed. Each call gets at most
    * requestTimeoutMs (also after an interrupt), and an unreachable endpoint ends the attempts.
    * Returns a problem description, or undefined when the upload is gone.
    */
@@ -305,33 +299,6 @@ export function createS3Driver(options: S3StorageOptions): StorageDriver {
     return lastProblem;
   }
 
-  /**
-   * Copies a streamed body into fresh unpooled FEED_CHUNK buffers. lib-storage keeps every chunk it
-   * is given until it has gathered a part; on Node 24 small pooled slices kept whole slabs alive and
-   * memory grew tenfold (aws-sdk-js-v3 #8286). Copying releases the source's buffers at once and
-   * bounds what lib-storage holds to about partSize per queued part. The front's reading of the
-   * source fails at its end when the length is wrong, before the last part is handed over.
-   */
-  async function* feed(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer, void, undefined> {
-    let buffer = Buffer.allocUnsafeSlow(FEED_CHUNK);
-    let used = 0;
-    for await (const chunk of body) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        const n = Math.min(FEED_CHUNK - used, chunk.length - offset);
-        chunk.copy(buffer, used, offset, offset + n);
-        used += n;
-        offset += n;
-        if (used === FEED_CHUNK) {
-          yield buffer;
-          buffer = Buffer.allocUnsafeSlow(FEED_CHUNK);
-          used = 0;
-        }
-      }
-    }
-    if (used > 0) yield buffer.subarray(0, used);
-  }
-
   return {
     location,
     explain,
@@ -347,37 +314,34 @@ export function createS3Driver(options: S3StorageOptions): StorageDriver {
       if (partSize > MAX_PART_SIZE) {
         throw new StorageError(`${what} in ${location}: ${putOptions.contentLength} bytes exceed S3's limit of 10,000 parts of 5 GiB`);
       }
-      // Without contentLength a streamed put holds at most partSize × 10,000 bytes (156 GiB at 16 MiB).
-      const upload = new Upload({
-        client,
-        params: {
-          Bucket: bucket,
-          Key: objectKey(key),
-          Body: Buffer.isBuffer(body) ? body : Readable.from(feed(body), { objectMode: false, highWaterMark: 1 }),
-          ContentType: putOptions.contentType ?? 'application/octet-stream',
-        },
-        partSize,
-        queueSize,
-        leavePartsOnError: false,
-      });
-      // lib-storage passes no signal to its requests: abort() ends done() at once, and requests in
-      // flight end with their socket (timeout or close()).
-      const onAbort = (): void => void upload.abort();
-      putOptions.signal?.addEventListener('abort', onAbort, { once: true });
+      const contentType = putOptions.contentType ?? 'application/octet-stream';
+      if (Buffer.isBuffer(body) && body.length <= partSize) {
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: objectKey(key), Body: body, ContentLength: body.length, ContentType: contentType }), {
+          abortSignal: putOptions.signal,
+        });
+        return headObject(key, putOptions.signal);
+      }
+      let uploadId: string | undefined;
       try {
-        await upload.done();
+        await putStreamed(client, Buffer.isBuffer(body) ? [body] : body, {
+          bucket,
+          key: objectKey(key),
+          contentType,
+          partSize,
+          queueSize,
+          checksums: requestChecksumCalculation === 'WHEN_SUPPORTED',
+          signal: putOptions.signal,
+          onUploadId: (id) => (uploadId = id),
+        });
       } catch (error) {
-        await upload.abort();
-        const abortProblem = await ensureAborted(key, upload.uploadId);
+        const abortProblem = await ensureAborted(key, uploadId);
         if (abortProblem) {
-          throw new StorageError(`${what} in ${location} failed (${error instanceof Error ? error.message : String(error)}) and multipart upload ${upload.uploadId} may remain: ${abortProblem}`, {
+          throw new StorageError(`${what} in ${location} failed (${error instanceof Error ? error.message : String(error)}) and multipart upload ${uploadId} may remain: ${abortProblem}`, {
             hint: 'Add a bucket lifecycle rule AbortIncompleteMultipartUpload (e.g. after 1 day) so stray parts do not cost storage',
             cause: error,
           });
         }
         throw error;
-      } finally {
-        putOptions.signal?.removeEventListener('abort', onAbort);
       }
       // Verify what the service stored, not what the SDK believes it sent.
       return headObject(key, putOptions.signal);

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, StorageError } from '../../src/errors/index.ts';
 import { createLocalStorage, findLocalLeftovers } from '../../src/storage/local.ts';
+import { streamPartSize } from '../../src/storage/multipart.ts';
 import { choosePartSize, createS3Storage, type S3StorageOptions } from '../../src/storage/s3.ts';
 import { createStorageFromUrl } from '../../src/storage/url.ts';
 import { openStorage } from '../../src/storage/from-config.ts';
@@ -235,10 +236,10 @@ describe('S3 backend (s3rver)', () => {
     }
   });
 
-  it('aborts the multipart upload itself when lib-storage\'s own abort fails', async () => {
+  it('aborts the multipart upload again when the first abort fails', async () => {
     const storage = s3();
     const clearPart = server.intercept((r) => r.method === 'PUT' && r.query.get('partNumber') === '3', { error: { status: 400, code: 'InvalidPart', message: 'injected' } });
-    // lib-storage's AbortMultipartUpload fails once; ours must follow.
+    // The first AbortMultipartUpload fails; a second one must follow.
     const clearAbort = server.intercept((r) => r.method === 'DELETE' && r.query.has('uploadId'), { error: { status: 403, code: 'AccessDenied', message: 'injected' } }, 1);
     try {
       const mark = server.requests.length;
@@ -360,6 +361,17 @@ describe('S3 backend (s3rver)', () => {
     expect(size).toBe(17 * MiB);
     expect(Math.ceil(big / size)).toBeLessThanOrEqual(10_000);
     expect(choosePartSize(5 * MiB, 1024 ** 4)).toBe(105 * MiB); // 1 TiB
+  });
+
+  it('a stream of unknown length doubles its part size every 1,000 parts, so 10,000 parts hold S3\'s 5 TiB object', () => {
+    expect(streamPartSize(8 * MiB, 1)).toBe(8 * MiB);
+    expect(streamPartSize(8 * MiB, 1000)).toBe(8 * MiB);
+    expect(streamPartSize(8 * MiB, 1001)).toBe(16 * MiB);
+    expect(streamPartSize(8 * MiB, 10_000)).toBe(4096 * MiB);
+    expect(streamPartSize(64 * MiB, 10_000)).toBe(5120 * MiB); // S3's largest part
+    let total = 0;
+    for (let part = 1; part <= 10_000; part++) total += streamPartSize(8 * MiB, part);
+    expect(total).toBeGreaterThanOrEqual(5 * 1024 ** 4);
   });
 });
 
