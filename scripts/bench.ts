@@ -14,7 +14,8 @@
 //           TypeScript Node strips at every start (~0.5 s and ~30 MB more),
 //        S  the same CLI backup into s3rver on 127.0.0.1 (default part size);
 //      and once per round `pgdrill backup --help` (Node start + the backup command's modules) and
-//      its floor, scripts/bench/library-floor.js (Node + the libraries a backup needs, no pgdrill);
+//      its floor, scripts/bench/library-floor.js (Node + the libraries a backup needs, no pgdrill;
+//      bundled like the CLI when the package is measured);
 //   3. uploads, `reps` rounds rotated, of C's stored dump object into s3rver, each in a child process:
 //        U  pgdrill's storage put (streamed, no length, as a backup puts it),
 //        P  one plain PutObject of the same bytes;
@@ -46,10 +47,12 @@ import { registerCleanup } from '../src/lifecycle/index.ts';
 import { startEmbeddedSandbox, stopAllSandboxes } from '../src/sandbox/index.ts';
 import type { EmbeddedSandbox } from '../src/sandbox/index.ts';
 import { startS3Server, type StartedS3Server } from '../test/helpers/s3.ts';
-import { appendBenchSection, buildPackage, cleanEnv, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, PACKAGE_CLI, rotate, runNodeMeasured, shebangNodeArgs, SOURCE_CLI, timed, type MeasuredRun } from './bench/measure.ts';
+import { appendBenchSection, buildPackage, cleanEnv, floorScript, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, PACKAGE_CLI, rotate, runNodeMeasured, shebangNodeArgs, SOURCE_CLI, timed, type MeasuredRun } from './bench/measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LIBRARY_FLOOR = path.join(ROOT, 'scripts', 'bench', 'library-floor.js');
+/** LIBRARY_FLOOR in the measured form (bundled for the package). */
+let libraryFloor = LIBRARY_FLOOR;
 const RESTORE_CANDIDATE = path.join(ROOT, 'scripts', 'bench', 'restore-candidate.js');
 const S3_UPLOAD = path.join(ROOT, 'scripts', 'bench', 's3-upload.ts');
 const DOCS = path.join(ROOT, 'docs', 'benchmarks.md');
@@ -318,7 +321,7 @@ async function benchSize(label: string, targetBytes: number): Promise<SizeResult
       result.cliStartup.push(startup.wallMs);
       result.cliStartupRss.push(startup.peakRssKiB);
       result.cliStartupCpu.push(startup.cpuMs);
-      const floor = await runNodeMeasured({ nodeArgs: CLI_NODE_ARGS, script: LIBRARY_FLOOR, args: [], env: cleanEnv(), cwd: work, rssFile: path.join(work, 'rss') });
+      const floor = await runNodeMeasured({ nodeArgs: CLI_NODE_ARGS, script: libraryFloor, args: [], env: cleanEnv(), cwd: work, rssFile: path.join(work, 'rss') });
       if (floor.exitCode !== 0) throw new Error(`the library floor failed: ${floor.stderr.trim()}`);
       result.libraryFloor.push(floor.wallMs);
       result.libraryFloorRss.push(floor.peakRssKiB);
@@ -620,6 +623,7 @@ try {
     log('building the package (pnpm build)');
     await buildPackage();
   }
+  libraryFloor = await floorScript(LIBRARY_FLOOR, form);
   for (const { label, bytes } of sizes) results.push(await benchSize(label, bytes));
 } catch (error) {
   // execa errors carry the captured output in .message: keep the short form.

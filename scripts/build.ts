@@ -13,7 +13,7 @@
 import { cp, mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { rolldown, type RolldownLog } from 'rolldown';
+import { bundle } from './bundle.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
@@ -22,23 +22,7 @@ await rm(dist, { recursive: true, force: true });
 await execa(path.join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 await cp(path.join(root, 'fixtures/schema.sql'), path.join(dist, 'fixtures/schema.sql'));
 
-// Left to Node at run time: vitest must be the one that runs the drill files (they import it too);
-// puppeteer and testcontainers find browsers and Docker from their own folders; pg-native is pg's
-// optional native driver (not installed).
-const EXTERNAL = [/^vitest(\/|$)/, /^@vitest\//, /^vite(\/|$)/, /^puppeteer-core(\/|$)/, /^testcontainers(\/|$)/, /^@testcontainers\//, 'pg-native'];
-const problems: string[] = [];
-const bundle = await rolldown({
-  input: { main: path.join(dist, 'src/cli/main.js'), 'global-setup': path.join(dist, 'src/drill/global-setup.js') },
-  platform: 'node',
-  external: EXTERNAL,
-  onLog(level, log: RolldownLog) {
-    // An import the bundler cannot resolve would fail only when that command runs: fail the build.
-    if (level === 'warn' && log.code === 'UNRESOLVED_IMPORT') problems.push(log.message);
-  },
-});
-await bundle.write({ dir: path.join(dist, 'cli'), format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' });
-await bundle.close();
-if (problems.length > 0) throw new Error(`the CLI bundle has unresolved imports:\n${problems.join('\n')}`);
+await bundle({ main: path.join(dist, 'src/cli/main.js'), 'global-setup': path.join(dist, 'src/drill/global-setup.js') }, path.join(dist, 'cli'));
 
 await mkdir(path.join(dist, 'bin'), { recursive: true });
 const bin = (await readFile(path.join(root, 'bin/pgdrill.js'), 'utf8'))

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { bundle } from '../bundle.ts';
 
 export const KIB = 1024;
 export const MB = 1_000_000;
@@ -74,6 +75,21 @@ export const PACKAGE_CLI = path.join(REPO_ROOT, 'dist', 'bin', 'pgdrill.js');
 /** `pnpm build` (scripts/build.ts) into dist/, for the package form of a benchmark. */
 export async function buildPackage(): Promise<void> {
   await execa(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build.ts')], { cwd: REPO_ROOT, env: cleanEnv(), extendEnv: false });
+}
+
+/**
+ * A floor script (Node + libraries, nothing or little of pgdrill) in the form of the CLI it is set
+ * beside: for the package, bundled as `pnpm build` bundles the CLI, into
+ * .tmp/bench-floors/<name>/ (pgdrill modules in it find the package.json three levels up); for
+ * the source checkout, as it is.
+ */
+export async function floorScript(script: string, form: 'package' | 'source'): Promise<string> {
+  if (form === 'source') return script;
+  const name = path.basename(script, '.js');
+  const dir = path.join(REPO_ROOT, '.tmp', 'bench-floors', name);
+  await rm(dir, { recursive: true, force: true });
+  await bundle({ [name]: script }, dir);
+  return path.join(dir, `${name}.js`);
 }
 
 /** Preloaded (`--import`) into a measured Node child: writes its own peak RSS and CPU time at exit. */

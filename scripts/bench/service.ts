@@ -7,8 +7,8 @@
 //          source checkout (bin/pgdrill.js, Node's type stripping) and of the built package
 //          (dist/bin/pgdrill.js from `pnpm build`, what an installed pgdrill runs): peak RSS
 //          (VmHWM, start-up included) and steady RSS (VmRSS) after IDLE_SECONDS idle; beside them,
-//          the same of the job engine alone (scripts/bench/bare-worker.js: Node, BullMQ, ioredis,
-//          pino, the four queues with a worker each), the floor under the figure, and of the engine
+//          the same of the job engine alone (scripts/bench/bare-worker.js, bundled like the package's
+//          CLI: Node, BullMQ, ioredis, pino, the four queues with a worker each), the floor under the figure, and of the engine
 //          plus commander and the validated config (`bare-worker.js --config`), the floor of any
 //          worker that checks its configuration with zod before its first job.
 //   queue  the same backup of the same fixture, `reps` rounds, order rotated per round:
@@ -49,7 +49,7 @@ import { registerCleanup, runCleanups } from '../../src/lifecycle/index.ts';
 import { startEmbeddedSandbox } from '../../src/sandbox/index.ts';
 import type { EmbeddedSandbox } from '../../src/sandbox/index.ts';
 import { closeQueues, openQueues, redisOptions, startEmbeddedRedis, upsertSchedules, type JobOutcome, type Queues, type RedisEndpoint } from '../../src/service/index.ts';
-import { appendBenchSection, buildPackage, cleanEnv, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, median, PACKAGE_CLI, procStatusKiB, rotate, RSS_HOOK, runNodeMeasured, shebangNodeArgs, SOURCE_CLI, timed } from './measure.ts';
+import { appendBenchSection, buildPackage, cleanEnv, floorScript, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, median, PACKAGE_CLI, procStatusKiB, rotate, RSS_HOOK, runNodeMeasured, shebangNodeArgs, SOURCE_CLI, timed } from './measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BARE_WORKER = path.join(ROOT, 'scripts', 'bench', 'bare-worker.js');
@@ -306,10 +306,17 @@ async function benchIdle(sourceUrl: string): Promise<Record<Form, IdleRun[]>> {
   await writeConfig(dir, { service: { queuePrefix: 'idle' } });
   const env = childEnv({ DATABASE_URL: sourceUrl, PGDRILL_STORAGE: path.join(dir, 'store'), PGDRILL_ENCRYPTION_KEYS: keyring, REDIS_URL: redisUrl, PGDRILL_STATE_DIR: path.join(dir, 'state') });
   const result: Record<Form, IdleRun[]> = { package: [], source: [], engine: [], engineConfig: [] };
+  // The floors bundled as the package's CLI is, so both pay the same per-module cost.
+  const bareWorker = await floorScript(BARE_WORKER, 'package');
+  const scripts: Record<Form, { script: string; args: string[] }> = {
+    ...FORM_SCRIPT,
+    engine: { ...FORM_SCRIPT.engine, script: bareWorker },
+    engineConfig: { ...FORM_SCRIPT.engineConfig, script: bareWorker },
+  };
   for (let round = 0; round < reps; round++) {
     for (const form of rotate(FORMS, round)) {
       const started = performance.now();
-      const worker = startServiceProcess({ ...FORM_SCRIPT[form], cwd: dir, env, label: `idle worker (${form})` });
+      const worker = startServiceProcess({ ...scripts[form], cwd: dir, env, label: `idle worker (${form})` });
       await worker.waitFor(workerReady);
       const startupMs = performance.now() - started;
       const idle = await watchIdle(worker, IDLE_SECONDS);
