@@ -567,7 +567,7 @@ function buildReport(results: readonly SizeResult[]): { table: string; details: 
       );
     }
     details.push(
-      `| ${r.label} | C peak RSS sources (KiB → MB): exit-hook ru_maxrss ${runsText(r.cRssHook.map(mbOfKiB), (x) => x.toFixed(1))}; ` +
+      `| ${r.label} | C peak RSS sources (KiB → MB): exit-hook VmHWM ${runsText(r.cRssHook.map(mbOfKiB), (x) => x.toFixed(1))}; ` +
         `VmHWM polled every 50 ms ${runsText(r.cRssPolled.map(mbOfKiB), (x) => x.toFixed(1))} |`,
     );
     details.push(`| ${r.label} | load average 1/5/15 min: start ${r.loadAvgStart.map((x) => x.toFixed(2)).join(' / ')}, end ${r.loadAvgEnd.map((x) => x.toFixed(2)).join(' / ')} |`);

@@ -55,7 +55,7 @@ export function procStatusKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 
 export interface MeasuredRun {
   wallMs: number;
-  /** Peak RSS of the Node child itself in KiB: max of its own exit-time ru_maxrss and VmHWM sampled every 50 ms. */
+  /** Peak RSS of the Node child itself in KiB: max of its own VmHWM read at exit and VmHWM sampled every 50 ms. */
   peakRssKiB: number;
   /** The two sources separately, for the cross-check. */
   hookRssKiB: number;
