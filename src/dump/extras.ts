@@ -2,8 +2,9 @@ import type { FileSetRecord, RedisSnapshot } from '../catalog/index.ts';
 import type { PgdrillConfig } from '../config/index.ts';
 import type { Keyring } from '../crypto/index.ts';
 import type { BackupStorage } from '../storage/index.ts';
-import { captureFileSets } from './file-sets.ts';
-import { captureRedis, redisSource } from './redis.ts';
+
+// File sets and Redis load only when configured: most backups are the database alone, and their
+// modules (the file-set catalog, redis-cli plumbing) would be start-up cost for nothing.
 
 /**
  * What a full backup stores besides the database: the configured file sets, then the Redis
@@ -22,14 +23,16 @@ export async function captureExtras(o: {
   warn?: (line: string) => void;
 }): Promise<{ files?: FileSetRecord[]; redis?: RedisSnapshot }> {
   const { config } = o;
-  const endpoint = redisSource(config);
+  const redisModule = config.backup.redis ? await import('./redis.ts') : undefined;
+  const endpoint = redisModule?.redisSource(config);
   const format = { compression: config.backup.compression, level: o.level, keyring: o.keyring, chunkSize: config.encryption.chunkSize };
   const files =
     config.backup.files.length > 0
-      ? await captureFileSets({ ...o, format, warn: o.warn ?? ((line) => process.stderr.write(`pgdrill: warning: ${line}\n`)) })
+      ? await (await import('./file-sets.ts')).captureFileSets({ ...o, format, warn: o.warn ?? ((line) => process.stderr.write(`pgdrill: warning: ${line}\n`)) })
       : undefined;
-  const redis = endpoint
-    ? await captureRedis({ endpoint, storage: o.storage, prefix: config.storage.prefix, id: o.id, ...format, signal: o.signal, onStored: o.onStored })
-    : undefined;
+  const redis =
+    redisModule && endpoint
+      ? await redisModule.captureRedis({ endpoint, storage: o.storage, prefix: config.storage.prefix, id: o.id, ...format, signal: o.signal, onStored: o.onStored })
+      : undefined;
   return { ...(files ? { files } : {}), ...(redis ? { redis } : {}) };
 }

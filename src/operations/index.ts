@@ -7,10 +7,10 @@ import { loadConfig, type PgdrillConfig, type PgdrillConfigInput } from '../conf
 import { loadKeyring } from '../crypto/index.ts';
 import type { DrillOptions, DrillResult } from '../drill/index.ts';
 import { runBackup, type BackupProgress, type BackupResult } from '../dump/index.ts';
-import { readDrillHistory, type StoredDrillRecord } from '../evidence/index.ts';
+import type { StoredDrillRecord } from '../evidence/index.ts';
 import type { Notifier } from '../notify/index.ts';
-import { verificationFailure, verifyBackups, type VerifyReport, type VerifyResult } from '../restore/index.ts';
-import { connectSource, pitrConfigOf, pitrDoctor, writeMarker, type DoctorFinding, type MarkResult } from '../pitr/index.ts';
+import type { VerifyReport, VerifyResult } from '../restore/index.ts';
+import type { DoctorFinding, MarkResult } from '../pitr/index.ts';
 import { pruneBackups, type RetentionOutcome } from '../retention/index.ts';
 import { openStorage, type BackupStorage } from '../storage/index.ts';
 
@@ -81,6 +81,7 @@ export interface LastDrill {
 export function list(options: OperationOptions = {}): Promise<{ location: string; catalog: Catalog; lastDrill(id: string): LastDrill | null }> {
   return withStorage(options, async (config, storage) => {
     const catalog = await listBackups(storage, config.storage.prefix);
+    const { readDrillHistory } = await import('../evidence/index.ts');
     const drills = await readDrillHistory(storage, config.storage.prefix, Number.MAX_SAFE_INTEGER, { onInvalid: () => {} });
     const lastDrill = (id: string): LastDrill | null => {
       const record = drills.findLast((d) => d.evidence.backup?.id === id || d.evidence.olderBackup?.id === id);
@@ -95,20 +96,31 @@ export function list(options: OperationOptions = {}): Promise<{ location: string
 
 /** The catalog and the latest drill records of one storage (the service's health snapshot reads them). */
 export function catalogAndDrills(options: OperationOptions & { drills: number }): Promise<{ location: string; catalog: Catalog; drills: StoredDrillRecord[] }> {
-  return withStorage(options, async (config, storage) => ({
-    location: storage.location,
-    catalog: await listBackups(storage, config.storage.prefix),
-    drills: await readDrillHistory(storage, config.storage.prefix, options.drills, { onInvalid: () => {} }),
-  }));
+  return withStorage(options, async (config, storage) => {
+    const { readDrillHistory } = await import('../evidence/index.ts');
+    return {
+      location: storage.location,
+      catalog: await listBackups(storage, config.storage.prefix),
+      drills: await readDrillHistory(storage, config.storage.prefix, options.drills, { onInvalid: () => {} }),
+    };
+  });
+}
+
+/** What `verify` found: the report and, when nothing was verified or a backup failed, the error it ends with. */
+export interface VerifyOutcome {
+  location: string;
+  report: VerifyReport;
+  failure: Error | undefined;
 }
 
 /**
  * `pgdrill verify`: every backup (or those taken since `since`) downloaded, checked, decrypted and
- * listed. Rejects with an IntegrityError (exit 4) when nothing was verified or a backup failed;
- * `onResult` sees each result first.
+ * listed; `onResult` sees each result first. `assertVerified` throws its failure (an IntegrityError,
+ * exit 4). The restore modules load here, not with every command that imports the operations.
  */
-export function verify(options: OperationOptions & { since?: string; onResult?: (result: VerifyResult) => void } = {}): Promise<{ location: string; report: VerifyReport }> {
+export function verify(options: OperationOptions & { since?: string; onResult?: (result: VerifyResult) => void } = {}): Promise<VerifyOutcome> {
   return withStorage(options, async (config, storage) => {
+    const { verificationFailure, verifyBackups } = await import('../restore/index.ts');
     const report = await verifyBackups({
       storage,
       catalog: await listBackups(storage, config.storage.prefix),
@@ -118,19 +130,19 @@ export function verify(options: OperationOptions & { since?: string; onResult?: 
       signal: options.signal,
       onResult: options.onResult,
     });
-    return { location: storage.location, report };
+    return { location: storage.location, report, failure: verificationFailure(report, storage.location, options.since) };
   });
 }
 
-/** Throws the error a verification pass ends with (see `verify`), if any. */
-export function assertVerified(outcome: { location: string; report: VerifyReport }, since?: string): void {
-  const failure = verificationFailure(outcome.report, outcome.location, since);
-  if (failure) throw failure;
+/** Throws the error a verification pass ended with (see `verify`), if any. */
+export function assertVerified(outcome: VerifyOutcome): void {
+  if (outcome.failure) throw outcome.failure;
 }
 
 /** `pgdrill pitr mark`: a marker row in the source's pgdrill.pitr_markers, then a WAL switch so it is archived now. */
 export async function pitrMark(options: OperationOptions = {}): Promise<MarkResult> {
   const config = await loadConfig({ configFile: options.configFile, flags: options.overrides, cwd: options.cwd });
+  const { connectSource, pitrConfigOf, writeMarker } = await import('../pitr/index.ts');
   pitrConfigOf(config);
   const { client } = await connectSource(config);
   try {
@@ -143,6 +155,7 @@ export async function pitrMark(options: OperationOptions = {}): Promise<MarkResu
 /** `pgdrill pitr doctor`: the source's archiving settings, the repository and `pgbackrest check`, each with what to change. */
 export async function pitrCheckup(options: OperationOptions = {}): Promise<DoctorFinding[]> {
   const config = await loadConfig({ configFile: options.configFile, flags: options.overrides, cwd: options.cwd });
+  const { pitrDoctor } = await import('../pitr/index.ts');
   return pitrDoctor(config);
 }
 

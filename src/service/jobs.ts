@@ -114,7 +114,7 @@ export async function runJob(kind: JobKind, database: FleetDatabase, data: JobDa
       }
       case 'verify': {
         const outcome = await verify({ ...base, since: data.since });
-        assertVerified(outcome, data.since);
+        assertVerified(outcome);
         return { kind, database: database.name, summary: `verified ${outcome.report.results.length} backup(s): all OK` };
       }
       case 'pitr-mark': {

@@ -88,6 +88,18 @@ describe('execa loads at the first subprocess', () => {
   });
 });
 
+describe("pgdrill's own modules load with the work that needs them", () => {
+  // The operations' front imports every operation; each loads its modules when it runs, so a
+  // backup of the database alone pays neither the restore, point-in-time and drill-record modules
+  // nor the file-set and Redis capture.
+  it('a backup without file sets or Redis loads no restore, pitr, evidence, redistools or file-set capture module', async () => {
+    const own = (await modulesLoadedBy(['backup'])).filter((url) => url.includes('/src/')).map((url) => url.slice(url.indexOf('/src/') + 1));
+    expect(own).toContain('src/dump/backup.ts');
+    const unneeded = own.filter((file) => /^src\/(restore|pitr|evidence|redistools)\/|^src\/dump\/(file-sets|redis)\.ts$/.test(file));
+    expect(unneeded).toEqual([]);
+  });
+});
+
 describe('node:http loads only to serve', () => {
   // ~30 ms and ~1.7 MB of heap at every start of the job client, and in an idle worker without metrics.
   it('`pgdrill run backup` (enqueue only) loads no node:http', async () => {

@@ -353,7 +353,7 @@ export function register(program: Command): void {
       const failed = report.results.filter((r) => !r.ok);
       if (flags.json) out(JSON.stringify(report, null, 2));
       else out(`verified ${report.results.length} backup${report.results.length === 1 ? '' : 's'} in ${location}: ${report.results.length - failed.length} OK, ${failed.length} FAILED`);
-      assertVerified(outcome, since);
+      assertVerified(outcome);
     });
 
   program
