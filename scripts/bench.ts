@@ -22,7 +22,8 @@
 //   4. restore, `reps` rounds, order rotated, each into a fresh embedded sandbox (start untimed):
 //        R0 raw `pg_restore --jobs=2` of A's archive from a local file (roles created untimed first),
 //        R1 fetchBackup + restoreFetched (jobs 2) of C's backup, in a child process (peak RSS),
-//           from the same form of the library as C;
+//           from the same form of the library as C (the package's bundled like its CLI:
+//           scripts/bench/restore-library.js);
 //   5. medians, ratios of medians (and per-round paired ratios), targets → a Markdown table on
 //      stdout, appended to docs/benchmarks.md.
 // Exit status: 0 when every run completed, whether or not the targets were met (a missed target
@@ -47,13 +48,16 @@ import { registerCleanup } from '../src/lifecycle/index.ts';
 import { startEmbeddedSandbox, stopAllSandboxes } from '../src/sandbox/index.ts';
 import type { EmbeddedSandbox } from '../src/sandbox/index.ts';
 import { startS3Server, type StartedS3Server } from '../test/helpers/s3.ts';
-import { appendBenchSection, buildPackage, cleanEnv, floorScript, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, PACKAGE_CLI, rotate, runNodeMeasured, shebangNodeArgs, SOURCE_CLI, timed, type MeasuredRun } from './bench/measure.ts';
+import { appendBenchSection, buildPackage, cleanEnv, scriptInForm, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, MB, median, PACKAGE_CLI, rotate, runNodeMeasured, shebangNodeArgs, SOURCE_CLI, timed, type MeasuredRun } from './bench/measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LIBRARY_FLOOR = path.join(ROOT, 'scripts', 'bench', 'library-floor.js');
 /** LIBRARY_FLOOR in the measured form (bundled for the package). */
 let libraryFloor = LIBRARY_FLOOR;
 const RESTORE_CANDIDATE = path.join(ROOT, 'scripts', 'bench', 'restore-candidate.js');
+/** The library the restore candidate uses in the package form, bundled (scriptInForm). */
+const RESTORE_LIBRARY = path.join(ROOT, 'scripts', 'bench', 'restore-library.js');
+let restoreLibrary = RESTORE_LIBRARY;
 const S3_UPLOAD = path.join(ROOT, 'scripts', 'bench', 's3-upload.ts');
 const DOCS = path.join(ROOT, 'docs', 'benchmarks.md');
 const MAJOR = 15;
@@ -126,7 +130,7 @@ if (flags.form !== 'package' && flags.form !== 'source') throw new Error(`--form
 const form = flags.form;
 /** The CLI measured: the built package or the source checkout. */
 const CLI = form === 'package' ? PACKAGE_CLI : SOURCE_CLI;
-const FORM_TEXT = { package: 'the built package (dist/bin/pgdrill.js, dist/src)', source: 'the source checkout (bin/pgdrill.js, src/ through type stripping)' } as const;
+const FORM_TEXT = { package: 'the built package (dist/bin/pgdrill.js running its bundle dist/cli; the restore candidate from dist/src bundled the same way)', source: 'the source checkout (bin/pgdrill.js, src/ through type stripping)' } as const;
 const withRestore = !flags['no-restore'];
 const withS3 = !flags['no-s3'];
 const writeDocs = !flags['no-docs'] && !flags.quick;
@@ -409,7 +413,7 @@ async function benchSize(label: string, targetBytes: number): Promise<SizeResult
               nodeArgs: CLI_NODE_ARGS,
               script: RESTORE_CANDIDATE,
               args: [],
-              env: cleanEnv({ PGDRILL_STORAGE: storageDir, PGDRILL_ENCRYPTION_KEYS: keys, PGDRILL_BENCH_BACKUP_ID: lastManifest.id, PGDRILL_BENCH_FORM: form }),
+              env: cleanEnv({ PGDRILL_STORAGE: storageDir, PGDRILL_ENCRYPTION_KEYS: keys, PGDRILL_BENCH_BACKUP_ID: lastManifest.id, PGDRILL_BENCH_FORM: form, PGDRILL_BENCH_LIBRARY: restoreLibrary }),
               cwd: work,
               rssFile: path.join(work, 'rss'),
             });
@@ -623,7 +627,8 @@ try {
     log('building the package (pnpm build)');
     await buildPackage();
   }
-  libraryFloor = await floorScript(LIBRARY_FLOOR, form);
+  libraryFloor = await scriptInForm(LIBRARY_FLOOR, form);
+  if (form === 'package') restoreLibrary = await scriptInForm(RESTORE_LIBRARY, form);
   for (const { label, bytes } of sizes) results.push(await benchSize(label, bytes));
 } catch (error) {
   // execa errors carry the captured output in .message: keep the short form.

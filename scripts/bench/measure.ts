@@ -78,15 +78,15 @@ export async function buildPackage(): Promise<void> {
 }
 
 /**
- * A floor script (Node + libraries, nothing or little of pgdrill) in the form of the CLI it is set
- * beside: for the package, bundled as `pnpm build` bundles the CLI, into
- * .tmp/bench-floors/<name>/ (pgdrill modules in it find the package.json three levels up); for
+ * A bench script (a floor: Node + libraries; the restore candidate's library) in the form of the
+ * CLI it is set beside: for the package, bundled as `pnpm build` bundles the CLI, into
+ * .tmp/bench-bundles/<name>/ (pgdrill modules in it find the package.json three levels up); for
  * the source checkout, as it is.
  */
-export async function floorScript(script: string, form: 'package' | 'source'): Promise<string> {
+export async function scriptInForm(script: string, form: 'package' | 'source'): Promise<string> {
   if (form === 'source') return script;
   const name = path.basename(script, '.js');
-  const dir = path.join(REPO_ROOT, '.tmp', 'bench-floors', name);
+  const dir = path.join(REPO_ROOT, '.tmp', 'bench-bundles', name);
   await rm(dir, { recursive: true, force: true });
   await bundle({ [name]: script }, dir);
   return path.join(dir, `${name}.js`);

@@ -4,18 +4,20 @@
 // drill does, checks two row counts against the manifest (untimed), stops the sandbox and prints
 // one JSON line. Inputs via the environment: PGDRILL_STORAGE, PGDRILL_ENCRYPTION_KEYS,
 // PGDRILL_BENCH_BACKUP_ID (the daily backup to restore), PGDRILL_BENCH_FORM (`package`: the
-// built library in dist/src, as an installed pgdrill runs; `source`: src/ through Node's type
-// stripper). Plain JavaScript, so the package form loads no type stripper.
+// built library bundled as the CLI is, from the bundle of restore-library.js named by
+// PGDRILL_BENCH_LIBRARY; `source`: src/ through Node's type stripper). Plain JavaScript, so the
+// package form loads no type stripper.
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 
 const form = process.env.PGDRILL_BENCH_FORM ?? 'source';
 if (form !== 'package' && form !== 'source') throw new Error(`PGDRILL_BENCH_FORM must be package or source, got ${form}`);
-/** A module of the library in the form measured (its index, the public face). */
-const library = (name) => import(form === 'package' ? `../../dist/src/${name}/index.js` : `../../src/${name}/index.ts`);
-const [{ loadConfig }, { loadKeyring }, { listBackups }, { fetchBackup, restoreFetched }, { startEmbeddedSandbox }, { openStorage }] = await Promise.all(
-  ['config', 'crypto', 'catalog', 'restore', 'sandbox', 'storage'].map(library),
-);
+/** The source form: a module of src/ through its index, the public face. */
+const source = (name) => import(`../../src/${name}/index.ts`);
+const { loadConfig, loadKeyring, listBackups, fetchBackup, restoreFetched, startEmbeddedSandbox, openStorage } =
+  form === 'package'
+    ? await import(process.env.PGDRILL_BENCH_LIBRARY ?? '')
+    : Object.assign({}, ...(await Promise.all(['config', 'crypto', 'catalog', 'restore', 'sandbox', 'storage'].map(source))));
 
 const backupId = process.env.PGDRILL_BENCH_BACKUP_ID;
 if (!backupId) throw new Error('PGDRILL_BENCH_BACKUP_ID is not set');

@@ -49,7 +49,7 @@ import { registerCleanup, runCleanups } from '../../src/lifecycle/index.ts';
 import { startEmbeddedSandbox } from '../../src/sandbox/index.ts';
 import type { EmbeddedSandbox } from '../../src/sandbox/index.ts';
 import { closeQueues, openQueues, redisOptions, startEmbeddedRedis, upsertSchedules, type JobOutcome, type Queues, type RedisEndpoint } from '../../src/service/index.ts';
-import { appendBenchSection, buildPackage, cleanEnv, floorScript, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, median, PACKAGE_CLI, procStatusKiB, rotate, RSS_HOOK, runNodeMeasured, shebangNodeArgs, SOURCE_CLI, timed } from './measure.ts';
+import { appendBenchSection, buildPackage, cleanEnv, scriptInForm, codeVersion, fmtMB, fmtRatio, fmtSeconds, KIB, median, PACKAGE_CLI, procStatusKiB, rotate, RSS_HOOK, runNodeMeasured, shebangNodeArgs, SOURCE_CLI, timed } from './measure.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BARE_WORKER = path.join(ROOT, 'scripts', 'bench', 'bare-worker.js');
@@ -307,7 +307,7 @@ async function benchIdle(sourceUrl: string): Promise<Record<Form, IdleRun[]>> {
   const env = childEnv({ DATABASE_URL: sourceUrl, PGDRILL_STORAGE: path.join(dir, 'store'), PGDRILL_ENCRYPTION_KEYS: keyring, REDIS_URL: redisUrl, PGDRILL_STATE_DIR: path.join(dir, 'state') });
   const result: Record<Form, IdleRun[]> = { package: [], source: [], engine: [], engineConfig: [] };
   // The floors bundled as the package's CLI is, so both pay the same per-module cost.
-  const bareWorker = await floorScript(BARE_WORKER, 'package');
+  const bareWorker = await scriptInForm(BARE_WORKER, 'package');
   const scripts: Record<Form, { script: string; args: string[] }> = {
     ...FORM_SCRIPT,
     engine: { ...FORM_SCRIPT.engine, script: bareWorker },
