@@ -9,10 +9,10 @@ import {
 
 // A streamed put into S3 with its memory fixed by the settings: queueSize + 1 part buffers,
 // allocated once per put and reused (replaced by larger ones only past 1,000 parts), the stream
-// copied straight into them. lib-storage's Upload
-// (used before) gathered each part from the stream's chunks and joined them into a new buffer,
-// so every part left two part-sized garbage buffers, outside V8's heap and freed only by a full
-// collection: the S3 backup's peak RSS grew with the dump (186 MB at 300 MB, 217 MB at 1 GB).
+// copied straight into them. lib-storage's Upload (used before) gathered each part from the
+// stream's chunks and joined them into a new buffer, so every part left two part-sized garbage
+// buffers, outside V8's heap and freed only by a full collection: the S3 backup's peak RSS grew
+// with the dump (186 MB at 300 MB, 217 MB at 1 GB).
 
 export const MAX_PARTS = 10_000;
 export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
@@ -46,13 +46,20 @@ export interface StreamedPut {
 }
 
 /**
- * Uploads `body` as one object: a PutObject when it fits in one part, else a multipart upload
- * completed only after every part was stored. On failure the error of the first failed request
- * (or of the body) is thrown, the other requests in flight are cancelled and the parts are left
- * for the caller to abort (the upload id went to onUploadId).
+ * Uploads `body` as one object: a PutObject when it fits in one part (a Buffer that does is sent
+ * as it is, with no part buffer), else a multipart upload completed only after every part was
+ * stored. On failure the error of the first failed request (or of the body) is thrown, the other
+ * requests in flight are cancelled and the parts are left for the caller to abort (the upload id
+ * went to onUploadId).
  */
-export async function putStreamed(client: S3Client, body: AsyncIterable<Buffer> | Iterable<Buffer>, put: StreamedPut): Promise<void> {
+export async function putStreamed(client: S3Client, body: Buffer | AsyncIterable<Buffer>, put: StreamedPut): Promise<void> {
   const { bucket: Bucket, key: Key, partSize } = put;
+  const putObject = (bytes: Buffer, signal: AbortSignal | undefined) =>
+    client.send(new PutObjectCommand({ Bucket, Key, Body: bytes, ContentLength: bytes.length, ContentType: put.contentType }), { abortSignal: signal });
+  if (Buffer.isBuffer(body) && body.length <= partSize) {
+    await putObject(body, put.signal);
+    return;
+  }
   const stop = new AbortController();
   const signal = put.signal ? AbortSignal.any([put.signal, stop.signal]) : stop.signal;
   const free: Buffer[] = [];
@@ -112,7 +119,7 @@ export async function putStreamed(client: S3Client, body: AsyncIterable<Buffer> 
   try {
     let current = await nextBuffer();
     let used = 0;
-    for await (const chunk of body) {
+    for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
       let offset = 0;
       while (offset < chunk.length) {
         const n = Math.min(current.length - used, chunk.length - offset);
@@ -129,7 +136,7 @@ export async function putStreamed(client: S3Client, body: AsyncIterable<Buffer> 
       }
     }
     if (uploadId === undefined) {
-      await client.send(new PutObjectCommand({ Bucket, Key, Body: current.subarray(0, used), ContentLength: used, ContentType: put.contentType }), { abortSignal: signal });
+      await putObject(current.subarray(0, used), signal);
       return;
     }
     if (used > 0) send(current, used, uploadId);

@@ -7,7 +7,6 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   ListPartsCommand,
-  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -314,19 +313,12 @@ export function createS3Driver(options: S3StorageOptions): StorageDriver {
       if (partSize > MAX_PART_SIZE) {
         throw new StorageError(`${what} in ${location}: ${putOptions.contentLength} bytes exceed S3's limit of 10,000 parts of 5 GiB`);
       }
-      const contentType = putOptions.contentType ?? 'application/octet-stream';
-      if (Buffer.isBuffer(body) && body.length <= partSize) {
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: objectKey(key), Body: body, ContentLength: body.length, ContentType: contentType }), {
-          abortSignal: putOptions.signal,
-        });
-        return headObject(key, putOptions.signal);
-      }
       let uploadId: string | undefined;
       try {
-        await putStreamed(client, Buffer.isBuffer(body) ? [body] : body, {
+        await putStreamed(client, body, {
           bucket,
           key: objectKey(key),
-          contentType,
+          contentType: putOptions.contentType ?? 'application/octet-stream',
           partSize,
           queueSize,
           checksums: requestChecksumCalculation === 'WHEN_SUPPORTED',
