@@ -55,7 +55,7 @@ const LIBRARY_FLOOR = path.join(ROOT, 'scripts', 'bench', 'library-floor.js');
 /** LIBRARY_FLOOR in the measured form (bundled for the package). */
 let libraryFloor = LIBRARY_FLOOR;
 const RESTORE_CANDIDATE = path.join(ROOT, 'scripts', 'bench', 'restore-candidate.js');
-/** The library the restore candidate uses in the package form, bundled (scriptInForm). */
+/** The library the restore candidate uses in the package form (scriptInForm bundles it). */
 const RESTORE_LIBRARY = path.join(ROOT, 'scripts', 'bench', 'restore-library.js');
 let restoreLibrary = RESTORE_LIBRARY;
 const S3_UPLOAD = path.join(ROOT, 'scripts', 'bench', 's3-upload.ts');
@@ -628,7 +628,7 @@ try {
     await buildPackage();
   }
   libraryFloor = await scriptInForm(LIBRARY_FLOOR, form);
-  if (form === 'package') restoreLibrary = await scriptInForm(RESTORE_LIBRARY, form);
+  restoreLibrary = await scriptInForm(RESTORE_LIBRARY, form);
   for (const { label, bytes } of sizes) results.push(await benchSize(label, bytes));
 } catch (error) {
   // execa errors carry the captured output in .message: keep the short form.

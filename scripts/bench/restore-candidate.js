@@ -14,9 +14,10 @@ const form = process.env.PGDRILL_BENCH_FORM ?? 'source';
 if (form !== 'package' && form !== 'source') throw new Error(`PGDRILL_BENCH_FORM must be package or source, got ${form}`);
 /** The source form: a module of src/ through its index, the public face. */
 const source = (name) => import(`../../src/${name}/index.ts`);
+if (form === 'package' && !process.env.PGDRILL_BENCH_LIBRARY) throw new Error('PGDRILL_BENCH_LIBRARY is not set (the bundled restore-library.js)');
 const { loadConfig, loadKeyring, listBackups, fetchBackup, restoreFetched, startEmbeddedSandbox, openStorage } =
   form === 'package'
-    ? await import(process.env.PGDRILL_BENCH_LIBRARY ?? '')
+    ? await import(process.env.PGDRILL_BENCH_LIBRARY)
     : Object.assign({}, ...(await Promise.all(['config', 'crypto', 'catalog', 'restore', 'sandbox', 'storage'].map(source))));
 
 const backupId = process.env.PGDRILL_BENCH_BACKUP_ID;
